@@ -1,0 +1,79 @@
+# leadflow -- PGXS build.
+#
+# "make test" and "make demo" work on a bare Debian 12 machine: they install
+# what is missing (through sudo when not root), build, install and run.  The
+# PGXS targets (all, install, installcheck, ...) need pg_config; without it
+# only the bootstrap targets below are defined.
+
+EXTENSION = leadflow
+MODULE_big = leadflow
+OBJS = \
+	src/leadflow.o \
+	src/guc.o \
+	src/cadence_parse.o \
+	src/cadence.o \
+	src/workhours_parse.o \
+	src/workhours.o \
+	src/business_time.o
+
+DATA = sql/leadflow--1.0.sql
+
+# pg_regress tests, listed explicitly so install scripts are never taken
+# for tests.
+REGRESS = \
+	setup \
+	cadence \
+	workhours \
+	bad_literals \
+	business_time \
+	next_touch \
+	schema \
+	guc
+
+REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
+	--temp-config=test/regress.conf --load-extension=plpgsql
+
+ISOLATION =
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
+	--temp-instance=tmp_check_iso --temp-config=test/regress.conf
+
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -v
+
+PG_CFLAGS = -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare
+EXTRA_CLEAN = test/results test/output_iso tmp_check_iso test-logs
+
+PG_CONFIG ?= $(shell command -v pg_config 2>/dev/null || echo pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+
+# Individual suites, so that one failing suite does not hide the others.
+# The harness (test/run-tests.sh) calls these and counts the results.
+.PHONY: regress isolation tap
+regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+isolation:
+ifneq ($(strip $(ISOLATION)),)
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+endif
+tap:
+	$(prove_installcheck)
+else
+all:
+	@echo "pg_config with PGXS was not found."
+	@echo "Run 'make test' or 'make demo' (they install postgresql-server-dev-15),"
+	@echo "or install it yourself: sudo apt-get install postgresql-server-dev-15"
+	@exit 1
+endif
+
+# The two commands of the README.  They do not need PGXS to parse.
+.PHONY: test demo fuzz
+test:
+	@bash test/run-tests.sh
+demo:
+	@bash test/demo.sh
+fuzz:
+	@bash test/fuzz/run.sh $(FUZZ_SECONDS)

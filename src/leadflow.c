@@ -1,0 +1,23 @@
+/*
+ * leadflow.c
+ *	  Module entry point.
+ *
+ * Everything that needs doing when the shared library is loaded lives
+ * here; each concern has its own file (guc.c, cadence.c, workhours.c,
+ * business_time.c, ...).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "leadflow.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	leadflow_define_gucs();
+}

@@ -1,0 +1,25 @@
+/*
+ * leadflow.h
+ *	  Declarations shared by the leadflow C modules.
+ */
+#ifndef LEADFLOW_H
+#define LEADFLOW_H
+
+#include "postgres.h"
+#include "utils/timestamp.h"
+
+/* Settings (guc.c) */
+extern bool leadflow_route_on_insert;
+extern int	leadflow_sweep_batch_size;
+extern bool leadflow_override_caps;
+
+extern void leadflow_define_gucs(void);
+
+/*
+ * The current time as leadflow sees it: the leadflow.clock setting when it
+ * is set (tests, replays, backtests), else the transaction's start time.
+ * Every time-dependent function and trigger must use this, never now().
+ */
+extern TimestampTz leadflow_now(void);
+
+#endif							/* LEADFLOW_H */
