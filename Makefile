@@ -24,7 +24,6 @@ REGRESS = \
 	setup \
 	cadence \
 	workhours \
-	bad_literals \
 	business_time \
 	next_touch \
 	schema \
