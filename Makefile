@@ -30,11 +30,12 @@ REGRESS = \
 	guc
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
-	--temp-config=test/regress.conf --load-extension=plpgsql
+	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION =
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
-	--temp-instance=tmp_check_iso --temp-config=test/regress.conf
+	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
+	--encoding=UTF8 --no-locale
 
 PROVE_TESTS = test/t/*.pl
 PROVE_FLAGS = -v

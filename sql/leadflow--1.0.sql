@@ -44,4 +44,448 @@ CREATE FUNCTION leadflow.now() RETURNS timestamptz
 ------------------------------------------------------------------------
 -- BEGIN schema
 ------------------------------------------------------------------------
+
+-- Kinds that the contract lists as fixed sets are enums: a misspelt value
+-- fails with 22P02 naming the type, which is clearer than a CHECK failure.
+CREATE TYPE leadflow.strategy AS ENUM
+    ('round_robin', 'weighted', 'load_balanced', 'performance');
+CREATE TYPE leadflow.rule_action AS ENUM ('route', 'suppress');
+CREATE TYPE leadflow.account_status AS ENUM ('prospect', 'customer', 'suppressed');
+CREATE TYPE leadflow.scoring_kind AS ENUM ('fit', 'engagement');
+CREATE TYPE leadflow.decision_kind AS ENUM
+    ('assign', 'reassign_sla', 'handoff', 'escalate', 'manual', 'backlog',
+     'suppress', 'duplicate');
+CREATE TYPE leadflow.alert_kind AS ENUM
+    ('sla_breach', 'reassigned', 'escalated', 'backlog', 'cap_reached');
+
+-- An SLA or a window is measured in business time: positive, and in days
+-- and clock time only (a "month" of working time has no meaning).
+CREATE FUNCTION leadflow.is_business_interval(i interval) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog
+    AS $$ SELECT i > interval '0' AND date_part('month', i) = 0 AND date_part('year', i) = 0 $$;
+COMMENT ON FUNCTION leadflow.is_business_interval(interval) IS
+    'True when an interval can be used as business time: positive, with no months or years.';
+
+------------------------------------------------------------------------
+-- Configuration tables
+------------------------------------------------------------------------
+
+CREATE TABLE leadflow.rep (
+    id              serial PRIMARY KEY,
+    name            text NOT NULL UNIQUE
+                    CONSTRAINT rep_name_not_blank CHECK (btrim(name) <> ''),
+    login           text UNIQUE,            -- database role, for row-level security
+    email           text,
+    hours           leadflow.workhours NOT NULL
+                    DEFAULT 'mon-fri 09:00-17:00 UTC',
+    holidays        date[] NOT NULL DEFAULT '{}',
+    active          boolean NOT NULL DEFAULT true,
+    away_until      timestamptz,            -- out of office until then
+    max_open        integer NOT NULL DEFAULT 150
+                    CONSTRAINT rep_max_open_not_negative CHECK (max_open >= 0),
+    max_new_per_day integer NOT NULL DEFAULT 7
+                    CONSTRAINT rep_max_new_per_day_not_negative CHECK (max_new_per_day >= 0),
+    skills          text[] NOT NULL DEFAULT '{}',
+    manager_id      integer REFERENCES leadflow.rep (id) ON DELETE SET NULL,
+    CONSTRAINT rep_not_own_manager CHECK (manager_id <> id)
+);
+COMMENT ON TABLE leadflow.rep IS
+    'Sales reps: working hours, caps, skills and manager.';
+
+-- Routing state per rep: what the caps are checked against.  Kept apart
+-- from leadflow.rep so that routing's frequent counter updates never
+-- rewrite (or lock out edits of) the configuration row.  Rows are created
+-- by routing when a rep is first needed.
+CREATE TABLE leadflow.rep_load (
+    rep_id           integer PRIMARY KEY REFERENCES leadflow.rep (id) ON DELETE CASCADE,
+    open_count       integer NOT NULL DEFAULT 0
+                     CONSTRAINT rep_load_open_count_not_negative CHECK (open_count >= 0),
+    new_day          date,                  -- the rep's local day new_count counts
+    new_count        integer NOT NULL DEFAULT 0
+                     CONSTRAINT rep_load_new_count_not_negative CHECK (new_count >= 0),
+    last_assigned_at timestamptz
+);
+COMMENT ON TABLE leadflow.rep_load IS
+    'Per-rep counters (open leads, new leads in the rep''s local day) that pipeline caps are claimed against.';
+
+CREATE TABLE leadflow.queue (
+    name              text PRIMARY KEY
+                      CONSTRAINT queue_name_not_blank CHECK (btrim(name) <> ''),
+    strategy          leadflow.strategy NOT NULL DEFAULT 'round_robin',
+    cadence           leadflow.cadence NOT NULL DEFAULT leadflow.cadence_named('10x30'),
+    first_touch_sla   interval NOT NULL DEFAULT '1 hour'
+                      CONSTRAINT queue_first_touch_sla_business
+                      CHECK (leadflow.is_business_interval(first_touch_sla)),
+    touch_sla         interval NOT NULL DEFAULT '1 day'
+                      CONSTRAINT queue_touch_sla_business
+                      CHECK (leadflow.is_business_interval(touch_sla)),
+    max_reassignments integer NOT NULL DEFAULT 3
+                      CONSTRAINT queue_max_reassignments_not_negative
+                      CHECK (max_reassignments >= 0),
+    escalate_to       text REFERENCES leadflow.queue (name)
+                      ON UPDATE CASCADE ON DELETE SET NULL,
+    sticky_account    boolean NOT NULL DEFAULT true,
+    hold_for          interval             -- calendar time, not business time
+                      CONSTRAINT queue_hold_for_positive
+                      CHECK (hold_for > interval '0'),
+    then_queue        text REFERENCES leadflow.queue (name)
+                      ON UPDATE CASCADE ON DELETE SET NULL,
+    require_available boolean NOT NULL DEFAULT false,
+    CONSTRAINT queue_then_queue_needs_hold_for
+        CHECK (then_queue IS NULL OR hold_for IS NOT NULL),
+    CONSTRAINT queue_then_queue_not_itself CHECK (then_queue <> name),
+    CONSTRAINT queue_escalate_to_not_itself CHECK (escalate_to <> name)
+);
+COMMENT ON TABLE leadflow.queue IS
+    'Routing queues: strategy, cadence, SLAs, escalation, account stickiness and ownership window.';
+
+CREATE TABLE leadflow.queue_member (
+    queue  text NOT NULL REFERENCES leadflow.queue (name)
+           ON UPDATE CASCADE ON DELETE CASCADE,
+    rep_id integer NOT NULL REFERENCES leadflow.rep (id) ON DELETE CASCADE,
+    weight integer NOT NULL DEFAULT 1
+           CONSTRAINT queue_member_weight_positive CHECK (weight > 0),
+    PRIMARY KEY (queue, rep_id)
+);
+CREATE INDEX ON leadflow.queue_member (rep_id);
+COMMENT ON TABLE leadflow.queue_member IS 'Which reps take leads from which queue, and their weights.';
+
+CREATE TABLE leadflow.rule (
+    id             serial PRIMARY KEY,
+    priority       integer NOT NULL DEFAULT 100,  -- lower is tried first; ties by id
+    name           text NOT NULL,
+    match          jsonb NOT NULL DEFAULT '{}'
+                   CONSTRAINT rule_match_is_object CHECK (jsonb_typeof(match) = 'object'),
+    min_score      integer,
+    max_score      integer,
+    require_skills text[] NOT NULL DEFAULT '{}',
+    action         leadflow.rule_action NOT NULL DEFAULT 'route',
+    queue          text REFERENCES leadflow.queue (name) ON UPDATE CASCADE,
+    active         boolean NOT NULL DEFAULT true,
+    CONSTRAINT rule_score_bounds_ordered CHECK (min_score <= max_score),
+    CONSTRAINT rule_route_needs_queue CHECK (action <> 'route' OR queue IS NOT NULL)
+);
+COMMENT ON TABLE leadflow.rule IS
+    'Routing rules: the first active rule (by priority, then id) whose match fits the lead decides its queue.';
+
+CREATE TABLE leadflow.account (
+    id                    bigserial PRIMARY KEY,
+    domain                text NOT NULL UNIQUE
+                          CONSTRAINT account_domain_normalized
+                          CHECK (domain = lower(btrim(domain)) AND domain <> ''),
+    owner_id              integer REFERENCES leadflow.rep (id) ON DELETE SET NULL,
+    owned_until           timestamptz,     -- NULL with an owner: open-ended ownership
+    status                leadflow.account_status NOT NULL DEFAULT 'prospect',
+    suppress_reason       text,
+    pursue_other_contacts boolean NOT NULL DEFAULT false,  -- set by a dead_other_contact touch
+    CONSTRAINT account_suppressed_has_reason
+        CHECK (status <> 'suppressed' OR suppress_reason IS NOT NULL)
+);
+CREATE INDEX ON leadflow.account (owner_id);
+COMMENT ON TABLE leadflow.account IS
+    'Accounts keyed by email domain: owner (for sticky routing), status and suppression.';
+
+-- Free-mail domains never make an account: gmail.com is not a customer.
+-- Rows shipped with the extension are marked builtin and are not dumped.
+CREATE TABLE leadflow.freemail_domain (
+    domain  text PRIMARY KEY
+            CONSTRAINT freemail_domain_normalized
+            CHECK (domain = lower(btrim(domain)) AND domain <> ''),
+    builtin boolean NOT NULL DEFAULT false
+);
+INSERT INTO leadflow.freemail_domain (domain, builtin)
+SELECT d, true FROM unnest(ARRAY[
+    'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.co.uk', 'yahoo.fr',
+    'ymail.com', 'hotmail.com', 'hotmail.co.uk', 'hotmail.fr', 'outlook.com',
+    'live.com', 'msn.com', 'aol.com', 'icloud.com', 'me.com', 'mac.com',
+    'proton.me', 'protonmail.com', 'gmx.com', 'gmx.de', 'gmx.net', 'web.de',
+    'mail.com', 'yandex.com', 'yandex.ru', 'mail.ru', 'zoho.com', 'qq.com',
+    '163.com', '126.com', 'rediffmail.com', 'fastmail.com', 'hey.com',
+    'tutanota.com', 'orange.fr', 'free.fr', 'laposte.net', 'libero.it',
+    't-online.de', 'comcast.net', 'verizon.net', 'att.net', 'sbcglobal.net'
+]) AS d;
+COMMENT ON TABLE leadflow.freemail_domain IS
+    'Email domains of free-mail providers; leads from them never create or join an account.';
+
+CREATE TABLE leadflow.scoring_rule (
+    id         serial PRIMARY KEY,
+    name       text NOT NULL,
+    kind       leadflow.scoring_kind NOT NULL,
+    match      jsonb CONSTRAINT scoring_rule_match_is_object
+               CHECK (jsonb_typeof(match) = 'object'),
+    event_kind text,
+    points     integer NOT NULL,           -- may be negative
+    half_life  interval CONSTRAINT scoring_rule_half_life_positive
+               CHECK (half_life > interval '0'),
+    max_points integer CONSTRAINT scoring_rule_max_points_not_negative
+               CHECK (max_points >= 0),
+    active     boolean NOT NULL DEFAULT true,
+    CONSTRAINT scoring_rule_kind_fields CHECK (
+        (kind = 'fit' AND match IS NOT NULL AND event_kind IS NULL AND half_life IS NULL)
+        OR (kind = 'engagement' AND event_kind IS NOT NULL AND match IS NULL))
+);
+COMMENT ON TABLE leadflow.scoring_rule IS
+    'Points for fit (lead attributes) and engagement (events, decaying with a half-life).';
+
+CREATE TABLE leadflow.qualification_criterion (
+    name      text PRIMARY KEY,
+    attribute text NOT NULL
+              CONSTRAINT qualification_criterion_attribute_not_blank CHECK (btrim(attribute) <> ''),
+    allowed   text[],                      -- closed-end answers; NULL = any non-empty answer
+    required  boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE leadflow.qualification_criterion IS
+    'The qualification matrix: the answers (in lead attrs) a lead needs before it can be qualified.';
+
+------------------------------------------------------------------------
+-- Data tables
+------------------------------------------------------------------------
+
+CREATE TABLE leadflow.lead (
+    id               bigserial PRIMARY KEY,
+    external_id      text UNIQUE,           -- the CRM's key
+    created_at       timestamptz NOT NULL DEFAULT leadflow.now(),
+    source           text,
+    campaign         text,
+    name             text,
+    email            text,
+    phone            text,
+    company          text,
+    country          text,
+    account_id       bigint REFERENCES leadflow.account (id) ON DELETE SET NULL,
+    attrs            jsonb NOT NULL DEFAULT '{}'
+                     CONSTRAINT lead_attrs_is_object CHECK (jsonb_typeof(attrs) = 'object'),
+    score            integer NOT NULL DEFAULT 0,
+    predicted        float8 CONSTRAINT lead_predicted_probability
+                     CHECK (predicted >= 0 AND predicted <= 1),
+    stage            leadflow.stage NOT NULL DEFAULT 'new',
+    stage_changed_at timestamptz,
+    queue            text REFERENCES leadflow.queue (name) ON UPDATE CASCADE,
+    owner_id         integer REFERENCES leadflow.rep (id),
+    assigned_at      timestamptz,
+    first_touch_at   timestamptz,
+    last_touch_at    timestamptz,
+    touches          integer NOT NULL DEFAULT 0
+                     CONSTRAINT lead_touches_not_negative CHECK (touches >= 0),
+    cadence          leadflow.cadence,      -- copied at assignment
+    cadence_step     integer NOT NULL DEFAULT 0
+                     CONSTRAINT lead_cadence_step_not_negative CHECK (cadence_step >= 0),
+    next_touch_at    timestamptz,
+    sla_due_at       timestamptz,
+    reassignments    integer NOT NULL DEFAULT 0
+                     CONSTRAINT lead_reassignments_not_negative CHECK (reassignments >= 0),
+    value            numeric CONSTRAINT lead_value_not_negative CHECK (value >= 0),
+    reject_reason    text,
+    referred_by      bigint REFERENCES leadflow.lead (id) ON DELETE SET NULL,
+    duplicate_of     bigint REFERENCES leadflow.lead (id) ON DELETE SET NULL,
+    CONSTRAINT lead_not_duplicate_of_itself CHECK (duplicate_of <> id)
+);
+-- A rep's open pipeline, and the sweep's and the work list's look-ups.
+CREATE INDEX lead_owner_open_idx ON leadflow.lead (owner_id, next_touch_at)
+    WHERE stage IN ('new', 'working');
+CREATE INDEX lead_sla_due_open_idx ON leadflow.lead (sla_due_at)
+    WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL;
+CREATE INDEX lead_backlog_idx ON leadflow.lead (queue, created_at)
+    WHERE stage IN ('new', 'working') AND owner_id IS NULL;
+CREATE INDEX lead_account_idx ON leadflow.lead (account_id);
+CREATE INDEX lead_email_idx ON leadflow.lead (email);
+CREATE INDEX lead_created_at_idx ON leadflow.lead (created_at);
+COMMENT ON TABLE leadflow.lead IS
+    'Leads: contact data, score, stage, owner, cadence position and SLA clock.';
+
+CREATE TABLE leadflow.touch (
+    id       bigserial PRIMARY KEY,
+    lead_id  bigint NOT NULL REFERENCES leadflow.lead (id) ON DELETE CASCADE,
+    rep_id   integer REFERENCES leadflow.rep (id),
+    at       timestamptz NOT NULL DEFAULT leadflow.now(),
+    channel  leadflow.channel NOT NULL,
+    outcome  leadflow.outcome NOT NULL,     -- every touch evaluates the lead
+    note     text,
+    referral jsonb CONSTRAINT touch_referral_is_object
+             CHECK (referral IS NULL OR jsonb_typeof(referral) = 'object')
+);
+CREATE INDEX ON leadflow.touch (lead_id, at);
+CREATE INDEX ON leadflow.touch (rep_id, at);
+COMMENT ON TABLE leadflow.touch IS 'Every call, email, message or meeting with its outcome.';
+
+CREATE TABLE leadflow.event (
+    id      bigserial PRIMARY KEY,
+    lead_id bigint NOT NULL REFERENCES leadflow.lead (id) ON DELETE CASCADE,
+    kind    text NOT NULL CONSTRAINT event_kind_not_blank CHECK (btrim(kind) <> ''),
+    at      timestamptz NOT NULL DEFAULT leadflow.now(),
+    attrs   jsonb NOT NULL DEFAULT '{}'
+            CONSTRAINT event_attrs_is_object CHECK (jsonb_typeof(attrs) = 'object')
+);
+CREATE INDEX ON leadflow.event (lead_id, at);
+COMMENT ON TABLE leadflow.event IS 'Engagement signals (page views, email opens, form fills, ...) for scoring.';
+
+-- The decision ledger is append-only and outlives the leads it speaks of,
+-- so it has no foreign keys.
+CREATE TABLE leadflow.decision (
+    id         bigserial PRIMARY KEY,
+    lead_id    bigint NOT NULL,
+    at         timestamptz NOT NULL DEFAULT leadflow.now(),
+    kind       leadflow.decision_kind NOT NULL,
+    from_rep   integer,
+    to_rep     integer,
+    rule_id    integer,
+    queue      text,
+    strategy   leadflow.strategy,
+    reason     text,                        -- e.g. account_owner, or a manual move's reason
+    candidates jsonb,                       -- every member considered and why it was passed over
+    txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
+);
+CREATE INDEX ON leadflow.decision (lead_id, id);
+CREATE INDEX ON leadflow.decision (at);
+COMMENT ON TABLE leadflow.decision IS
+    'Append-only ledger of every routing decision, with the candidates and why each was passed over.';
+
+CREATE TABLE leadflow.alert (
+    id              bigserial PRIMARY KEY,
+    at              timestamptz NOT NULL DEFAULT leadflow.now(),
+    kind            leadflow.alert_kind NOT NULL,
+    lead_id         bigint,
+    rep_id          integer,                -- whom the alert is for
+    detail          jsonb NOT NULL DEFAULT '{}',
+    acknowledged_at timestamptz
+);
+CREATE INDEX alert_unacknowledged_idx ON leadflow.alert (at) WHERE acknowledged_at IS NULL;
+COMMENT ON TABLE leadflow.alert IS
+    'Alerts for managers and reps; each is also sent with NOTIFY leadflow_alert.';
+
+CREATE TABLE leadflow.stage_history (
+    id         bigserial PRIMARY KEY,
+    lead_id    bigint NOT NULL REFERENCES leadflow.lead (id) ON DELETE CASCADE,
+    from_stage leadflow.stage,
+    to_stage   leadflow.stage NOT NULL,
+    at         timestamptz NOT NULL DEFAULT leadflow.now(),
+    by_role    text NOT NULL DEFAULT current_user
+);
+CREATE INDEX ON leadflow.stage_history (lead_id, at);
+COMMENT ON TABLE leadflow.stage_history IS 'Every stage change of every lead.';
+
+------------------------------------------------------------------------
+-- The default queue always exists and catches leads no rule matches.
+------------------------------------------------------------------------
+
+INSERT INTO leadflow.queue (name) VALUES ('default');
+
+-- Inserting "default" again configures the existing queue instead of
+-- failing.  This is what lets pg_restore load a dump: CREATE EXTENSION has
+-- already made the row that the dump's data brings back.
+CREATE FUNCTION leadflow.queue_upsert_default() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+BEGIN
+    IF NEW.name = 'default' AND EXISTS (SELECT FROM leadflow.queue WHERE name = 'default') THEN
+        UPDATE leadflow.queue q
+           SET strategy = NEW.strategy, cadence = NEW.cadence,
+               first_touch_sla = NEW.first_touch_sla, touch_sla = NEW.touch_sla,
+               max_reassignments = NEW.max_reassignments, escalate_to = NEW.escalate_to,
+               sticky_account = NEW.sticky_account, hold_for = NEW.hold_for,
+               then_queue = NEW.then_queue, require_available = NEW.require_available
+         WHERE q.name = 'default';
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER queue_upsert_default BEFORE INSERT ON leadflow.queue
+    FOR EACH ROW EXECUTE FUNCTION leadflow.queue_upsert_default();
+
+CREATE FUNCTION leadflow.queue_keep_default() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+BEGIN
+    IF OLD.name = 'default' AND (TG_OP = 'DELETE' OR NEW.name <> 'default') THEN
+        RAISE EXCEPTION 'the queue "default" cannot be removed or renamed'
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'It catches every lead that no routing rule matches.',
+                  HINT = 'Change its strategy, members or cadence instead.';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END;
+$$;
+CREATE TRIGGER queue_keep_default BEFORE UPDATE OR DELETE ON leadflow.queue
+    FOR EACH ROW EXECUTE FUNCTION leadflow.queue_keep_default();
+
+------------------------------------------------------------------------
+-- pg_dump keeps what users put in the tables (configuration and data).
+------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('leadflow.rep', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.rep_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.rep_load', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.queue', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.queue_member', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.rule', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.account', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.account_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.freemail_domain', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.scoring_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.scoring_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.qualification_criterion', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.lead', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.lead_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.touch', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.touch_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.event', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.decision', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.decision_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.alert', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.alert_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.stage_history', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.stage_history_id_seq', '');
+
+------------------------------------------------------------------------
+-- Roles and privileges
+------------------------------------------------------------------------
+
+-- Roles are cluster-wide: another database may have created them already.
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['leadflow_admin', 'leadflow_manager', 'leadflow_rep'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+GRANT USAGE ON SCHEMA leadflow TO leadflow_admin, leadflow_manager, leadflow_rep;
+
+-- Admins configure; they read the data but do not work leads.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    leadflow.rep, leadflow.queue, leadflow.queue_member, leadflow.rule,
+    leadflow.account, leadflow.freemail_domain, leadflow.scoring_rule,
+    leadflow.qualification_criterion
+    TO leadflow_admin;
+GRANT SELECT ON
+    leadflow.rep_load, leadflow.lead, leadflow.touch, leadflow.event,
+    leadflow.decision, leadflow.alert, leadflow.stage_history
+    TO leadflow_admin;
+GRANT USAGE ON SEQUENCE leadflow.rep_id_seq, leadflow.rule_id_seq,
+    leadflow.account_id_seq, leadflow.scoring_rule_id_seq TO leadflow_admin;
+
+-- Managers read everything and work any lead.
+GRANT SELECT ON ALL TABLES IN SCHEMA leadflow TO leadflow_manager;
+GRANT INSERT, UPDATE ON leadflow.lead, leadflow.touch, leadflow.event TO leadflow_manager;
+GRANT UPDATE (acknowledged_at) ON leadflow.alert TO leadflow_manager;
+GRANT UPDATE (owner_id, status, owned_until, suppress_reason) ON leadflow.account TO leadflow_manager;
+GRANT USAGE ON SEQUENCE leadflow.lead_id_seq, leadflow.touch_id_seq,
+    leadflow.event_id_seq TO leadflow_manager;
+
+-- Reps work their own leads (row-level security narrows these grants).
+GRANT SELECT ON leadflow.rep, leadflow.queue, leadflow.qualification_criterion,
+    leadflow.lead, leadflow.touch, leadflow.event TO leadflow_rep;
+GRANT INSERT ON leadflow.touch, leadflow.event TO leadflow_rep;
+GRANT UPDATE (name, email, phone, company, country, attrs, value) ON leadflow.lead TO leadflow_rep;
+GRANT USAGE ON SEQUENCE leadflow.touch_id_seq, leadflow.event_id_seq TO leadflow_rep;
 -- END schema

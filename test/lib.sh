@@ -1,0 +1,72 @@
+# test/lib.sh -- shared by "make test" and "make demo" (sourced, not run).
+#
+# Works on a bare Debian 12 machine: as root (CI) it installs what is
+# missing with apt-get; as a normal user it does the same through sudo.
+# PostgreSQL refuses to run as root, so the suites and the demo cluster run
+# as an unprivileged user ("postgres", created by Debian's server package)
+# in a copy of the tree that this user owns.
+
+PG_MAJOR=15
+: "${PG_CONFIG:=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}"
+export PG_CONFIG
+RUN_USER=postgres
+
+# Debian packages the build, the suites and the demo need.
+LEADFLOW_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+postgresql-$PG_MAJOR-cron postgresql-contrib libipc-run-perl clang libclang-rt-14-dev
+nodejs npm"
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Run a command as root: directly in CI, through sudo for a normal user.
+as_root() {
+	if is_root; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+	local missing="" p
+	for p in $LEADFLOW_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	# node and npm may come from elsewhere than Debian's packages
+	if command -v node >/dev/null && command -v npm >/dev/null; then
+		missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+	fi
+	missing=$(echo $missing)
+	[ -z "$missing" ] && return 0
+	echo "== installing: $missing"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+build_and_install() {
+	echo "== building leadflow"
+	make -s PG_CONFIG="$PG_CONFIG" || return 1
+	echo "== installing leadflow into $($PG_CONFIG --pkglibdir)"
+	as_root make -s PG_CONFIG="$PG_CONFIG" install || return 1
+}
+
+# Copy the tree into a fresh directory owned by RUN_USER and print its path.
+# As a normal user the tree is used in place.
+runnable_tree() {
+	if ! is_root; then
+		pwd
+		return 0
+	fi
+	local dir
+	dir=$(mktemp -d /tmp/leadflow-run.XXXXXX)
+	tar --exclude=./.git --exclude=./test/client/node_modules -cf - . | tar -C "$dir" -xf -
+	chown -R "$RUN_USER" "$dir"
+	chmod 755 "$dir"
+	echo "$dir"
+}
+
+# Run a command as RUN_USER when root, else as ourselves.
+as_run_user() {
+	if is_root; then
+		runuser -u "$RUN_USER" -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+	else
+		"$@"
+	fi
+}
