@@ -70,10 +70,12 @@ all:
 endif
 
 # The two commands of the README.  They do not need PGXS to parse.
-.PHONY: test demo fuzz
+.PHONY: test demo demo-stop fuzz
 test:
 	@bash test/run-tests.sh
 demo:
 	@bash test/demo.sh
+demo-stop:
+	@bash test/demo-stop.sh
 fuzz:
 	@bash test/fuzz/run.sh $(FUZZ_SECONDS)
