@@ -104,7 +104,9 @@ CREATE TABLE leadflow.rep_load (
     new_day          date,                  -- the rep's local day new_count counts
     new_count        integer NOT NULL DEFAULT 0
                      CONSTRAINT rep_load_new_count_not_negative CHECK (new_count >= 0),
-    last_assigned_at timestamptz
+    last_assigned_at timestamptz,
+    won_count        bigint NOT NULL DEFAULT 0,  -- closed as qualified or converted
+    closed_count     bigint NOT NULL DEFAULT 0   -- closed (won, rejected or nurture)
 );
 COMMENT ON TABLE leadflow.rep_load IS
     'Per-rep counters (open leads, new leads in the rep''s local day) that pipeline caps are claimed against.';
@@ -150,6 +152,19 @@ CREATE TABLE leadflow.queue_member (
 );
 CREATE INDEX ON leadflow.queue_member (rep_id);
 COMMENT ON TABLE leadflow.queue_member IS 'Which reps take leads from which queue, and their weights.';
+
+-- Rotation state of each queue member (round robin turns, smooth weighted
+-- round robin current weights), written by routing only.
+CREATE TABLE leadflow.member_state (
+    queue            text NOT NULL REFERENCES leadflow.queue (name)
+                     ON UPDATE CASCADE ON DELETE CASCADE,
+    rep_id           integer NOT NULL REFERENCES leadflow.rep (id) ON DELETE CASCADE,
+    last_assigned_at timestamptz,
+    current_weight   bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (queue, rep_id)
+);
+COMMENT ON TABLE leadflow.member_state IS
+    'Routing rotation state per queue member: last assignment and smooth weighted round robin weight.';
 
 CREATE TABLE leadflow.rule (
     id             serial PRIMARY KEY,
@@ -419,6 +434,7 @@ CREATE TRIGGER queue_keep_default BEFORE UPDATE OR DELETE ON leadflow.queue
 SELECT pg_catalog.pg_extension_config_dump('leadflow.rep', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.rep_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.rep_load', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.member_state', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.queue', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.queue_member', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.rule', '');
@@ -468,7 +484,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     leadflow.qualification_criterion
     TO leadflow_admin;
 GRANT SELECT ON
-    leadflow.rep_load, leadflow.lead, leadflow.touch, leadflow.event,
+    leadflow.rep_load, leadflow.member_state, leadflow.lead, leadflow.touch, leadflow.event,
     leadflow.decision, leadflow.alert, leadflow.stage_history
     TO leadflow_admin;
 GRANT USAGE ON SEQUENCE leadflow.rep_id_seq, leadflow.rule_id_seq,
@@ -489,3 +505,120 @@ GRANT INSERT ON leadflow.touch, leadflow.event TO leadflow_rep;
 GRANT UPDATE (name, email, phone, company, country, attrs, value) ON leadflow.lead TO leadflow_rep;
 GRANT USAGE ON SEQUENCE leadflow.touch_id_seq, leadflow.event_id_seq TO leadflow_rep;
 -- END schema
+
+------------------------------------------------------------------------
+-- BEGIN routing (src/routing*.c, caps.c, strategy.c, ledger.c, lead_*.c)
+------------------------------------------------------------------------
+
+-- Any change to the routing configuration makes every backend reload its
+-- cached copy (see src/config_cache.c).
+CREATE FUNCTION leadflow.config_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_config_changed'
+    LANGUAGE C;
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.rep FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.queue FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.queue_member FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.rule FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.freemail_domain FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+
+-- Every rep has a counter row from the start (routing also creates one
+-- if it is missing).  Skipped while a dump is restored: the dump has them.
+CREATE FUNCTION leadflow.rep_counters_create() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+BEGIN
+    IF current_setting('check_function_bodies')::boolean THEN
+        INSERT INTO leadflow.rep_load (rep_id)
+        SELECT id FROM new_reps
+        ON CONFLICT (rep_id) DO NOTHING;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER rep_counters_create AFTER INSERT ON leadflow.rep
+    REFERENCING NEW TABLE AS new_reps
+    FOR EACH STATEMENT EXECUTE FUNCTION leadflow.rep_counters_create();
+
+-- The lead triggers run as the extension's owner (SECURITY DEFINER): the
+-- ledger, the counters and the rotation state must be writable only
+-- through routing, never directly by the roles that insert leads.
+CREATE FUNCTION leadflow.lead_before_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_lead_before_insert'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+CREATE TRIGGER lead_route BEFORE INSERT ON leadflow.lead
+    FOR EACH ROW EXECUTE FUNCTION leadflow.lead_before_insert();
+
+CREATE FUNCTION leadflow.lead_before_update() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_lead_before_update'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+CREATE TRIGGER lead_follow BEFORE UPDATE ON leadflow.lead
+    FOR EACH ROW EXECUTE FUNCTION leadflow.lead_before_update();
+
+-- SECURITY DEFINER for the same reason as the triggers; EXECUTE is
+-- granted to managers only.
+CREATE FUNCTION leadflow.route(lead_id bigint) RETURNS integer
+    AS 'MODULE_PATHNAME', 'leadflow_route'
+    LANGUAGE C STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.route(bigint) IS
+    'Route a lead that has no owner; returns the owner, or NULL when it waits in the backlog.';
+
+CREATE FUNCTION leadflow.route_pending(max integer DEFAULT 1000) RETURNS integer
+    AS 'MODULE_PATHNAME', 'leadflow_route_pending'
+    LANGUAGE C STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.route_pending(integer) IS
+    'Route up to max open leads without an owner (backlog and unrouted), oldest first; returns how many got an owner.';
+
+CREATE FUNCTION leadflow.explain(lead_id bigint)
+    RETURNS TABLE (rep_id integer, rep text, eligible boolean, reason text,
+                   open_count integer, max_open integer, new_today integer,
+                   max_new_per_day integer, last_assigned_at timestamptz,
+                   weight integer, chosen boolean)
+    AS 'MODULE_PATHNAME', 'leadflow_explain'
+    LANGUAGE C STRICT STABLE
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.explain(bigint) IS
+    'What routing would do with the lead now: one row per candidate, with why each is passed over.';
+
+CREATE FUNCTION leadflow.assign(lead_id bigint, rep_id integer, reason text) RETURNS void
+    AS 'MODULE_PATHNAME', 'leadflow_assign'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.assign(bigint, integer, text) IS
+    'Move a lead to a rep by hand (cap-checked; a manager with leadflow.override_caps may exceed caps).';
+
+-- Counters against the leads they count: no rows means they agree.
+CREATE FUNCTION leadflow.check_counters()
+    RETURNS TABLE (rep_id integer, rep text, counted_open integer, actual_open integer)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow
+AS $$
+    SELECT r.id, r.name, coalesce(l.open_count, 0), coalesce(a.n, 0)::integer
+      FROM leadflow.rep r
+      LEFT JOIN leadflow.rep_load l ON l.rep_id = r.id
+      LEFT JOIN (SELECT owner_id, count(*) AS n FROM leadflow.lead
+                  WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL
+                  GROUP BY owner_id) a ON a.owner_id = r.id
+     WHERE coalesce(l.open_count, 0) <> coalesce(a.n, 0)
+     ORDER BY r.id
+$$;
+COMMENT ON FUNCTION leadflow.check_counters() IS
+    'Reps whose open-lead counter disagrees with their open leads (none when all is well).';
+
+REVOKE ALL ON FUNCTION leadflow.route(bigint), leadflow.route_pending(integer),
+    leadflow.assign(bigint, integer, text), leadflow.explain(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.route(bigint), leadflow.route_pending(integer),
+    leadflow.assign(bigint, integer, text), leadflow.explain(bigint) TO leadflow_manager;
+GRANT EXECUTE ON FUNCTION leadflow.explain(bigint), leadflow.route_pending(integer)
+    TO leadflow_admin;
+
+-- END routing

@@ -20,4 +20,6 @@ void
 _PG_init(void)
 {
 	leadflow_define_gucs();
+	config_cache_init();
+	lead_triggers_init();
 }

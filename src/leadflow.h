@@ -22,4 +22,11 @@ extern void leadflow_define_gucs(void);
  */
 extern TimestampTz leadflow_now(void);
 
+/* True while pg_dump/pg_restore load data: triggers then keep rows as given. */
+extern bool leadflow_restoring(void);
+
+/* Module initialisation of the caches (config_cache.c, lead_triggers.c) */
+extern void config_cache_init(void);
+extern void lead_triggers_init(void);
+
 #endif							/* LEADFLOW_H */

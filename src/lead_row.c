@@ -1,0 +1,197 @@
+/*
+ * lead_row.c
+ *	  Reading a leadflow.lead row for routing and writing a routing result
+ *	  back, either into the row being inserted (the trigger) or with an
+ *	  UPDATE (leadflow.route and friends).  Both paths take their values
+ *	  from lead_result_values(), so a decision is written one way only.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "routing_decide.h"
+
+static SPIPlanPtr write_plan = NULL;
+
+static int
+column(TupleDesc desc, const char *name)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "leadflow: leadflow.lead has no column \"%s\"", name);
+	return attnum;
+}
+
+void
+lead_columns_init(LeadColumns *cols, TupleDesc desc)
+{
+	cols->id = column(desc, "id");
+	cols->source = column(desc, "source");
+	cols->campaign = column(desc, "campaign");
+	cols->company = column(desc, "company");
+	cols->country = column(desc, "country");
+	cols->email = column(desc, "email");
+	cols->attrs = column(desc, "attrs");
+	cols->score = column(desc, "score");
+	cols->account_id = column(desc, "account_id");
+	cols->stage = column(desc, "stage");
+	cols->stage_changed_at = column(desc, "stage_changed_at");
+	cols->queue = column(desc, "queue");
+	cols->owner_id = column(desc, "owner_id");
+	cols->assigned_at = column(desc, "assigned_at");
+	cols->cadence = column(desc, "cadence");
+	cols->cadence_step = column(desc, "cadence_step");
+	cols->next_touch_at = column(desc, "next_touch_at");
+	cols->sla_due_at = column(desc, "sla_due_at");
+	cols->reject_reason = column(desc, "reject_reason");
+}
+
+static text *
+get_text(HeapTuple tuple, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(d);
+}
+
+void
+lead_input_from_tuple(LeadInput *lead, HeapTuple tuple, TupleDesc desc,
+					  const LeadColumns *cols)
+{
+	bool		isnull;
+	Datum		d;
+
+	memset(lead, 0, sizeof(*lead));
+	d = heap_getattr(tuple, cols->id, desc, &isnull);
+	lead->id = isnull ? 0 : DatumGetInt64(d);
+	lead->source = get_text(tuple, desc, cols->source);
+	lead->campaign = get_text(tuple, desc, cols->campaign);
+	lead->company = get_text(tuple, desc, cols->company);
+	lead->country = get_text(tuple, desc, cols->country);
+	lead->email = get_text(tuple, desc, cols->email);
+	d = heap_getattr(tuple, cols->attrs, desc, &isnull);
+	lead->attrs = isnull ? NULL : DatumGetJsonbP(d);
+	d = heap_getattr(tuple, cols->score, desc, &isnull);
+	lead->score = isnull ? 0 : DatumGetInt32(d);
+	d = heap_getattr(tuple, cols->account_id, desc, &isnull);
+	lead->account_id = isnull ? 0 : DatumGetInt64(d);
+	d = heap_getattr(tuple, cols->stage, desc, &isnull);
+	lead->stage = isnull ? InvalidOid : DatumGetObjectId(d);
+	d = heap_getattr(tuple, cols->stage_changed_at, desc, &isnull);
+	lead->has_stage_changed_at = !isnull;
+	lead->stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
+	d = heap_getattr(tuple, cols->queue, desc, &isnull);
+	lead->queue = isnull ? NULL : TextDatumGetCString(d);
+	d = heap_getattr(tuple, cols->owner_id, desc, &isnull);
+	lead->current_owner = isnull ? 0 : DatumGetInt32(d);
+}
+
+bool
+stage_is_open(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_new || stage == config->stage_working;
+}
+
+/*
+ * The values a result gives the lead's columns, in this order:
+ * account_id, queue, owner_id, assigned_at, cadence, cadence_step,
+ * next_touch_at, sla_due_at, stage, stage_changed_at, reject_reason.
+ */
+void
+lead_result_values(const LeadInput *lead, const RouteResult *res,
+				   RoutingConfig *config, TimestampTz now,
+				   Datum *values, bool *nulls)
+{
+	bool		assigned = res->outcome == ROUTE_ASSIGNED;
+	Oid			stage = res->outcome == ROUTE_SUPPRESSED ? config->stage_rejected : lead->stage;
+	bool		stage_changes = stage != lead->stage;
+	const char *queue = res->outcome == ROUTE_SUPPRESSED ? NULL : res->queue->name;
+
+	memset(nulls, false, sizeof(bool) * LEAD_RESULT_NCOLS);
+	values[0] = Int64GetDatum(res->account_id);
+	nulls[0] = res->account_id == 0;
+	values[1] = queue ? CStringGetTextDatum(queue) : (Datum) 0;
+	nulls[1] = queue == NULL;
+	values[2] = assigned ? Int32GetDatum(res->owner->id) : (Datum) 0;
+	nulls[2] = !assigned;
+	values[3] = TimestampTzGetDatum(now);
+	nulls[3] = !assigned;
+	values[4] = assigned ? PointerGetDatum(res->queue->cadence) : (Datum) 0;
+	nulls[4] = !assigned;
+	values[5] = Int32GetDatum(0);
+	values[6] = TimestampTzGetDatum(res->next_touch_at);
+	nulls[6] = !assigned;
+	values[7] = TimestampTzGetDatum(res->sla_due_at);
+	nulls[7] = !assigned;
+	values[8] = ObjectIdGetDatum(stage);
+	if (stage_changes || !lead->has_stage_changed_at)
+		values[9] = TimestampTzGetDatum(now);
+	else
+		values[9] = TimestampTzGetDatum(lead->stage_changed_at);
+	values[10] = res->reject_reason ? CStringGetTextDatum(res->reject_reason) : (Datum) 0;
+	nulls[10] = res->reject_reason == NULL;
+}
+
+/* The row being inserted, with the result's values in place. */
+HeapTuple
+lead_apply_result(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+				  const Datum *values, const bool *nulls)
+{
+	int			attnums[LEAD_RESULT_NCOLS];
+
+	attnums[0] = cols->account_id;
+	attnums[1] = cols->queue;
+	attnums[2] = cols->owner_id;
+	attnums[3] = cols->assigned_at;
+	attnums[4] = cols->cadence;
+	attnums[5] = cols->cadence_step;
+	attnums[6] = cols->next_touch_at;
+	attnums[7] = cols->sla_due_at;
+	attnums[8] = cols->stage;
+	attnums[9] = cols->stage_changed_at;
+	attnums[10] = cols->reject_reason;
+	return heap_modify_tuple_by_cols(tuple, desc, LEAD_RESULT_NCOLS, attnums,
+									 (Datum *) values, (bool *) nulls);
+}
+
+/* An existing lead, updated with the result's values. */
+void
+lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
+				  const bool *nulls)
+{
+	static const Oid argtypes[] = {INT8OID, INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID,
+		InvalidOid, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, InvalidOid,
+	TIMESTAMPTZOID, TEXTOID};
+	Oid			types[LEAD_RESULT_NCOLS + 1];
+	Datum		args[LEAD_RESULT_NCOLS + 1];
+	char		argnulls[LEAD_RESULT_NCOLS + 1];
+	int			i;
+
+	/* The two extension types' OIDs are only known at run time. */
+	memcpy(types, argtypes, sizeof(types));
+	types[5] = config->cadence_type;
+	types[9] = config->stage_type;
+
+	args[0] = Int64GetDatum(lead_id);
+	argnulls[0] = ' ';
+	for (i = 0; i < LEAD_RESULT_NCOLS; i++)
+	{
+		args[i + 1] = values[i];
+		argnulls[i + 1] = nulls[i] ? 'n' : ' ';
+	}
+	if (SPI_execute_plan(leadflow_plan(&write_plan,
+									   "UPDATE leadflow.lead SET account_id = $2, queue = $3,"
+									   " owner_id = $4, assigned_at = $5, cadence = $6,"
+									   " cadence_step = $7, next_touch_at = $8, sla_due_at = $9,"
+									   " stage = $10, stage_changed_at = $11, reject_reason = $12"
+									   " WHERE id = $1",
+									   LEAD_RESULT_NCOLS + 1, types),
+						 args, argnulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not update lead " INT64_FORMAT, lead_id);
+}

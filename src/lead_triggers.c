@@ -1,0 +1,360 @@
+/*
+ * lead_triggers.c
+ *	  The triggers on leadflow.lead: routing inside the INSERT, and counters
+ *	  and ledger that follow every owner and stage change.
+ *
+ * BEFORE INSERT routes a lead that arrives without an owner in an open
+ * stage, writing the result straight into the row being inserted (so
+ * INSERT ... RETURNING owner_id sees it).  A lead that arrives with an
+ * owner or a closed stage is an import: it is kept as given, and only the
+ * counters and the ledger follow.
+ *
+ * BEFORE UPDATE keeps the counters right when a lead changes owner or
+ * opens or closes, and treats an owner change made by anyone but routing
+ * itself as a manual move: cap-checked, recorded, and given a fresh
+ * follow-up clock.
+ *
+ * Restores.  pg_dump and pg_restore run with check_function_bodies off;
+ * so does nothing else that writes leads.  While it is off the triggers
+ * load rows exactly as given -- the dump already holds the counters and
+ * the ledger, and a restore must not route, count or alert again.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+
+#include "leadflow.h"
+#include "routing_decide.h"
+
+bool		leadflow_routing_writes = false;
+
+/* The reason leadflow.assign() gives the manual move it makes. */
+const char *leadflow_manual_reason = NULL;
+
+static LeadColumns lead_columns;
+static bool lead_columns_valid = false;
+
+static void
+lead_columns_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == lead_columns.relid)
+		lead_columns_valid = false;
+}
+
+void
+lead_triggers_init(void)
+{
+	CacheRegisterRelcacheCallback(lead_columns_invalidate, (Datum) 0);
+}
+
+/* The lead table's column numbers, looked up once per table definition. */
+const LeadColumns *
+lead_columns_for(Relation rel)
+{
+	if (!lead_columns_valid || lead_columns.relid != RelationGetRelid(rel))
+	{
+		lead_columns_init(&lead_columns, RelationGetDescr(rel));
+		lead_columns.relid = RelationGetRelid(rel);
+		lead_columns_valid = true;
+	}
+	return &lead_columns;
+}
+
+bool
+leadflow_restoring(void)
+{
+	return !check_function_bodies;
+}
+
+static TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "%s: not called as a trigger", name);
+	return (TriggerData *) fcinfo->context;
+}
+
+/* May this session exceed caps?  Managers with leadflow.override_caps on. */
+static bool
+may_override_caps(void)
+{
+	Oid			manager;
+
+	if (!leadflow_override_caps)
+		return false;
+	manager = get_role_oid("leadflow_manager", true);
+	/* the outer user: these triggers run as the extension's owner */
+	return OidIsValid(manager) && has_privs_of_role(GetOuterUserId(), manager);
+}
+
+/*
+ * Give rep a seat for a lead moved or imported by hand.  Over a cap this
+ * fails with 23514 naming the rep, the cap and the count -- unless a
+ * manager overrides, which the returned note records.
+ */
+static const char *
+claim_for_manual_move(RepConfig *rep, int64 lead_id, TimestampTz now)
+{
+	Candidate	c;
+	const char *cap;
+	int32		count,
+				limit;
+
+	if (caps_claim(rep, now, true))
+		return NULL;
+	if (may_override_caps())
+	{
+		caps_force(rep, now, true);
+		return "cap overridden by a manager";
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.rep = rep;
+	caps_load(&c, 1, now);
+	if (c.open_count >= rep->max_open)
+	{
+		cap = "max_open";
+		count = c.open_count;
+		limit = rep->max_open;
+	}
+	else
+	{
+		cap = "max_new_per_day";
+		count = c.new_today;
+		limit = rep->max_new_per_day;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("rep \"%s\" is at its cap %s = %d (has %d)",
+					rep->name, cap, limit, count),
+			 errdetail("Lead " INT64_FORMAT " was not given to rep %d.", lead_id, rep->id),
+			 errhint("Raise the rep's %s in leadflow.rep, choose another rep, or, as a member of leadflow_manager, SET leadflow.override_caps = on.",
+					 cap)));
+	return NULL;				/* not reached */
+}
+
+static RepConfig *
+rep_or_error(RoutingConfig *config, int32 rep_id)
+{
+	RepConfig  *rep = config_find_rep(config, rep_id);
+
+	if (rep == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("rep %d does not exist", rep_id),
+				 errhint("See leadflow.rep for the reps.")));
+	return rep;
+}
+
+static void
+record_manual(int64 lead_id, int32 from_rep, int32 to_rep, const char *queue,
+			  const char *reason, TimestampTz now)
+{
+	DecisionRow row;
+
+	memset(&row, 0, sizeof(row));
+	row.lead_id = lead_id;
+	row.at = now;
+	row.kind = "manual";
+	row.from_rep = from_rep;
+	row.to_rep = to_rep;
+	row.queue = queue;
+	row.reason = reason;
+	ledger_decision(&row);
+}
+
+static const char *
+manual_reason(const char *fallback, const char *override_note)
+{
+	const char *reason = leadflow_manual_reason ? leadflow_manual_reason : fallback;
+
+	return override_note ? psprintf("%s (%s)", reason, override_note) : reason;
+}
+
+/*
+ * An imported lead: kept as given.  An open lead with an owner takes a
+ * seat (cap-checked like a manual move); a closed one counts toward its
+ * owner's record.
+ */
+static void
+import_lead(RoutingConfig *config, const LeadInput *lead, TimestampTz now)
+{
+	RepConfig  *owner;
+	const char *note;
+
+	if (lead->current_owner == 0)
+		return;
+	owner = rep_or_error(config, lead->current_owner);
+	if (!stage_is_open(config, lead->stage))
+	{
+		caps_record_outcome(owner->id, lead->stage == config->stage_qualified ||
+							lead->stage == config->stage_converted);
+		return;
+	}
+	note = claim_for_manual_move(owner, lead->id, now);
+	record_manual(lead->id, 0, owner->id, lead->queue, manual_reason("import", note), now);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_lead_before_insert);
+
+Datum
+leadflow_lead_before_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "leadflow_lead_before_insert");
+	HeapTuple	tuple = td->tg_trigtuple;
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi;
+	RoutingConfig *config;
+	LeadInput	lead;
+	TimestampTz now;
+
+	if (leadflow_restoring())
+		return PointerGetDatum(tuple);
+
+	SPI_connect();
+	spi = CurrentMemoryContext;
+	config = routing_config();
+	now = leadflow_now();
+	lead_input_from_tuple(&lead, tuple, desc, lead_columns_for(td->tg_relation));
+
+	if (lead.current_owner != 0 || !stage_is_open(config, lead.stage))
+		import_lead(config, &lead, now);
+	else if (leadflow_route_on_insert)
+	{
+		RouteResult res;
+		Datum		values[LEAD_RESULT_NCOLS];
+		bool		nulls[LEAD_RESULT_NCOLS];
+
+		route_decide(&lead, ROUTE_NEW, now, &res);
+		lead_result_values(&lead, &res, config, now, values, nulls);
+		/* the new tuple must outlive SPI_finish */
+		MemoryContextSwitchTo(caller);
+		tuple = lead_apply_result(tuple, desc, lead_columns_for(td->tg_relation),
+								  values, nulls);
+		MemoryContextSwitchTo(spi);
+		route_record(&lead, &res, true, now);
+	}
+	SPI_finish();
+	return PointerGetDatum(tuple);
+}
+
+/* Follow-up for a lead given to a new owner by hand: due now, fresh SLA. */
+static HeapTuple
+restart_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+				  RoutingConfig *config, RepConfig *owner, const char *queue_name,
+				  TimestampTz now)
+{
+	QueueConfig *queue = queue_name ? config_find_queue(config, queue_name) : NULL;
+	const Interval *sla;
+	int			attnums[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (queue == NULL)
+		queue = config->default_queue;
+	sla = &queue->first_touch_sla;
+	attnums[0] = cols->assigned_at;
+	values[0] = TimestampTzGetDatum(now);
+	attnums[1] = cols->next_touch_at;
+	values[1] = TimestampTzGetDatum(bt_next_open(&owner->sched, now));
+	attnums[2] = cols->sla_due_at;
+	values[2] = TimestampTzGetDatum(bt_add(&owner->sched, now, sla->day, sla->time));
+	return heap_modify_tuple_by_cols(tuple, desc, 3, attnums, values, nulls);
+}
+
+static HeapTuple
+set_stage_changed_at(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+					 TimestampTz now)
+{
+	int			attnum = cols->stage_changed_at;
+	Datum		value = TimestampTzGetDatum(now);
+	bool		isnull = false;
+
+	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_lead_before_update);
+
+Datum
+leadflow_lead_before_update(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "leadflow_lead_before_update");
+	HeapTuple	newtuple = td->tg_newtuple;
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	const LeadColumns *cols;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi;
+	RoutingConfig *config;
+	LeadInput	before,
+				after;
+	bool		was_open,
+				is_open,
+				owner_changed;
+	TimestampTz now;
+
+	if (leadflow_restoring() || leadflow_routing_writes)
+		return PointerGetDatum(newtuple);
+
+	SPI_connect();
+	spi = CurrentMemoryContext;
+	config = routing_config();
+	cols = lead_columns_for(td->tg_relation);
+	lead_input_from_tuple(&before, td->tg_trigtuple, desc, cols);
+	lead_input_from_tuple(&after, newtuple, desc, cols);
+	now = leadflow_now();
+
+	was_open = before.current_owner != 0 && stage_is_open(config, before.stage);
+	is_open = after.current_owner != 0 && stage_is_open(config, after.stage);
+	owner_changed = before.current_owner != after.current_owner;
+
+	if (owner_changed && before.current_owner != 0 && after.current_owner != 0)
+		caps_lock(before.current_owner, after.current_owner);
+
+	/* Seats: give back the old one, take the new one. */
+	if (was_open && (owner_changed || !is_open))
+		caps_release(before.current_owner);
+	if (is_open && (owner_changed || !was_open))
+	{
+		RepConfig  *owner = rep_or_error(config, after.current_owner);
+		const char *note = claim_for_manual_move(owner, after.id, now);
+
+		if (owner_changed)
+		{
+			record_manual(after.id, before.current_owner, owner->id, after.queue,
+						  manual_reason("direct update of owner_id", note), now);
+			MemoryContextSwitchTo(caller);
+			newtuple = restart_follow_up(newtuple, desc, cols, config, owner,
+										 after.queue, now);
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	else if (owner_changed)
+		record_manual(after.id, before.current_owner, after.current_owner, after.queue,
+					  manual_reason("direct update of owner_id", NULL), now);
+
+	/* A closed lead counts toward its owner's record. */
+	if (after.current_owner != 0 && was_open && !stage_is_open(config, after.stage))
+		caps_record_outcome(after.current_owner,
+							after.stage == config->stage_qualified ||
+							after.stage == config->stage_converted);
+
+	if (before.stage != after.stage)
+	{
+		MemoryContextSwitchTo(caller);
+		newtuple = set_stage_changed_at(newtuple, desc, cols, now);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return PointerGetDatum(newtuple);
+}

@@ -1,0 +1,533 @@
+/*
+ * routing.c
+ *	  Deciding who gets a lead: account, rule, queue, the account owner or
+ *	  the queue's strategy under the caps, or the backlog.
+ *
+ * route_decide() is the whole decision; it claims the chosen rep's seat
+ * and records the queue's turn, but writes neither the lead nor the
+ * ledger: its callers (the INSERT trigger in lead_triggers.c, and
+ * leadflow.route() / route_pending() here) do, so that one decision is
+ * written the same way whichever path made it.
+ *
+ * Concurrency.  Routing into a queue takes a transaction-level advisory
+ * lock on the queue before it reads the queue's rotation state, the rep
+ * counters and the account owner, so concurrent routers take turns and
+ * see each other's committed choices: round robin stays exact and a
+ * sticky account gets one owner.  Seats are claimed with a conditional
+ * UPDATE (caps.c), which holds even for writers that do not take the queue
+ * lock (manual moves, another queue sharing the rep).  Lock order: lead
+ * row, queue lock, account row, rep counters.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "common/hashfn.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+#include "leadflow.h"
+#include "matching.h"
+#include "routing_decide.h"
+
+/* Advisory lock space of queue routing locks ("LFQ"). */
+#define QUEUE_LOCK_SPACE 0x4C4651
+
+static SPIPlanPtr account_by_id_plan = NULL;
+static SPIPlanPtr account_by_domain_plan = NULL;
+static SPIPlanPtr account_create_plan = NULL;
+static SPIPlanPtr account_owner_plan = NULL;
+static SPIPlanPtr previous_owners_plan = NULL;
+
+/* ----- accounts ----- */
+
+typedef struct AccountInfo
+{
+	bool		found;
+	int64		id;
+	int32		owner_id;		/* 0 = none */
+	bool		has_owned_until;
+	TimestampTz owned_until;
+	bool		suppressed;
+	char	   *suppress_reason;
+} AccountInfo;
+
+#define ACCOUNT_COLUMNS "id, owner_id, owned_until, status = 'suppressed', suppress_reason"
+
+static void
+account_from_result(AccountInfo *acct)
+{
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		v;
+
+	acct->found = SPI_processed > 0;
+	if (!acct->found)
+		return;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	acct->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	v = SPI_getbinval(t, d, 2, &isnull);
+	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
+	v = SPI_getbinval(t, d, 3, &isnull);
+	acct->has_owned_until = !isnull;
+	acct->owned_until = isnull ? 0 : DatumGetTimestampTz(v);
+	acct->suppressed = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	v = SPI_getbinval(t, d, 5, &isnull);
+	acct->suppress_reason = isnull ? NULL : TextDatumGetCString(v);
+}
+
+static void
+account_by_id(int64 id, AccountInfo *acct)
+{
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(id);
+
+	if (SPI_execute_plan(leadflow_plan(&account_by_id_plan,
+									   "SELECT " ACCOUNT_COLUMNS
+									   " FROM leadflow.account WHERE id = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read an account");
+	account_from_result(acct);
+}
+
+/*
+ * The account of an email domain, created on first sight.  A concurrent
+ * creator makes our INSERT do nothing; the SELECT after it (a new snapshot)
+ * then sees the committed row.
+ */
+static void
+account_by_domain(const char *domain, bool create, AccountInfo *acct)
+{
+	static const Oid argtypes[] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(domain);
+
+	if (SPI_execute_plan(leadflow_plan(&account_by_domain_plan,
+									   "SELECT " ACCOUNT_COLUMNS
+									   " FROM leadflow.account WHERE domain = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read an account");
+	account_from_result(acct);
+	if (acct->found || !create)
+		return;
+	if (SPI_execute_plan(leadflow_plan(&account_create_plan,
+									   "INSERT INTO leadflow.account (domain) VALUES ($1)"
+									   " ON CONFLICT (domain) DO NOTHING"
+									   " RETURNING " ACCOUNT_COLUMNS,
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "leadflow: could not create an account");
+	account_from_result(acct);
+	if (!acct->found)
+		account_by_domain(domain, false, acct);
+}
+
+/*
+ * Resolve the lead's account: its account_id, else its email domain unless
+ * that is a free-mail domain (created unless only explaining).
+ */
+static void
+resolve_account(RoutingConfig *config, const LeadInput *lead,
+				const RoutingDoc *doc, bool create, AccountInfo *acct)
+{
+	char	   *domain;
+
+	memset(acct, 0, sizeof(*acct));
+	if (lead->account_id != 0)
+	{
+		account_by_id(lead->account_id, acct);
+		return;
+	}
+	if (doc->field[ROUTING_DOMAIN] == NULL || doc->field_len[ROUTING_DOMAIN] == 0)
+		return;
+	domain = pnstrdup(doc->field[ROUTING_DOMAIN], doc->field_len[ROUTING_DOMAIN]);
+	if (!config_is_freemail(config, domain))
+		account_by_domain(domain, create, acct);
+}
+
+/* The first rep becomes a sticky account's owner, for hold_for or for good. */
+static void
+take_account_ownership(AccountInfo *acct, QueueConfig *queue, int32 rep_id,
+					   TimestampTz now)
+{
+	static const Oid argtypes[] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	args[0] = Int64GetDatum(acct->id);
+	args[1] = Int32GetDatum(rep_id);
+	if (queue->has_hold_for)
+		args[2] = DirectFunctionCall2(timestamptz_pl_interval,
+									  TimestampTzGetDatum(now),
+									  IntervalPGetDatum(&queue->hold_for));
+	else
+		nulls[2] = 'n';
+	args[3] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(leadflow_plan(&account_owner_plan,
+									   "UPDATE leadflow.account SET owner_id = $2, owned_until = $3"
+									   " WHERE id = $1 AND (owner_id IS NULL OR owned_until <= $4)",
+									   4, argtypes),
+						 args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not set the account owner");
+}
+
+static bool
+account_owner_current(const AccountInfo *acct, TimestampTz now)
+{
+	return acct->found && acct->owner_id != 0 &&
+		(!acct->has_owned_until || acct->owned_until > now);
+}
+
+/* ----- rules ----- */
+
+static RuleConfig *
+first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score)
+{
+	int			i;
+
+	for (i = 0; i < config->nrules; i++)
+	{
+		RuleConfig *r = &config->rules[i];
+
+		if (r->has_min_score && score < r->min_score)
+			continue;
+		if (r->has_max_score && score > r->max_score)
+			continue;
+		if (routing_doc_matches(doc, &r->match->root))
+			return r;
+	}
+	return NULL;
+}
+
+/* ----- eligibility ----- */
+
+static bool
+has_skills(const RepConfig *rep, const RuleConfig *rule)
+{
+	int			i,
+				j;
+
+	if (rule == NULL)
+		return true;
+	for (i = 0; i < rule->nrequire_skills; i++)
+	{
+		bool		found = false;
+
+		for (j = 0; j < rep->nskills && !found; j++)
+			found = strcmp(rule->require_skills[i], rep->skills[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_excluded(const LeadInput *lead, int32 rep_id)
+{
+	int			i;
+
+	for (i = 0; i < lead->nexcluded; i++)
+		if (lead->excluded[i] == rep_id)
+			return true;
+	return false;
+}
+
+/* Why the candidate cannot take the lead now, or NULL when it can. */
+static const char *
+passed_over(const Candidate *c, const RuleConfig *rule, const QueueConfig *queue,
+			const LeadInput *lead, TimestampTz now)
+{
+	const RepConfig *r = c->rep;
+
+	if (!r->active)
+		return PASS_INACTIVE;
+	if (r->has_away && r->away_until > now)
+		return PASS_AWAY;
+	if (queue->require_available && !bt_is_open(&r->sched, now))
+		return PASS_OUTSIDE_HOURS;
+	if (c->open_count >= r->max_open)
+		return PASS_AT_MAX_OPEN;
+	if (c->new_today >= r->max_new_per_day)
+		return PASS_AT_MAX_NEW;
+	if (!has_skills(r, rule))
+		return PASS_MISSING_SKILLS;
+	if (lead->current_owner == r->id)
+		return PASS_CURRENT_OWNER;
+	if (is_excluded(lead, r->id))
+		return PASS_PREVIOUS_OWNER;
+	return NULL;
+}
+
+static void
+init_candidate(Candidate *c, RepConfig *rep, int32 weight)
+{
+	memset(c, 0, sizeof(*c));
+	c->rep = rep;
+	c->weight = weight;
+}
+
+/* ----- the decision ----- */
+
+static void
+lock_queue(const QueueConfig *queue)
+{
+	LOCKTAG		tag;
+	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) queue->name,
+											  strlen(queue->name)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, QUEUE_LOCK_SPACE, key, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* Fill in what follows from an assignment: first touch and SLA clock. */
+static void
+set_follow_up(RouteResult *res, TimestampTz now)
+{
+	const BtSchedule *s = &res->owner->sched;
+	const Interval *sla = &res->queue->first_touch_sla;
+
+	res->next_touch_at = bt_next_touch(s, &res->queue->cadence->steps[0], now, NULL);
+	res->sla_due_at = bt_add(s, now, sla->day, sla->time);
+}
+
+/*
+ * Try the account owner of a sticky queue.  The owner need not be a member
+ * of the queue, but must be eligible like one.
+ */
+static bool
+try_account_owner(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
+				  QueueConfig *queue, AccountInfo *acct, RouteMode mode,
+				  TimestampTz now, RouteResult *res)
+{
+	RepConfig  *owner;
+	Candidate  *c;
+
+	if (!queue->sticky_account || !acct->found)
+		return false;
+	/* Re-read under the queue lock: a concurrent router may have set it. */
+	account_by_id(acct->id, acct);
+	if (!account_owner_current(acct, now))
+		return false;
+	owner = config_find_rep(config, acct->owner_id);
+	if (owner == NULL)
+		return false;
+
+	c = palloc(sizeof(Candidate));
+	init_candidate(c, owner, 1);
+	caps_load(c, 1, now);
+	c->reason = passed_over(c, rule, queue, lead, now);
+	c->eligible = c->reason == NULL;
+	if (!c->eligible)
+		return false;
+	if (mode != ROUTE_EXPLAIN && !caps_claim(owner, now, true))
+		return false;
+	c->chosen = true;
+	res->cands = c;
+	res->ncands = 1;
+	res->owner = owner;
+	res->reason = "account_owner";
+	return true;
+}
+
+/* Pick a member by the queue's strategy and claim its seat. */
+static bool
+try_members(const LeadInput *lead, RuleConfig *rule, QueueConfig *queue,
+			RouteMode mode, TimestampTz now, RouteResult *res)
+{
+	Candidate  *cands = palloc(sizeof(Candidate) * Max(queue->nmembers, 1));
+	int		   *order = palloc(sizeof(int) * Max(queue->nmembers, 1));
+	int			n,
+				i;
+
+	for (i = 0; i < queue->nmembers; i++)
+		init_candidate(&cands[i], queue->members[i].rep, queue->members[i].weight);
+	res->cands = cands;
+	res->ncands = queue->nmembers;
+	if (queue->nmembers == 0)
+		return false;
+
+	caps_load(cands, queue->nmembers, now);
+	strategy_load_state(queue, cands, queue->nmembers);
+	for (i = 0; i < queue->nmembers; i++)
+	{
+		cands[i].reason = passed_over(&cands[i], rule, queue, lead, now);
+		cands[i].eligible = cands[i].reason == NULL;
+	}
+
+	n = strategy_order(queue, cands, queue->nmembers, order);
+	for (i = 0; i < n; i++)
+	{
+		Candidate  *c = &cands[order[i]];
+
+		if (mode != ROUTE_EXPLAIN && !caps_claim(c->rep, now, true))
+		{
+			c->reason = PASS_LOST_RACE;
+			continue;
+		}
+		c->chosen = true;
+		res->owner = c->rep;
+		res->reason = strategy_names[queue->strategy];
+		if (mode != ROUTE_EXPLAIN)
+			strategy_commit(queue, cands, queue->nmembers, order[i], now);
+		break;
+	}
+	for (i = 0; i < queue->nmembers; i++)
+		if (!cands[i].chosen && cands[i].reason == NULL)
+			cands[i].reason = PASS_NOT_PICKED;
+	return res->owner != NULL;
+}
+
+/*
+ * Decide the lead's fate.  In ROUTE_EXPLAIN mode nothing is claimed, locked
+ * or written: the result says what routing would do now.
+ */
+void
+route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
+			 RouteResult *res)
+{
+	RoutingConfig *config = routing_config();
+	RoutingDoc	doc;
+	AccountInfo acct;
+	RuleConfig *rule;
+
+	memset(res, 0, sizeof(*res));
+	routing_doc_build(&doc, lead->attrs, lead->source, lead->campaign,
+					  lead->company, lead->country, lead->email);
+
+	resolve_account(config, lead, &doc, mode != ROUTE_EXPLAIN, &acct);
+	res->account_id = acct.found ? acct.id : 0;
+	if (acct.found && acct.suppressed)
+	{
+		res->outcome = ROUTE_SUPPRESSED;
+		res->queue = config->default_queue;
+		res->reject_reason = psprintf("account suppressed: %s",
+									  acct.suppress_reason ? acct.suppress_reason : "no reason given");
+		res->reason = "account_suppressed";
+		return;
+	}
+
+	rule = first_matching_rule(config, &doc, lead->score);
+	res->rule = rule;
+	if (rule != NULL && rule->suppress)
+	{
+		res->outcome = ROUTE_SUPPRESSED;
+		res->queue = config->default_queue;
+		res->reject_reason = psprintf("suppressed by rule \"%s\"", rule->name);
+		res->reason = "rule_suppress";
+		return;
+	}
+	res->queue = rule ? rule->queue : config->default_queue;
+
+	if (mode != ROUTE_EXPLAIN)
+		lock_queue(res->queue);
+
+	if (try_account_owner(config, lead, rule, res->queue, &acct, mode, now, res) ||
+		try_members(lead, rule, res->queue, mode, now, res))
+	{
+		res->outcome = ROUTE_ASSIGNED;
+		set_follow_up(res, now);
+		if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct.found &&
+			!account_owner_current(&acct, now))
+			take_account_ownership(&acct, res->queue, res->owner->id, now);
+		return;
+	}
+	res->outcome = ROUTE_BACKLOG;
+	res->reason = "no_eligible_member";
+}
+
+/* Write the ledger row (and alert) that records a decision. */
+void
+route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
+			 TimestampTz now)
+{
+	DecisionRow row;
+
+	/* A retried lead that is still without an owner was recorded already. */
+	if (res->outcome == ROUTE_BACKLOG && !first_attempt)
+		return;
+
+	memset(&row, 0, sizeof(row));
+	row.lead_id = lead->id;
+	row.at = now;
+	row.from_rep = lead->current_owner;
+	row.rule_id = res->rule ? res->rule->id : 0;
+	row.queue = res->queue ? res->queue->name : NULL;
+	row.strategy = res->queue ? strategy_names[res->queue->strategy] : NULL;
+	row.reason = res->outcome == ROUTE_SUPPRESSED ? res->reject_reason : res->reason;
+	row.cands = res->cands;
+	row.ncands = res->ncands;
+	switch (res->outcome)
+	{
+		case ROUTE_ASSIGNED:
+			row.kind = lead->decision_kind ? lead->decision_kind : "assign";
+			row.to_rep = res->owner->id;
+			break;
+		case ROUTE_BACKLOG:
+			row.kind = "backlog";
+			break;
+		case ROUTE_SUPPRESSED:
+			row.kind = "suppress";
+			break;
+	}
+	ledger_decision(&row);
+
+	if (res->outcome == ROUTE_BACKLOG)
+	{
+		const char *keys[] = {"queue", "reason"};
+		const char *values[] = {res->queue->name, "no member of the queue can take the lead now"};
+
+		ledger_alert("backlog", lead->id, 0, ledger_detail(2, keys, values), now);
+	}
+	else if (res->outcome == ROUTE_ASSIGNED)
+	{
+		int			i;
+
+		/* The seat just taken was the rep's last: tell the manager. */
+		for (i = 0; i < res->ncands; i++)
+			if (res->cands[i].chosen &&
+				res->cands[i].open_count + 1 == res->owner->max_open)
+			{
+				const char *keys[] = {"cap", "rep"};
+				const char *values[] = {"max_open", res->owner->name};
+
+				ledger_alert("cap_reached", lead->id, res->owner->manager_id,
+							 ledger_detail(2, keys, values), now);
+			}
+	}
+}
+
+/* Owners the lead has had (from the ledger): a reassignment skips them. */
+void
+route_load_previous_owners(LeadInput *lead)
+{
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead->id);
+	uint64		i;
+
+	if (SPI_execute_plan(leadflow_plan(&previous_owners_plan,
+									   "SELECT DISTINCT r FROM leadflow.decision d,"
+									   " LATERAL (VALUES (d.from_rep), (d.to_rep)) v(r)"
+									   " WHERE d.lead_id = $1 AND r IS NOT NULL",
+									   1, argtypes),
+						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read the lead's previous owners");
+	lead->nexcluded = (int) SPI_processed;
+	lead->excluded = palloc(sizeof(int32) * Max(lead->nexcluded, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		lead->excluded[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+	}
+}

@@ -1,0 +1,192 @@
+/*
+ * routing.h
+ *	  The routing engine's shared structures: the cached configuration
+ *	  (reps, queues, members, rules), candidates, and the entry points of
+ *	  each concern (config_cache.c, caps.c, strategy.c, ledger.c,
+ *	  routing.c, lead_triggers.c).
+ */
+#ifndef LEADFLOW_ROUTING_H
+#define LEADFLOW_ROUTING_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/date.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "business_time.h"
+#include "cadence.h"
+#include "workhours.h"
+
+typedef enum Strategy
+{
+	STRATEGY_ROUND_ROBIN,
+	STRATEGY_WEIGHTED,
+	STRATEGY_LOAD_BALANCED,
+	STRATEGY_PERFORMANCE
+} Strategy;
+
+extern const char *const strategy_names[];
+
+/* A rep as routing needs it; copied out of leadflow.rep. */
+typedef struct RepConfig
+{
+	int32		id;
+	char	   *name;
+	bool		active;
+	bool		has_away;
+	TimestampTz away_until;
+	int32		max_open;
+	int32		max_new_per_day;
+	WorkHours  *hours;
+	BtSchedule	sched;			/* hours and holidays, ready for computing */
+	char	  **skills;
+	int			nskills;
+	int32		manager_id;		/* 0 when none */
+} RepConfig;
+
+typedef struct QueueMember
+{
+	RepConfig  *rep;
+	int32		weight;
+} QueueMember;
+
+typedef struct QueueConfig
+{
+	char	   *name;
+	Strategy	strategy;
+	Cadence    *cadence;
+	Interval	first_touch_sla;
+	Interval	touch_sla;
+	int32		max_reassignments;
+	char	   *escalate_to;	/* NULL when none */
+	bool		sticky_account;
+	bool		has_hold_for;
+	Interval	hold_for;
+	char	   *then_queue;		/* NULL when none */
+	bool		require_available;
+	int			nmembers;
+	QueueMember *members;		/* ordered by rep id */
+} QueueConfig;
+
+typedef struct RuleConfig
+{
+	int32		id;
+	char	   *name;
+	Jsonb	   *match;
+	bool		has_min_score;
+	int32		min_score;
+	bool		has_max_score;
+	int32		max_score;
+	char	  **require_skills;
+	int			nrequire_skills;
+	bool		suppress;
+	QueueConfig *queue;			/* NULL for suppress rules */
+} RuleConfig;
+
+/* Everything routing reads from the configuration tables. */
+typedef struct RoutingConfig
+{
+	int			nreps;
+	RepConfig  *reps;			/* ordered by id */
+	int			nqueues;
+	QueueConfig *queues;
+	QueueConfig *default_queue;
+	int			nrules;
+	RuleConfig *rules;			/* active rules, by priority then id */
+	int			nfreemail;
+	char	  **freemail;		/* sorted */
+	Oid			cadence_type;	/* leadflow.cadence */
+	Oid			stage_type;		/* leadflow.stage and the OIDs of its labels */
+	Oid			stage_new;
+	Oid			stage_working;
+	Oid			stage_qualified;
+	Oid			stage_converted;
+	Oid			stage_nurture;
+	Oid			stage_rejected;
+} RoutingConfig;
+
+/* config_cache.c */
+extern RoutingConfig *routing_config(void);
+extern RepConfig *config_find_rep(RoutingConfig *config, int32 rep_id);
+extern QueueConfig *config_find_queue(RoutingConfig *config, const char *name);
+extern bool config_is_freemail(RoutingConfig *config, const char *domain);
+extern void config_cache_init(void);
+
+/* Why a member was passed over (NULL reason = eligible). */
+#define PASS_INACTIVE			"inactive"
+#define PASS_AWAY				"away"
+#define PASS_OUTSIDE_HOURS		"outside_hours"
+#define PASS_MISSING_SKILLS		"missing_skills"
+#define PASS_PREVIOUS_OWNER		"previous_owner"
+#define PASS_CURRENT_OWNER		"current_owner"
+#define PASS_AT_MAX_OPEN		"at_max_open"
+#define PASS_AT_MAX_NEW			"at_max_new_per_day"
+#define PASS_LOST_RACE			"cap_taken_concurrently"
+#define PASS_NOT_PICKED			"not_picked"
+
+/* One member considered for a lead. */
+typedef struct Candidate
+{
+	RepConfig  *rep;
+	int32		weight;			/* configured weight (performance: derived) */
+	int32		open_count;
+	int32		new_today;
+	bool		has_last_assigned;
+	TimestampTz last_assigned_at;
+	int64		current_weight; /* smooth weighted round robin state */
+	int64		won;			/* performance: qualified or converted */
+	int64		closed;			/* performance: won or rejected */
+	bool		eligible;		/* passed every eligibility test */
+	const char *reason;			/* why passed over; NULL for the chosen one */
+	bool		chosen;
+} Candidate;
+
+/* caps.c */
+extern DateADT rep_local_date(RepConfig *rep, TimestampTz now);
+extern void caps_load(Candidate *cands, int ncands, TimestampTz now);
+extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern void caps_release(int32 rep_id);
+extern void caps_lock(int32 rep_a, int32 rep_b);
+extern void caps_record_outcome(int32 rep_id, bool won);
+
+/* strategy.c */
+extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands);
+extern int	strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order);
+extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
+							int chosen, TimestampTz now);
+
+/* ledger.c */
+typedef struct DecisionRow
+{
+	int64		lead_id;
+	TimestampTz at;
+	const char *kind;			/* leadflow.decision_kind label */
+	int32		from_rep;		/* 0 = NULL */
+	int32		to_rep;			/* 0 = NULL */
+	int32		rule_id;		/* 0 = NULL */
+	const char *queue;
+	const char *strategy;
+	const char *reason;
+	Candidate  *cands;
+	int			ncands;
+} DecisionRow;
+
+extern void ledger_decision(const DecisionRow *row);
+extern void ledger_alert(const char *kind, int64 lead_id, int32 rep_id,
+						 Jsonb *detail, TimestampTz at);
+extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);
+
+/* spi_plans.c: prepared once per backend, kept for its life */
+extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
+								int nargs, const Oid *argtypes);
+
+/*
+ * While routing code itself updates a lead, the lead's own triggers must
+ * not count the change a second time.
+ */
+extern bool leadflow_routing_writes;
+
+#endif							/* LEADFLOW_ROUTING_H */

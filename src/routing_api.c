@@ -1,0 +1,275 @@
+/*
+ * routing_api.c
+ *	  The SQL functions of routing: route, route_pending, explain, assign.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "leadflow.h"
+#include "routing_decide.h"
+
+extern const char *leadflow_manual_reason;
+
+static SPIPlanPtr lock_lead_plan = NULL;
+static SPIPlanPtr pending_plan = NULL;
+static SPIPlanPtr move_plan = NULL;
+
+/*
+ * Fetch and lock the lead; error when it does not exist.  The row is in
+ * SPI_tuptable->vals[0] afterwards.
+ */
+static void
+fetch_lead(int64 lead_id, bool lock)
+{
+	static SPIPlanPtr read_plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead_id);
+	SPIPlanPtr	plan;
+
+	if (lock)
+		plan = leadflow_plan(&lock_lead_plan,
+							 "SELECT * FROM leadflow.lead WHERE id = $1 FOR UPDATE",
+							 1, argtypes);
+	else
+		plan = leadflow_plan(&read_plan,
+							 "SELECT * FROM leadflow.lead WHERE id = $1",
+							 1, argtypes);
+	if (SPI_execute_plan(plan, &arg, NULL, !lock, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("lead " INT64_FORMAT " does not exist", lead_id)));
+}
+
+/*
+ * Route one lead by id, inside the caller's SPI connection.  Returns the
+ * new owner, or 0 when the lead went to the backlog (or already had an
+ * owner and *already_owned is set).
+ */
+static int32
+route_by_id(int64 lead_id, bool *already_owned)
+{
+	RoutingConfig *config = routing_config();
+	LeadColumns cols;
+	LeadInput	lead;
+	RouteResult res;
+	Datum		values[LEAD_RESULT_NCOLS];
+	bool		nulls[LEAD_RESULT_NCOLS];
+	TimestampTz now = leadflow_now();
+	bool		first_attempt;
+
+	fetch_lead(lead_id, true);
+	lead_columns_init(&cols, SPI_tuptable->tupdesc);
+	lead_input_from_tuple(&lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
+
+	*already_owned = lead.current_owner != 0;
+	if (*already_owned)
+		return lead.current_owner;
+	if (!stage_is_open(config, lead.stage))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lead " INT64_FORMAT " is closed", lead_id),
+				 errdetail("Only leads in stage new or working are routed."),
+				 errhint("Reopen the lead first.")));
+
+	/* A lead that was never queued is routed for the first time. */
+	first_attempt = lead.queue == NULL;
+	route_load_previous_owners(&lead);
+	route_decide(&lead, first_attempt ? ROUTE_NEW : ROUTE_RETRY, now, &res);
+	lead_result_values(&lead, &res, config, now, values, nulls);
+
+	leadflow_routing_writes = true;
+	PG_TRY();
+	{
+		lead_write_result(config, lead.id, values, nulls);
+	}
+	PG_FINALLY();
+	{
+		leadflow_routing_writes = false;
+	}
+	PG_END_TRY();
+	route_record(&lead, &res, first_attempt, now);
+	return res.outcome == ROUTE_ASSIGNED ? res.owner->id : 0;
+}
+
+PG_FUNCTION_INFO_V1(leadflow_route);
+
+/* leadflow.route(lead_id) -> the owner, or NULL when backlogged. */
+Datum
+leadflow_route(PG_FUNCTION_ARGS)
+{
+	int64		lead_id = PG_GETARG_INT64(0);
+	bool		already_owned;
+	int32		owner;
+
+	SPI_connect();
+	owner = route_by_id(lead_id, &already_owned);
+	SPI_finish();
+	if (owner == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(owner);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_route_pending);
+
+/*
+ * leadflow.route_pending(max) -> how many leads got an owner.
+ *
+ * Takes up to max open leads without an owner, oldest first, skipping any
+ * that another transaction holds, and routes each.  Each lead is routed in
+ * a nested SPI connection so that its memory is freed before the next.
+ */
+Datum
+leadflow_route_pending(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[] = {INT4OID};
+	int32		max = PG_GETARG_INT32(0);
+	Datum		arg = Int32GetDatum(max);
+	int64	   *ids;
+	uint64		n,
+				i;
+	int32		assigned = 0;
+
+	if (max < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max must not be negative")));
+
+	SPI_connect();
+	if (SPI_execute_plan(leadflow_plan(&pending_plan,
+									   "SELECT id FROM leadflow.lead"
+									   " WHERE owner_id IS NULL AND stage IN ('new', 'working')"
+									   " ORDER BY created_at, id LIMIT $1"
+									   " FOR UPDATE SKIP LOCKED",
+									   1, argtypes),
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not find pending leads");
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (i = 0; i < n; i++)
+	{
+		bool		already_owned;
+
+		SPI_connect();
+		if (route_by_id(ids[i], &already_owned) != 0 && !already_owned)
+			assigned++;
+		SPI_finish();
+	}
+	SPI_finish();
+	PG_RETURN_INT32(assigned);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_explain);
+
+/*
+ * leadflow.explain(lead_id): one row per candidate, saying what routing
+ * would do with the lead now.  A lead with an owner is explained as a
+ * reassignment (its current and previous owners are passed over).
+ */
+Datum
+leadflow_explain(PG_FUNCTION_ARGS)
+{
+	int64		lead_id = PG_GETARG_INT64(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LeadColumns cols;
+	LeadInput	lead;
+	RouteResult res;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	fetch_lead(lead_id, false);
+	lead_columns_init(&cols, SPI_tuptable->tupdesc);
+	lead_input_from_tuple(&lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
+	if (lead.current_owner != 0)
+		route_load_previous_owners(&lead);
+	route_decide(&lead, ROUTE_EXPLAIN, leadflow_now(), &res);
+
+	if (res.outcome == ROUTE_SUPPRESSED)
+		ereport(NOTICE,
+				(errmsg("lead " INT64_FORMAT " would be rejected: %s",
+						lead_id, res.reject_reason)));
+	for (i = 0; i < res.ncands; i++)
+	{
+		Candidate  *c = &res.cands[i];
+		Datum		values[11];
+		bool		nulls[11];
+
+		memset(nulls, false, sizeof(nulls));
+		values[0] = Int32GetDatum(c->rep->id);
+		values[1] = CStringGetTextDatum(c->rep->name);
+		values[2] = BoolGetDatum(c->eligible);
+		values[3] = c->reason && !c->chosen ? CStringGetTextDatum(c->reason) : (Datum) 0;
+		nulls[3] = c->reason == NULL || c->chosen;
+		values[4] = Int32GetDatum(c->open_count);
+		values[5] = Int32GetDatum(c->rep->max_open);
+		values[6] = Int32GetDatum(c->new_today);
+		values[7] = Int32GetDatum(c->rep->max_new_per_day);
+		values[8] = TimestampTzGetDatum(c->last_assigned_at);
+		nulls[8] = !c->has_last_assigned;
+		values[9] = Int32GetDatum(c->weight);
+		values[10] = BoolGetDatum(c->chosen);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(leadflow_assign);
+
+/*
+ * leadflow.assign(lead_id, rep_id, reason): a manual move.  It is an
+ * UPDATE of owner_id, so the lead's trigger checks the caps and writes the
+ * ledger exactly as for a direct UPDATE; only the reason differs.
+ */
+Datum
+leadflow_assign(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[] = {INT8OID, INT4OID};
+	int64		lead_id = PG_GETARG_INT64(0);
+	int32		rep_id = PG_GETARG_INT32(1);
+	char	   *reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Datum		args[2];
+
+	if (reason == NULL || reason[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a manual move needs a reason"),
+				 errhint("Say why, e.g. leadflow.assign(42, 7, 'customer asked for Ada').")));
+
+	SPI_connect();
+	fetch_lead(lead_id, true);
+	args[0] = Int64GetDatum(lead_id);
+	args[1] = Int32GetDatum(rep_id);
+	leadflow_manual_reason = reason;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(leadflow_plan(&move_plan,
+										   "UPDATE leadflow.lead SET owner_id = $2 WHERE id = $1",
+										   2, argtypes),
+							 args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "leadflow: could not move lead " INT64_FORMAT, lead_id);
+	}
+	PG_FINALLY();
+	{
+		leadflow_manual_reason = NULL;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,115 @@
+/*
+ * routing_decide.h
+ *	  One routing decision: its input (a lead), its result, and the code
+ *	  that turns a result into lead columns and ledger rows.
+ */
+#ifndef LEADFLOW_ROUTING_DECIDE_H
+#define LEADFLOW_ROUTING_DECIDE_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+
+#include "routing.h"
+
+typedef enum RouteMode
+{
+	ROUTE_NEW,					/* first routing of a lead */
+	ROUTE_RETRY,				/* a backlogged or pending lead, again */
+	ROUTE_EXPLAIN				/* what would happen now; claims and writes nothing */
+} RouteMode;
+
+typedef enum RouteOutcome
+{
+	ROUTE_ASSIGNED,
+	ROUTE_BACKLOG,
+	ROUTE_SUPPRESSED
+} RouteOutcome;
+
+/* What routing reads of a lead.  Text values may be short-header. */
+typedef struct LeadInput
+{
+	int64		id;
+	Jsonb	   *attrs;
+	text	   *source;
+	text	   *campaign;
+	text	   *company;
+	text	   *country;
+	text	   *email;
+	int32		score;
+	int64		account_id;		/* 0 = none given */
+	Oid			stage;
+	bool		has_stage_changed_at;
+	TimestampTz stage_changed_at;
+	char	   *queue;			/* NULL = not yet queued */
+	int32		current_owner;	/* 0 = none */
+	int32	   *excluded;		/* previous owners, never chosen again */
+	int			nexcluded;
+	const char *decision_kind;	/* ledger kind of an assignment; NULL = assign */
+} LeadInput;
+
+typedef struct RouteResult
+{
+	RouteOutcome outcome;
+	RuleConfig *rule;
+	QueueConfig *queue;
+	RepConfig  *owner;
+	int64		account_id;		/* 0 = none */
+	const char *reason;
+	char	   *reject_reason;
+	TimestampTz next_touch_at;
+	TimestampTz sla_due_at;
+	Candidate  *cands;
+	int			ncands;
+} RouteResult;
+
+/* routing.c */
+extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
+						 RouteResult *res);
+extern void route_record(const LeadInput *lead, const RouteResult *res,
+						 bool first_attempt, TimestampTz now);
+extern void route_load_previous_owners(LeadInput *lead);
+
+/* lead_row.c: the lead columns routing reads and writes */
+typedef struct LeadColumns
+{
+	Oid			relid;
+	int			id,
+				source,
+				campaign,
+				company,
+				country,
+				email,
+				attrs,
+				score,
+				account_id,
+				stage,
+				stage_changed_at,
+				queue,
+				owner_id,
+				assigned_at,
+				cadence,
+				cadence_step,
+				next_touch_at,
+				sla_due_at,
+				reject_reason;
+} LeadColumns;
+
+/* The columns a routing result sets, in this order. */
+#define LEAD_RESULT_NCOLS 11
+
+extern void lead_columns_init(LeadColumns *cols, TupleDesc desc);
+extern void lead_input_from_tuple(LeadInput *lead, HeapTuple tuple, TupleDesc desc,
+								  const LeadColumns *cols);
+extern void lead_result_values(const LeadInput *lead, const RouteResult *res,
+							   RoutingConfig *config, TimestampTz now,
+							   Datum *values, bool *nulls);
+extern HeapTuple lead_apply_result(HeapTuple tuple, TupleDesc desc,
+								   const LeadColumns *cols, const Datum *values,
+								   const bool *nulls);
+extern void lead_write_result(RoutingConfig *config, int64 lead_id,
+							  const Datum *values, const bool *nulls);
+extern bool stage_is_open(RoutingConfig *config, Oid stage);
+
+#endif							/* LEADFLOW_ROUTING_DECIDE_H */
