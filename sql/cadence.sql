@@ -218,6 +218,7 @@ INSERT INTO raw VALUES
     ('negative usecs',  decode('00000001' || '0000000000000000ffffffffffffffff', 'hex')),
     ('not minutes',     decode('00000001' || '00000000000000000000000000000001', 'hex')),
     ('too large',       decode('00000001' || '0000000000000001' || '00011f9aa3308000', 'hex')),
+    ('usecs near int8 max', decode('00000001' || '0000000000000001' || '7ffffffffcbc3000', 'hex')),
     ('not increasing',  decode('00000002' || '00000000000000010000000000000000'
                                          || '0000000100000000000000141dd76000', 'hex')),
     ('short',           decode('00000002' || '00000000000000000000000000000000', 'hex')),

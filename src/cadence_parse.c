@@ -235,7 +235,9 @@ cadence_check_step(const CadenceStep *steps, int stepno, CadenceParseError *err)
 		return set_error(err, 0, 0, NULL,
 						 "step %d offset is not a whole number of minutes",
 						 stepno + 1);
+	/* Each part on its own first, so that the sum cannot overflow. */
 	if (step->days > CADENCE_MAX_OFFSET_DAYS ||
+		step->usecs > MAX_OFFSET_USECS ||
 		nominal_usecs(step) > MAX_OFFSET_USECS)
 		return set_error(err, 0, 0, NULL,
 						 "step %d offset is larger than " CADENCE_MAX_OFFSET_TEXT,
