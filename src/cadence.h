@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 
 #include "cadence_parse.h"
 
@@ -25,9 +26,20 @@ typedef struct Cadence
 
 #define DatumGetCadenceP(X)		((Cadence *) PG_DETOAST_DATUM(X))
 #define PG_GETARG_CADENCE_P(n)	DatumGetCadenceP(PG_GETARG_DATUM(n))
+#define PG_GETARG_CADENCE_P_COPY(n) \
+	((Cadence *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(n)))
 #define PG_RETURN_CADENCE_P(x)	PG_RETURN_POINTER(x)
 
 /* Build a palloc'd cadence from parsed steps. */
 extern Cadence *cadence_from_steps(const CadenceStep *steps, int nsteps);
+
+/* A built-in plan ("10x30", "30x90") as a palloc'd cadence, or NULL. */
+extern Cadence *cadence_by_name(const char *name);
+
+/*
+ * A step's offset as an interval: days in "day" (calendar days, to be added
+ * in the owner's time zone), hours and minutes in "time", no months.
+ */
+extern Interval cadence_step_offset(const CadenceStep *step);
 
 #endif							/* LEADFLOW_CADENCE_H */

@@ -17,6 +17,10 @@
 
 #define CADENCE_MAX_STEPS 100
 
+/* Largest offset, counting a day as 24 hours (about ten years). */
+#define CADENCE_MAX_OFFSET_DAYS 3660
+#define CADENCE_MAX_OFFSET_TEXT "3660 days (about ten years)"
+
 /* Channel codes; the order matches the leadflow.channel enum. */
 typedef enum CadenceChannel
 {
@@ -62,5 +66,19 @@ extern const char *cadence_channel_name(int channel);
  * Returns the number of bytes written, excluding the terminating NUL.
  */
 extern int	cadence_format_offset(const CadenceStep *step, char *buf, size_t buflen);
+
+/*
+ * Check steps[stepno] against the rules the parser enforces (channel code in
+ * range, offset nonnegative, whole minutes, not too large, and after the
+ * previous step's), for values that did not come from text, such as binary
+ * input.  Returns 0, or -1 with *err filled in (position and length 0).
+ */
+extern int	cadence_check_step(const CadenceStep *steps, int stepno, CadenceParseError *err);
+
+/* Check a number of steps (1 .. CADENCE_MAX_STEPS); 0 or -1 as above. */
+extern int	cadence_check_nsteps(int nsteps, CadenceParseError *err);
+
+/* Check a whole cadence: its number of steps, then each step. */
+extern int	cadence_check_steps(const CadenceStep *steps, int nsteps, CadenceParseError *err);
 
 #endif							/* LEADFLOW_CADENCE_PARSE_H */

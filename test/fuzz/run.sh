@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Build and run every libFuzzer target test/fuzz/fuzz_X.c against its
+# parser src/X_parse.c, with AddressSanitizer and UBSan.
+#
+#   test/fuzz/run.sh [seconds-per-target]     (default 10)
+#
+# Each target runs on a scratch corpus test/fuzz/corpus-X seeded from
+# test/fuzz/seeds/X (kept between runs, ignored by git).  Prints one line
+# per target and exits non-zero if any target failed to build or found a
+# problem; the log and any crashing input are left in test/fuzz/build/.
+set -u
+
+seconds=${1:-10}
+case $seconds in
+	'' | *[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;;
+esac
+
+cd "$(dirname "$0")/../.." || exit 2
+build=test/fuzz/build
+mkdir -p "$build"
+
+CC=${FUZZ_CC:-clang}	# not $CC: gcc has no -fsanitize=fuzzer
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+
+failed=0
+found=0
+for target in test/fuzz/fuzz_*.c; do
+	[ -e "$target" ] || continue
+	found=1
+	name=$(basename "$target" .c)		# fuzz_X
+	x=${name#fuzz_}						# X
+	bin=$build/$name
+	log=$build/$name.log
+	corpus=test/fuzz/corpus-$x
+	printf 'fuzz %s ... ' "$x"
+
+	if ! $CC $CFLAGS -Isrc "$target" "src/${x}_parse.c" -o "$bin" >"$log" 2>&1; then
+		echo "FAILED (build, see $log)"
+		failed=1
+		continue
+	fi
+
+	mkdir -p "$corpus"
+	if [ -d "test/fuzz/seeds/$x" ]; then
+		cp -n test/fuzz/seeds/"$x"/* "$corpus"/ 2>/dev/null
+	fi
+
+	if "$bin" -max_total_time="$seconds" -max_len=4096 \
+		-artifact_prefix="$build/$name-" "$corpus" >>"$log" 2>&1; then
+		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+		echo "ok (${runs:-?} runs)"
+	else
+		echo "FAILED (see $log)"
+		grep -E '^fuzz_|^input:|^==[0-9]+== *ERROR|^SUMMARY|Test unit written' "$log" | head -n 10 | sed 's/^/    /'
+		failed=1
+	fi
+done
+
+if [ $found -eq 0 ]; then
+	echo "no fuzz targets in test/fuzz" >&2
+	exit 1
+fi
+exit $failed
