@@ -14,7 +14,8 @@ OBJS = \
 	src/cadence.o \
 	src/workhours_parse.o \
 	src/workhours.o \
-	src/business_time.o
+	src/business_time.o \
+	src/matching.o
 
 DATA = sql/leadflow--1.0.sql
 
