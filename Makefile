@@ -23,6 +23,7 @@ DATA = sql/leadflow--1.0.sql
 # for tests.
 REGRESS = \
 	setup \
+	matching \
 	cadence \
 	workhours \
 	business_time \
