@@ -14,7 +14,8 @@ OBJS = \
 	src/cadence.o \
 	src/workhours_parse.o \
 	src/workhours.o \
-	src/business_time.o
+	src/business_time.o \
+	src/matching.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -22,6 +23,7 @@ DATA = sql/leadflow--1.0.sql
 # for tests.
 REGRESS = \
 	setup \
+	matching \
 	cadence \
 	workhours \
 	business_time \

@@ -153,6 +153,46 @@ COMMENT ON FUNCTION leadflow.cadence_length(leadflow.cadence) IS
 -- END workhours type and business time
 
 ------------------------------------------------------------------------
+-- BEGIN matching (src/matching.c)
+------------------------------------------------------------------------
+
+-- A rule's match is a JSON object tested against a routing document.
+-- Before the schema, because the rule tables' CHECK constraints use it.
+
+CREATE FUNCTION leadflow.match_is_valid(match jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_match_is_valid'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.match_is_valid(jsonb) IS
+    'True when a rule match is well formed: a JSON object in which "not" holds an object and every array is a non-empty list of strings, numbers, booleans or nulls.';
+
+CREATE FUNCTION leadflow.check_match(match jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_check_match'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.check_match(jsonb) IS
+    'True for a well-formed rule match, else error 22023 "invalid rule match" whose detail names the offending key; for CHECK constraints.';
+
+CREATE FUNCTION leadflow.matches(doc jsonb, match jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_matches'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.matches(jsonb, jsonb) IS
+    'Does the document (a JSON object) satisfy the match?  Every key of the match must hold: '
+    '"k": scalar - the value at k equals it (strings exactly, numbers numerically, null only JSON null); '
+    '"k": [a, b] - the value at k equals any of them; '
+    'when the value at k is an array, any of its elements will do; '
+    '"k": {...} - the value at k is an object satisfying the sub-match; '
+    '"not": {...} - the sub-match does not hold. '
+    'A missing key never holds; {} matches everything.  Error 22023 for an invalid match.';
+
+-- Takes any row with the lead's columns (the table leadflow.lead is
+-- created after this section), so it also works on views of leads.
+CREATE FUNCTION leadflow.lead_matches(l record, match jsonb) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_lead_matches'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.lead_matches(record, jsonb) IS
+    'Does the lead satisfy the match, as routing sees it?  The document is the lead''s attrs with source, campaign, company, country and the email domain (lower-cased) as keys; a column that is not NULL wins over an attrs key of the same name.  Same semantics as leadflow.matches.';
+-- END matching
+
+------------------------------------------------------------------------
 -- BEGIN schema
 ------------------------------------------------------------------------
 
@@ -282,7 +322,7 @@ CREATE TABLE leadflow.rule (
     priority       integer NOT NULL DEFAULT 100,  -- lower is tried first; ties by id
     name           text NOT NULL,
     match          jsonb NOT NULL DEFAULT '{}'
-                   CONSTRAINT rule_match_is_object CHECK (jsonb_typeof(match) = 'object'),
+                   CONSTRAINT rule_match_valid CHECK (leadflow.check_match(match)),
     min_score      integer,
     max_score      integer,
     require_skills text[] NOT NULL DEFAULT '{}',
@@ -338,8 +378,8 @@ CREATE TABLE leadflow.scoring_rule (
     id         serial PRIMARY KEY,
     name       text NOT NULL,
     kind       leadflow.scoring_kind NOT NULL,
-    match      jsonb CONSTRAINT scoring_rule_match_is_object
-               CHECK (jsonb_typeof(match) = 'object'),
+    match      jsonb CONSTRAINT scoring_rule_match_valid
+               CHECK (match IS NULL OR leadflow.check_match(match)),
     event_kind text,
     points     integer NOT NULL,           -- may be negative
     half_life  interval CONSTRAINT scoring_rule_half_life_positive
