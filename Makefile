@@ -15,7 +15,16 @@ OBJS = \
 	src/workhours_parse.o \
 	src/workhours.o \
 	src/business_time.o \
-	src/matching.o
+	src/matching.o \
+	src/spi_plans.o \
+	src/config_cache.o \
+	src/caps.o \
+	src/strategy.o \
+	src/ledger.o \
+	src/routing.o \
+	src/lead_row.o \
+	src/lead_triggers.o \
+	src/routing_api.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -29,7 +38,8 @@ REGRESS = \
 	business_time \
 	next_touch \
 	schema \
-	guc
+	guc \
+	routing
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -193,12 +193,17 @@ cadence_format_offset(const CadenceStep *step, char *buf, size_t buflen)
 		return buflen > 1 ? 1 : 0;
 	}
 
-	/* Split days and usecs into units, largest first. */
+	/*
+	 * Split days and usecs into units, largest first.  Weeks are used only
+	 * for whole weeks: "11d" reads better in a touch plan than "1w4d".
+	 */
 	for (i = 0; i < NUNITS; i++)
 	{
 		int64_t    *rest = units[i].in_days ? &days : &usecs;
 
 		counts[i] = *rest / units[i].size;
+		if (units[i].in_days && units[i].size > 1 && *rest % units[i].size != 0)
+			counts[i] = 0;
 		*rest -= counts[i] * units[i].size;
 	}
 
