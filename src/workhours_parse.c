@@ -544,9 +544,12 @@ workhours_check_blocks(const WorkBlock *blocks, int nblocks, WorkHoursParseError
 		const WorkBlock *b = &blocks[i];
 		const WorkBlock *prev = i > 0 ? &blocks[i - 1] : NULL;
 
-		if (b->day < 0 || b->day > 6 || b->start_min < 0 || b->end_min > 24 * 60 ||
-			b->start_min >= b->end_min || b->pad != 0)
-			return fail(&p, i, 1, NULL, "block %d is invalid", i + 1);
+		if (b->day < 0 || b->day > 6 || b->pad != 0)
+			return fail(&p, i, 1, NULL, "block %d has day %d (days are 0 = Sunday to 6 = Saturday)",
+						i + 1, b->day);
+		if (b->start_min < 0 || b->end_min > 24 * 60 || b->start_min >= b->end_min)
+			return fail(&p, i, 1, NULL, "block %d runs from minute %d to %d (need 0 <= start < end <= 1440)",
+						i + 1, b->start_min, b->end_min);
 		/* Canonical order: sorted, separated by a gap (adjacent ones merge). */
 		if (prev && (prev->day > b->day ||
 					 (prev->day == b->day && prev->end_min >= b->start_min)))
