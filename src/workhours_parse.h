@@ -57,4 +57,23 @@ extern int	workhours_parse(const char *str, WorkHoursParsed *out, WorkHoursParse
  */
 extern int	workhours_format_blocks(const WorkBlock *blocks, int nblocks, char *buf, size_t buflen);
 
+/* Room that workhours_format_blocks never exceeds (7 groups of 12 blocks). */
+#define WORKHOURS_FORMAT_MAX 2048
+
+/*
+ * Check that blocks are in canonical form, as workhours_parse produces them:
+ * 1..WORKHOURS_MAX_BLOCKS valid blocks, sorted by (day, start), neither
+ * overlapping nor touching, at most WORKHOURS_MAX_BLOCKS_PER_DAY a day, pad
+ * zero.  Returns 0, or -1 with *err filled in (position = block index).
+ * For binary input, which must not bypass the text parser's rules.
+ */
+extern int	workhours_check_blocks(const WorkBlock *blocks, int nblocks, WorkHoursParseError *err);
+
+/*
+ * Check a zone name's spelling as the parser would (letters, digits and
+ * / _ - + . only, starting with a letter, at most WORKHOURS_MAX_ZONE_LEN
+ * bytes).  Whether the zone exists is for the caller.
+ */
+extern int	workhours_check_zone_name(const char *zone, WorkHoursParseError *err);
+
 #endif							/* LEADFLOW_WORKHOURS_PARSE_H */
