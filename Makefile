@@ -64,6 +64,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 
+# PGXS does not track header dependencies; the headers are few and shared
+# structs change, so every object depends on all of them.
+$(OBJS): $(wildcard src/*.h)
+
 # Individual suites, so that one failing suite does not hide the others.
 # The harness (test/run-tests.sh) calls these and counts the results.
 .PHONY: regress isolation tap

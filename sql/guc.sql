@@ -1,5 +1,6 @@
 -- leadflow's settings: defaults, ranges, the reserved prefix, and the
 -- fixed clock that every time-dependent function reads.
+SET timezone = 'UTC';
 SHOW leadflow.route_on_insert;
 SHOW leadflow.sweep_batch_size;
 SHOW leadflow.override_caps;

@@ -426,6 +426,7 @@ CREATE TABLE leadflow.member_state (
                      ON UPDATE CASCADE ON DELETE CASCADE,
     rep_id           integer NOT NULL REFERENCES leadflow.rep (id) ON DELETE CASCADE,
     last_assigned_at timestamptz,
+    last_turn        bigint NOT NULL DEFAULT 0,   -- round robin: larger = more recent
     current_weight   bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (queue, rep_id)
 );

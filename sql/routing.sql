@@ -2,6 +2,7 @@
 -- stickiness, suppression, backlog, manual moves, imports, the ledger and
 -- explain -- with the counters checked after each step.
 \set VERBOSITY default
+SET timezone = 'UTC';
 SET search_path = public, leadflow;
 SET leadflow.clock = '2026-03-09 14:00:00+00';   -- a Monday afternoon
 
@@ -14,7 +15,7 @@ SELECT rep_id, open_count, new_count FROM leadflow.rep_load ORDER BY rep_id;
 
 -- Who got what, in order.
 CREATE VIEW owners AS
-    SELECT l.id, l.email, l.queue, r.name AS owner, l.stage
+    SELECT l.id, l.email, l.source, l.queue, r.name AS owner, l.stage
       FROM leadflow.lead l LEFT JOIN leadflow.rep r ON r.id = l.owner_id;
 
 ------------------------------------------------------------------------
@@ -56,7 +57,7 @@ SELECT owner, count(*) FROM owners WHERE queue = 'w' GROUP BY owner ORDER BY own
 ------------------------------------------------------------------------
 -- Load balanced: lowest open/max_open first.
 ------------------------------------------------------------------------
--- Ada has 3 + 30 open of 150, Bob 2 + 10 of 150, Cy 2 of 150, Dee 0 of 10.
+-- Ada has 2 + 30 open of 150, Bob 2 + 10 of 150, Cy 2 of 150, Dee 0 of 10.
 UPDATE leadflow.rep SET max_open = 10 WHERE id = 4;
 INSERT INTO leadflow.queue (name, strategy, sticky_account) VALUES ('lb', 'load_balanced', false);
 INSERT INTO leadflow.queue_member (queue, rep_id) VALUES ('lb', 1), ('lb', 2), ('lb', 3), ('lb', 4);
@@ -87,10 +88,15 @@ INSERT INTO leadflow.rule (priority, name, match, queue)
 INSERT INTO leadflow.lead (email, source)
     SELECT 'ev' || g || '@gmail.com', 'event' FROM generate_series(1, 30) g;
 -- Ada (30 of 40 won) gets the most, Bob (5 of 40) the fewest; Dee, new,
--- sits at the average.
+-- sits at the queue's average (35 of 80).  Weights: 1000 x (won + 20 x
+-- average) / (closed + 20), plus 1.
 SELECT owner, count(*) FROM owners WHERE queue = 'perf' GROUP BY owner ORDER BY count(*) DESC;
-SELECT rep, weight FROM leadflow.explain(
-    (SELECT max(id) FROM leadflow.lead WHERE source = 'event')) ORDER BY rep_id;
+SET leadflow.route_on_insert = off;
+INSERT INTO leadflow.lead (email, source) VALUES ('ev-pending@gmail.com', 'event');
+RESET leadflow.route_on_insert;
+SELECT rep, weight, chosen FROM leadflow.explain(
+    (SELECT id FROM leadflow.lead WHERE email = 'ev-pending@gmail.com')) ORDER BY rep_id;
+SELECT leadflow.route((SELECT id FROM leadflow.lead WHERE email = 'ev-pending@gmail.com')) IS NOT NULL AS routed;
 
 ------------------------------------------------------------------------
 -- Matching forms: nested attrs, "not", score bounds, skills.
@@ -110,6 +116,8 @@ INSERT INTO leadflow.lead (email, country, attrs) VALUES
 SELECT id, queue, owner FROM owners WHERE queue = 'dach' ORDER BY id;
 -- A paid-search lead from Germany is not for the DACH team, and a score
 -- of 90 takes the "big scores" rule; 50 falls through to default.
+-- (Dee is full at 10 open: raise her cap first.)
+UPDATE leadflow.rep SET max_open = 20 WHERE id = 4;
 INSERT INTO leadflow.lead (email, country, attrs, score) VALUES
     ('de4@gmail.com', 'DE', '{"utm": {"medium": "cpc"}}', 90),
     ('x1@gmail.com', 'FR', '{}', 50);
@@ -136,12 +144,14 @@ INSERT INTO leadflow.queue_member (queue, rep_id) VALUES
 INSERT INTO leadflow.rule (priority, name, match, queue)
     VALUES (1, 'inbound calls', '{"source": "inbound_call"}', 'hot');
 INSERT INTO leadflow.lead (email, source) VALUES ('call1@gmail.com', 'inbound_call');
--- Gus took that one and is now at his daily cap; Bob is next.
+-- Bob (lowest id) took it.  explain treats an owned lead as a
+-- reassignment: Bob is passed over as its owner, and Gus would get it.
 SELECT rep, eligible, reason, open_count, max_open, new_today, max_new_per_day, weight, chosen
   FROM leadflow.explain((SELECT id FROM leadflow.lead WHERE email = 'call1@gmail.com'));
 INSERT INTO leadflow.lead (email, source) VALUES ('call2@gmail.com', 'inbound_call');
 SELECT email, owner FROM owners WHERE email LIKE 'call%' ORDER BY email;
--- explain of an unrouted lead shows what would happen, and changes nothing.
+-- Gus took the next one and is at his daily cap of 1.  explain of an
+-- unrouted lead shows what would happen, and changes nothing.
 SET leadflow.route_on_insert = off;
 INSERT INTO leadflow.lead (email, source) VALUES ('call3@gmail.com', 'inbound_call');
 RESET leadflow.route_on_insert;
@@ -238,11 +248,12 @@ SELECT leadflow.assign((SELECT id FROM leadflow.lead WHERE email = 'p2@gmail.com
 SELECT kind, from_rep, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
 RESET leadflow.override_caps;
 -- A direct UPDATE is a manual move too.
-UPDATE leadflow.lead SET owner_id = 3 WHERE email = 'p3@gmail.com';
+UPDATE leadflow.lead SET owner_id = 3 WHERE email = 'p4@gmail.com';
 SELECT kind, from_rep, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
 SELECT * FROM leadflow.check_counters();
 
--- Closing a lead frees its seat; reopening takes one.
+-- Closing a lead frees its seat; reopening takes one, so it is cap-checked
+-- too (Jo has 2 of 2 again after the close).
 UPDATE leadflow.lead SET stage = 'rejected', reject_reason = 'no budget' WHERE email = 't1@gmail.com';
 SELECT open_count FROM leadflow.rep_load WHERE rep_id = 10;
 UPDATE leadflow.lead SET stage = 'new' WHERE email = 't1@gmail.com';

@@ -2,6 +2,9 @@
 -- registration, roles, and the constraints that refuse impossible
 -- configuration.
 \set VERBOSITY default
+SET timezone = 'UTC';
+SET search_path = public, leadflow;
+SET leadflow.clock = '2026-03-09 09:00:00+00';
 
 SELECT c.relname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -33,11 +36,9 @@ SELECT name, hours, holidays, active, max_open, max_new_per_day, skills
   FROM leadflow.rep;
 
 -- A lead gets the contract's defaults; created_at follows the clock.
-SET leadflow.clock = '2026-03-09 09:00:00+00';
 INSERT INTO leadflow.lead (email) VALUES ('ada@example.com');
 SELECT created_at, stage, score, touches, cadence_step, reassignments, attrs
   FROM leadflow.lead;
-RESET leadflow.clock;
 
 -- Free-mail domains are seeded, and the seeds are not dumped.
 SELECT count(*) > 30 AS seeded, bool_and(builtin) AS all_builtin
@@ -106,3 +107,6 @@ DELETE FROM leadflow.rule;
 DELETE FROM leadflow.queue WHERE name <> 'default';
 DELETE FROM leadflow.lead;
 DELETE FROM leadflow.rep;
+DELETE FROM leadflow.account;
+TRUNCATE leadflow.decision, leadflow.alert;
+RESET leadflow.clock;

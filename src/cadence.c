@@ -119,7 +119,7 @@ cadence_by_name(const char *name)
 {
 	int			i;
 
-	for (i = 0; i < lengthof(named_cadences); i++)
+	for (i = 0; i < (int) lengthof(named_cadences); i++)
 	{
 		CadenceStep steps[CADENCE_MAX_STEPS];
 		CadenceParseError err;
@@ -309,9 +309,9 @@ cadence_named(PG_FUNCTION_ARGS)
 		int			i;
 
 		initStringInfo(&names);
-		for (i = 0; i < lengthof(named_cadences); i++)
+		for (i = 0; i < (int) lengthof(named_cadences); i++)
 			appendStringInfo(&names, "%s\"%s\"",
-							 i == 0 ? "" : i == lengthof(named_cadences) - 1 ? " and " : ", ",
+							 i == 0 ? "" : i == (int) lengthof(named_cadences) - 1 ? " and " : ", ",
 							 named_cadences[i].name);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -66,7 +66,7 @@ caps_load(Candidate *cands, int ncands, TimestampTz now)
 									   " won_count, closed_count"
 									   " FROM leadflow.rep_load WHERE rep_id = ANY ($1)",
 									   1, argtypes),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read rep counters");
 
 	for (row = 0; row < SPI_processed; row++)

@@ -156,11 +156,19 @@ col_array(HeapTuple tuple, TupleDesc desc, int col)
 	return isnull ? NULL : DatumGetArrayTypeP(d);
 }
 
+/*
+ * Run a configuration query.  SPI returns with CurrentMemoryContext set to
+ * its own procedure context, which dies at SPI_finish; switch back to the
+ * cache's context so that what is built from the result outlives it.
+ */
 static void
 run_config_query(const char *sql)
 {
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	MemoryContext cache = CurrentMemoryContext;
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read configuration: %s", sql);
+	MemoryContextSwitchTo(cache);
 }
 
 static Strategy
@@ -168,7 +176,7 @@ strategy_from_name(const char *name)
 {
 	int			i;
 
-	for (i = 0; i < lengthof(strategy_names); i++)
+	for (i = 0; i < (int) lengthof(strategy_names); i++)
 		if (strcmp(name, strategy_names[i]) == 0)
 			return (Strategy) i;
 	elog(ERROR, "leadflow: unknown strategy \"%s\"", name);
@@ -461,5 +469,6 @@ leadflow_config_changed(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "leadflow_config_changed: not called as a trigger");
 	CacheInvalidateRelcache(trigdata->tg_relation);
-	PG_RETURN_NULL();
+	/* a statement trigger's result is ignored, but must not be SQL NULL */
+	return PointerGetDatum(NULL);
 }

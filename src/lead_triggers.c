@@ -58,7 +58,7 @@ lead_triggers_init(void)
 }
 
 /* The lead table's column numbers, looked up once per table definition. */
-const LeadColumns *
+static const LeadColumns *
 lead_columns_for(Relation rel)
 {
 	if (!lead_columns_valid || lead_columns.relid != RelationGetRelid(rel))

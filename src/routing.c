@@ -519,7 +519,7 @@ route_load_previous_owners(LeadInput *lead)
 									   " LATERAL (VALUES (d.from_rep), (d.to_rep)) v(r)"
 									   " WHERE d.lead_id = $1 AND r IS NOT NULL",
 									   1, argtypes),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read the lead's previous owners");
 	lead->nexcluded = (int) SPI_processed;
 	lead->excluded = palloc(sizeof(int32) * Max(lead->nexcluded, 1));

@@ -135,6 +135,7 @@ typedef struct Candidate
 	int32		new_today;
 	bool		has_last_assigned;
 	TimestampTz last_assigned_at;
+	int64		last_turn;		/* round robin: 0 = never, larger = more recent */
 	int64		current_weight; /* smooth weighted round robin state */
 	int64		won;			/* performance: qualified or converted */
 	int64		closed;			/* performance: won or rejected */

@@ -41,7 +41,7 @@ fetch_lead(int64 lead_id, bool lock)
 		plan = leadflow_plan(&read_plan,
 							 "SELECT * FROM leadflow.lead WHERE id = $1",
 							 1, argtypes);
-	if (SPI_execute_plan(plan, &arg, NULL, !lock, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -2,6 +2,12 @@
  * spi_plans.c
  *	  Saved SPI plans: each statement of the hot path is prepared once per
  *	  backend and kept, so routing never re-plans per lead.
+ *
+ * Every statement runs with read_only = false, SELECTs included: that
+ * makes SPI advance the command counter and take a fresh snapshot, so the
+ * routing of one row of a multi-row INSERT sees the counters and turns the
+ * rows before it claimed, and (in READ COMMITTED) what other transactions
+ * committed while it waited for a lock.
  */
 #include "postgres.h"
 

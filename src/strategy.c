@@ -10,7 +10,9 @@
  * (routing.c), so concurrent routers see each other's turns.
  *
  *	round_robin    least recently assigned in this queue first (never first
- *				   of all).
+ *				   of all).  "Recently" is a turn number, not a time: many
+ *				   leads can be routed at the same instant (one INSERT,
+ *				   one transaction, a fixed clock).
  *	weighted       smooth weighted round robin: every eligible member's
  *				   current weight grows by its weight, the largest is picked
  *				   and pays back the total.  With weights 3:1 that gives
@@ -25,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 
 #include "routing.h"
 
@@ -52,10 +55,10 @@ strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
 	int			i;
 
 	if (SPI_execute_plan(leadflow_plan(&state_plan,
-									   "SELECT rep_id, last_assigned_at, current_weight"
+									   "SELECT rep_id, last_assigned_at, current_weight, last_turn"
 									   " FROM leadflow.member_state WHERE queue = $1",
 									   1, argtypes),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read queue rotation state");
 
 	for (row = 0; row < SPI_processed; row++)
@@ -75,13 +78,14 @@ strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
 			cands[i].has_last_assigned = !isnull;
 			cands[i].last_assigned_at = isnull ? 0 : DatumGetTimestampTz(last);
 			cands[i].current_weight = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+			cands[i].last_turn = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
 		}
 	}
 }
 
 /*
  * Performance weights: each rep's won/closed rate, smoothed toward the
- * rate of all eligible members together.
+ * rate of all the queue's members together.
  */
 static void
 derive_performance_weights(Candidate *cands, int ncands)
@@ -92,11 +96,10 @@ derive_performance_weights(Candidate *cands, int ncands)
 	int			i;
 
 	for (i = 0; i < ncands; i++)
-		if (cands[i].reason == NULL)
-		{
-			won += cands[i].won;
-			closed += cands[i].closed;
-		}
+	{
+		won += cands[i].won;
+		closed += cands[i].closed;
+	}
 	average = closed > 0 ? won / closed : 0.5;
 	for (i = 0; i < ncands; i++)
 	{
@@ -125,10 +128,8 @@ compare_candidates(const void *a, const void *b, void *arg)
 	switch (ctx->strategy)
 	{
 		case STRATEGY_ROUND_ROBIN:
-			if (x->has_last_assigned != y->has_last_assigned)
-				return x->has_last_assigned ? 1 : -1;
-			if (x->has_last_assigned && x->last_assigned_at != y->last_assigned_at)
-				return x->last_assigned_at < y->last_assigned_at ? -1 : 1;
+			if (x->last_turn != y->last_turn)
+				return x->last_turn < y->last_turn ? -1 : 1;
 			break;
 		case STRATEGY_WEIGHTED:
 		case STRATEGY_PERFORMANCE:
@@ -185,13 +186,14 @@ strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 				TimestampTz now)
 {
 	static const Oid argtypes[] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID, INT4OID,
-	TIMESTAMPTZOID};
+	TIMESTAMPTZOID, INT8OID};
 	Datum	   *ids = palloc(sizeof(Datum) * ncands);
 	Datum	   *weights = palloc(sizeof(Datum) * ncands);
 	int64		total = 0;
+	int64		turn = 0;
 	int			n = 0;
 	int			i;
-	Datum		args[5];
+	Datum		args[6];
 
 	if (uses_weights(queue->strategy))
 	{
@@ -220,19 +222,25 @@ strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 											  true, TYPALIGN_INT));
 	args[2] = PointerGetDatum(construct_array(weights, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	/* the chosen member's turn is the queue's newest */
+	for (i = 0; i < ncands; i++)
+		turn = Max(turn, cands[i].last_turn);
 	args[3] = Int32GetDatum(cands[chosen].rep->id);
 	args[4] = TimestampTzGetDatum(now);
+	args[5] = Int64GetDatum(turn + 1);
 	if (SPI_execute_plan(leadflow_plan(&commit_plan,
 									   "INSERT INTO leadflow.member_state AS s"
-									   " (queue, rep_id, current_weight, last_assigned_at)"
+									   " (queue, rep_id, current_weight, last_assigned_at, last_turn)"
 									   " SELECT $1, u.rep_id, u.w,"
-									   "  CASE WHEN u.rep_id = $4 THEN $5 END"
+									   "  CASE WHEN u.rep_id = $4 THEN $5 END,"
+									   "  CASE WHEN u.rep_id = $4 THEN $6 ELSE 0 END"
 									   " FROM unnest($2, $3) AS u(rep_id, w)"
 									   " ON CONFLICT (queue, rep_id) DO UPDATE"
 									   " SET current_weight = EXCLUDED.current_weight,"
 									   "  last_assigned_at = coalesce(EXCLUDED.last_assigned_at,"
-									   "                              s.last_assigned_at)",
-									   5, argtypes),
+									   "                              s.last_assigned_at),"
+									   "  last_turn = greatest(EXCLUDED.last_turn, s.last_turn)",
+									   6, argtypes),
 						 args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "leadflow: could not record the queue's turn");
 	pfree(ids);
