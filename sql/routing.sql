@@ -5,6 +5,9 @@
 SET timezone = 'UTC';
 SET search_path = public, leadflow;
 SET leadflow.clock = '2026-03-09 14:00:00+00';   -- a Monday afternoon
+-- Start from nothing, so ids do not depend on the tests before this one.
+TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
+    leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;
 
 INSERT INTO leadflow.rep (id, name, max_new_per_day, skills) VALUES
     (1, 'Ada', 100, '{german}'),
