@@ -357,14 +357,26 @@ load_stage_labels(RoutingConfig *c)
 	c->stage_rejected = stage_label(c->stage_type, "rejected");
 }
 
+/*
+ * Note the configuration tables' OIDs for the invalidation callback.  New
+ * OIDs mean the extension was created again: saved plans must go too.
+ */
 static void
 remember_config_relids(void)
 {
 	Oid			nsp = get_namespace_oid("leadflow", false);
+	bool		recreated = false;
 	int			i;
 
 	for (i = 0; i < NUM_CONFIG_TABLES; i++)
-		config_relids[i] = get_relname_relid(config_table_names[i], nsp);
+	{
+		Oid			relid = get_relname_relid(config_table_names[i], nsp);
+
+		recreated |= OidIsValid(config_relids[i]) && config_relids[i] != relid;
+		config_relids[i] = relid;
+	}
+	if (recreated)
+		leadflow_plans_reset();
 }
 
 /*

@@ -183,6 +183,7 @@ extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);
 /* spi_plans.c: prepared once per backend, kept for its life */
 extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
 								int nargs, const Oid *argtypes);
+extern void leadflow_plans_reset(void);
 
 /*
  * While routing code itself updates a lead, the lead's own triggers must

@@ -15,6 +15,30 @@
 
 #include "routing.h"
 
+/* Every slot handed out, so that all plans can be dropped at once. */
+#define MAX_PLAN_SLOTS 64
+static SPIPlanPtr *plan_slots[MAX_PLAN_SLOTS];
+static int	nplan_slots = 0;
+
+/*
+ * Forget every saved plan.  Needed when the extension was dropped and
+ * created again in this backend: a plan's parameter types (leadflow.stage,
+ * leadflow.cadence) are fixed when it is prepared and would name types
+ * that no longer exist.
+ */
+void
+leadflow_plans_reset(void)
+{
+	int			i;
+
+	for (i = 0; i < nplan_slots; i++)
+	{
+		if (*plan_slots[i] != NULL)
+			SPI_freeplan(*plan_slots[i]);
+		*plan_slots[i] = NULL;
+	}
+}
+
 /*
  * Return the plan in *slot, preparing and saving it on first use.  The
  * caller must be connected to SPI.
@@ -23,6 +47,7 @@ SPIPlanPtr
 leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
 	SPIPlanPtr	plan;
+	int			i;
 
 	if (*slot != NULL)
 		return *slot;
@@ -34,5 +59,11 @@ leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "leadflow: SPI_keepplan failed");
 	*slot = plan;
+	for (i = 0; i < nplan_slots; i++)
+		if (plan_slots[i] == slot)
+			return plan;		/* prepared again after a reset */
+	if (nplan_slots >= MAX_PLAN_SLOTS)
+		elog(ERROR, "leadflow: too many saved plans");
+	plan_slots[nplan_slots++] = slot;
 	return plan;
 }
