@@ -50,7 +50,6 @@ ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--encoding=UTF8 --no-locale
 
 PROVE_TESTS = test/t/*.pl
-PROVE_FLAGS = -v
 
 # -Wno-unused-parameter only because PostgreSQL's own headers (PG_FUNCTION_ARGS,
 # inline functions in bufpage.h) leave parameters unused; all else of
@@ -67,6 +66,10 @@ include $(PGXS)
 # PGXS does not track header dependencies; the headers are few and shared
 # structs change, so every object depends on all of them.
 $(OBJS): $(wildcard src/*.h)
+
+# Verbose TAP output: one "ok N" line per assertion, which the harness counts.
+# (Set after the include: Makefile.global resets PROVE_FLAGS.)
+PROVE_FLAGS = -v
 
 # Individual suites, so that one failing suite does not hide the others.
 # The harness (test/run-tests.sh) calls these and counts the results.

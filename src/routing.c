@@ -15,8 +15,14 @@
  * see each other's committed choices: round robin stays exact and a
  * sticky account gets one owner.  Seats are claimed with a conditional
  * UPDATE (caps.c), which holds even for writers that do not take the queue
- * lock (manual moves, another queue sharing the rep).  Lock order: lead
- * row, queue lock, account row, rep counters.
+ * lock (manual moves, another queue sharing the rep).
+ *
+ * Lock order, to keep concurrent routers from deadlocking: lead rows, then
+ * queue locks (several only in name order, all taken before anything
+ * else: see routing_lock_all_queues), then the account, then rep counters.
+ * One statement that routes many leads into different queues (a bulk
+ * INSERT) can still deadlock with another such statement; PostgreSQL
+ * then cancels one of them, and nothing of it is kept.
  */
 #include "postgres.h"
 
@@ -289,6 +295,22 @@ lock_queue(const QueueConfig *queue)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+/*
+ * Take every queue's routing lock, in name order, before routing a batch:
+ * a batch that took them one by one while holding rep counters from
+ * earlier leads could deadlock with single-lead routers.
+ */
+void
+routing_lock_all_queues(void)
+{
+	RoutingConfig *config = routing_config();
+	int			i;
+
+	/* config->queues is ordered by name */
+	for (i = 0; i < config->nqueues; i++)
+		lock_queue(&config->queues[i]);
+}
+
 /* Fill in what follows from an assignment: first touch and SLA clock. */
 static void
 set_follow_up(RouteResult *res, TimestampTz now)
@@ -404,32 +426,30 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	routing_doc_build(&doc, lead->attrs, lead->source, lead->campaign,
 					  lead->company, lead->country, lead->email);
 
+	/* The rule needs nothing but the lead, so it comes before any lock. */
+	rule = first_matching_rule(config, &doc, lead->score);
+	res->rule = rule;
+	res->queue = rule && rule->queue ? rule->queue : config->default_queue;
+	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress))
+		lock_queue(res->queue);
+
 	resolve_account(config, lead, &doc, mode != ROUTE_EXPLAIN, &acct);
 	res->account_id = acct.found ? acct.id : 0;
 	if (acct.found && acct.suppressed)
 	{
 		res->outcome = ROUTE_SUPPRESSED;
-		res->queue = config->default_queue;
 		res->reject_reason = psprintf("account suppressed: %s",
 									  acct.suppress_reason ? acct.suppress_reason : "no reason given");
 		res->reason = "account_suppressed";
 		return;
 	}
-
-	rule = first_matching_rule(config, &doc, lead->score);
-	res->rule = rule;
 	if (rule != NULL && rule->suppress)
 	{
 		res->outcome = ROUTE_SUPPRESSED;
-		res->queue = config->default_queue;
 		res->reject_reason = psprintf("suppressed by rule \"%s\"", rule->name);
 		res->reason = "rule_suppress";
 		return;
 	}
-	res->queue = rule ? rule->queue : config->default_queue;
-
-	if (mode != ROUTE_EXPLAIN)
-		lock_queue(res->queue);
 
 	if (try_account_owner(config, lead, rule, res->queue, &acct, mode, now, res) ||
 		try_members(lead, rule, res->queue, mode, now, res))
@@ -461,8 +481,11 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 	row.at = now;
 	row.from_rep = lead->current_owner;
 	row.rule_id = res->rule ? res->rule->id : 0;
-	row.queue = res->queue ? res->queue->name : NULL;
-	row.strategy = res->queue ? strategy_names[res->queue->strategy] : NULL;
+	if (res->outcome != ROUTE_SUPPRESSED)
+	{
+		row.queue = res->queue->name;
+		row.strategy = strategy_names[res->queue->strategy];
+	}
 	row.reason = res->outcome == ROUTE_SUPPRESSED ? res->reject_reason : res->reason;
 	row.cands = res->cands;
 	row.ncands = res->ncands;

@@ -161,6 +161,8 @@ leadflow_route_pending(PG_FUNCTION_ARGS)
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	if (n > 0)
+		routing_lock_all_queues();
 	for (i = 0; i < n; i++)
 	{
 		bool		already_owned;

@@ -70,6 +70,7 @@ extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
 extern void route_load_previous_owners(LeadInput *lead);
+extern void routing_lock_all_queues(void);
 
 /* lead_row.c: the lead columns routing reads and writes */
 typedef struct LeadColumns
