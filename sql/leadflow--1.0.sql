@@ -379,7 +379,8 @@ COMMENT ON TABLE leadflow.rep_load IS
 
 CREATE TABLE leadflow.queue (
     name              text PRIMARY KEY
-                      CONSTRAINT queue_name_not_blank CHECK (btrim(name) <> ''),
+                      CONSTRAINT queue_name_not_blank CHECK (btrim(name) <> '')
+                      CONSTRAINT queue_name_length CHECK (octet_length(name) < 64),
     strategy          leadflow.strategy NOT NULL DEFAULT 'round_robin',
     cadence           leadflow.cadence NOT NULL DEFAULT leadflow.cadence_named('10x30'),
     first_touch_sla   interval NOT NULL DEFAULT '1 hour'
@@ -828,6 +829,15 @@ CREATE FUNCTION leadflow.lead_before_update() RETURNS trigger
     SET search_path = pg_catalog, leadflow;
 CREATE TRIGGER lead_follow BEFORE UPDATE ON leadflow.lead
     FOR EACH ROW EXECUTE FUNCTION leadflow.lead_before_update();
+
+-- Routing counts in memory while a statement runs and writes each rep's
+-- counters once when it ends (see src/caps.c).
+CREATE FUNCTION leadflow.flush_routing_state() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_flush_routing_state'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+CREATE TRIGGER lead_flush AFTER INSERT OR UPDATE ON leadflow.lead
+    FOR EACH STATEMENT EXECUTE FUNCTION leadflow.flush_routing_state();
 
 -- SECURITY DEFINER for the same reason as the triggers; EXECUTE is
 -- granted to managers only.

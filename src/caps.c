@@ -3,30 +3,78 @@
  *	  Per-rep counters (leadflow.rep_load) and the claims that keep pipeline
  *	  caps from ever being exceeded.
  *
- * A claim is one conditional UPDATE: it raises the rep's counters only if
- * they are still under the caps.  Under concurrency the UPDATE waits for
- * the row lock and re-checks its condition against the committed row, so
- * two transactions can never both take a rep's last seat; the loser sees
- * zero rows and moves on to the next candidate.
+ * Claiming a seat locks the rep's counter row (SELECT ... FOR UPDATE, which
+ * in READ COMMITTED waits for a concurrent claimer and then returns the row
+ * as that one committed it) and checks the caps against it.  The lock is
+ * held to the end of the transaction, so no other transaction can take the
+ * seat in between: two transactions can never both take a rep's last seat,
+ * and the loser moves on to the next candidate.
+ *
+ * Counting in memory.  A bulk INSERT routes thousands of leads to the same
+ * few reps in one transaction.  Writing the counter row for every lead
+ * would leave thousands of versions of it that every later read must walk
+ * (none can be pruned before the transaction ends), making a bulk load
+ * quadratic.  So once a rep's row is locked, its changes are kept here as
+ * deltas and written once when the statement ends (leadflow_flush, called
+ * by a statement trigger on leadflow.lead and by the routing functions).
+ * Deltas are tagged with the subtransaction that made them, so a rolled
+ * back savepoint takes exactly its own changes with it.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "business_time.h"
 #include "routing.h"
 
+/* Changes one subtransaction made to one rep's counters. */
+typedef struct CounterDelta
+{
+	SubTransactionId subxid;
+	int32		open;
+	int32		new_count;		/* new leads, all on RepCounters.delta_day */
+	int64		won;
+	int64		closed;
+} CounterDelta;
+
+#define MAX_DELTAS 8			/* nesting depth of savepoints we track */
+
+typedef struct RepCounters
+{
+	int32		rep_id;			/* hash key */
+	/* the row as this transaction last read or wrote it */
+	bool		base_valid;
+	SubTransactionId locked_subxid;	/* who holds the row lock */
+	SubTransactionId flushed_subxid;	/* who last wrote the row */
+	int32		open_count;
+	bool		has_new_day;
+	DateADT		new_day;
+	int32		new_count;
+	int64		won;
+	int64		closed;
+	bool		has_last_assigned;
+	TimestampTz last_assigned_at;
+	bool		last_assigned_dirty;
+	/* not yet written */
+	DateADT		delta_day;
+	int			ndeltas;
+	CounterDelta deltas[MAX_DELTAS];
+} RepCounters;
+
+static HTAB *counters = NULL;
+
 static SPIPlanPtr load_plan = NULL;
-static SPIPlanPtr claim_plan = NULL;
-static SPIPlanPtr force_plan = NULL;
+static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr ensure_plan = NULL;
-static SPIPlanPtr release_plan = NULL;
-static SPIPlanPtr outcome_plan = NULL;
+static SPIPlanPtr write_plan = NULL;
 
 /* The rep's own calendar date at "now": daily caps count local days. */
 DateADT
@@ -43,33 +91,189 @@ rep_local_date(RepConfig *rep, TimestampTz now)
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 }
 
+/* ----- the in-memory counters ----- */
+
+static RepCounters *
+counters_entry(int32 rep_id, bool create)
+{
+	bool		found;
+	RepCounters *e;
+
+	if (counters == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!create)
+			return NULL;
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(RepCounters);
+		ctl.hcxt = TopTransactionContext;
+		counters = hash_create("leadflow rep counters", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(counters, &rep_id, create ? HASH_ENTER : HASH_FIND, &found);
+	if (e != NULL && !found)
+	{
+		memset(e, 0, sizeof(*e));
+		e->rep_id = rep_id;
+	}
+	return e;
+}
+
+/* The delta record of the current subtransaction, made if needed. */
+static CounterDelta *
+current_delta(RepCounters *e)
+{
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	CounterDelta *d;
+
+	if (e->ndeltas > 0 && e->deltas[e->ndeltas - 1].subxid == subxid)
+		return &e->deltas[e->ndeltas - 1];
+	if (e->ndeltas >= MAX_DELTAS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("leadflow cannot track routing across more than %d nested savepoints",
+						MAX_DELTAS)));
+	d = &e->deltas[e->ndeltas++];
+	memset(d, 0, sizeof(*d));
+	d->subxid = subxid;
+	return d;
+}
+
+/* Counters as they stand for this transaction: row plus pending deltas. */
+static void
+effective(const RepCounters *e, DateADT today, int32 *open, int32 *new_today,
+		  int64 *won, int64 *closed)
+{
+	int			i;
+
+	*open = e->open_count;
+	*new_today = (e->has_new_day && e->new_day == today) ? e->new_count : 0;
+	*won = e->won;
+	*closed = e->closed;
+	for (i = 0; i < e->ndeltas; i++)
+	{
+		*open += e->deltas[i].open;
+		if (e->delta_day == today)
+			*new_today += e->deltas[i].new_count;
+		*won += e->deltas[i].won;
+		*closed += e->deltas[i].closed;
+	}
+}
+
+static bool
+has_pending(const RepCounters *e)
+{
+	return e->ndeltas > 0 || e->last_assigned_dirty;
+}
+
+static bool
+pending_new(const RepCounters *e)
+{
+	int			i;
+
+	for (i = 0; i < e->ndeltas; i++)
+		if (e->deltas[i].new_count != 0)
+			return true;
+	return false;
+}
+
+/* Copy a counter row (open, new_day, new_count, won, closed, last) into e. */
+static void
+base_from_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
+{
+	bool		isnull;
+	Datum		v;
+
+	e->open_count = DatumGetInt32(SPI_getbinval(t, d, first, &isnull));
+	v = SPI_getbinval(t, d, first + 1, &isnull);
+	e->has_new_day = !isnull;
+	e->new_day = isnull ? 0 : DatumGetDateADT(v);
+	e->new_count = DatumGetInt32(SPI_getbinval(t, d, first + 2, &isnull));
+	e->won = DatumGetInt64(SPI_getbinval(t, d, first + 3, &isnull));
+	e->closed = DatumGetInt64(SPI_getbinval(t, d, first + 4, &isnull));
+	v = SPI_getbinval(t, d, first + 5, &isnull);
+	if (!e->last_assigned_dirty)
+	{
+		e->has_last_assigned = !isnull;
+		e->last_assigned_at = isnull ? 0 : DatumGetTimestampTz(v);
+	}
+}
+
+#define COUNTER_COLUMNS "open_count, new_day, new_count, won_count, closed_count, last_assigned_at"
+
+/* Lock the rep's counter row and read it, creating it if missing. */
+static void
+lock_counters(RepCounters *e)
+{
+	static const Oid argtypes[] = {INT4OID};
+	Datum		arg = Int32GetDatum(e->rep_id);
+	int			attempt;
+
+	if (e->base_valid)
+		return;
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		if (SPI_execute_plan(leadflow_plan(&lock_plan,
+										   "SELECT " COUNTER_COLUMNS
+										   " FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE",
+										   1, argtypes),
+							 &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "leadflow: could not lock rep counters");
+		if (SPI_processed == 1)
+		{
+			base_from_row(e, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			e->base_valid = true;
+			e->locked_subxid = GetCurrentSubTransactionId();
+			return;
+		}
+		if (SPI_execute_plan(leadflow_plan(&ensure_plan,
+										   "INSERT INTO leadflow.rep_load (rep_id) VALUES ($1)"
+										   " ON CONFLICT (rep_id) DO NOTHING",
+										   1, argtypes),
+							 &arg, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "leadflow: could not create rep counters");
+	}
+	elog(ERROR, "leadflow: counters of rep %d vanished", e->rep_id);
+}
+
 /*
- * Fill each candidate's open and new-today counts and its outcome history
- * from leadflow.rep_load.  Reps without a row yet count as empty.
+ * Fill each candidate's open and new-today counts and its outcome history:
+ * from memory for reps this transaction holds, from the table (one query)
+ * for the rest.  Reps without a row yet count as empty.
  */
 void
 caps_load(Candidate *cands, int ncands, TimestampTz now)
 {
 	static const Oid argtypes[] = {INT4ARRAYOID};
 	Datum	   *ids = palloc(sizeof(Datum) * Max(ncands, 1));
-	Datum		arg;
+	int			nids = 0;
 	uint64		row;
 	int			i;
 
 	for (i = 0; i < ncands; i++)
-		ids[i] = Int32GetDatum(cands[i].rep->id);
-	arg = PointerGetDatum(construct_array(ids, ncands, INT4OID, sizeof(int32),
-										  true, TYPALIGN_INT));
+	{
+		RepCounters *e = counters_entry(cands[i].rep->id, false);
 
-	if (SPI_execute_plan(leadflow_plan(&load_plan,
-									   "SELECT rep_id, open_count, new_day, new_count,"
-									   " won_count, closed_count"
-									   " FROM leadflow.rep_load WHERE rep_id = ANY ($1)",
-									   1, argtypes),
-						 &arg, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read rep counters");
+		if (e != NULL && e->base_valid)
+			effective(e, rep_local_date(cands[i].rep, now), &cands[i].open_count,
+					  &cands[i].new_today, &cands[i].won, &cands[i].closed);
+		else
+			ids[nids++] = Int32GetDatum(cands[i].rep->id);
+	}
+	if (nids > 0)
+	{
+		Datum		arg = PointerGetDatum(construct_array(ids, nids, INT4OID, sizeof(int32),
+														  true, TYPALIGN_INT));
 
-	for (row = 0; row < SPI_processed; row++)
+		if (SPI_execute_plan(leadflow_plan(&load_plan,
+										   "SELECT rep_id, " COUNTER_COLUMNS
+										   " FROM leadflow.rep_load WHERE rep_id = ANY ($1)",
+										   1, argtypes),
+							 &arg, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "leadflow: could not read rep counters");
+	}
+	for (row = 0; nids > 0 && row < SPI_processed; row++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[row];
 		TupleDesc	d = SPI_tuptable->tupdesc;
@@ -78,86 +282,126 @@ caps_load(Candidate *cands, int ncands, TimestampTz now)
 
 		for (i = 0; i < ncands; i++)
 		{
-			Candidate  *c = &cands[i];
-			Datum		new_day;
+			RepCounters tmp;
+			RepCounters *pending;
 
-			if (c->rep->id != rep_id)
+			if (cands[i].rep->id != rep_id)
 				continue;
-			c->open_count = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
-			new_day = SPI_getbinval(t, d, 3, &isnull);
-			c->new_today = (!isnull &&
-							DatumGetDateADT(new_day) == rep_local_date(c->rep, now))
-				? DatumGetInt32(SPI_getbinval(t, d, 4, &isnull)) : 0;
-			c->won = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
-			c->closed = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+			/* an unlocked read, plus any deltas kept from before a rollback */
+			memset(&tmp, 0, sizeof(tmp));
+			base_from_row(&tmp, t, d, 2);
+			pending = counters_entry(rep_id, false);
+			if (pending != NULL)
+			{
+				tmp.delta_day = pending->delta_day;
+				tmp.ndeltas = pending->ndeltas;
+				memcpy(tmp.deltas, pending->deltas, sizeof(tmp.deltas));
+			}
+			effective(&tmp, rep_local_date(cands[i].rep, now), &cands[i].open_count,
+					  &cands[i].new_today, &cands[i].won, &cands[i].closed);
 		}
 	}
 	pfree(ids);
 }
 
-/* Make sure the rep has a counter row; true when one was created. */
-static bool
-ensure_counter_row(int32 rep_id)
+/* Write one rep's pending changes: the one UPDATE of its row. */
+static void
+flush_counters(RepCounters *e)
 {
-	static const Oid argtypes[] = {INT4OID};
-	Datum		arg = Int32GetDatum(rep_id);
+	static const Oid argtypes[] = {INT4OID, INT4OID, DATEOID, INT4OID, INT8OID, INT8OID,
+	TIMESTAMPTZOID};
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int32		open,
+				new_today;
+	int64		won,
+				closed;
+	bool		has_day;
+	DateADT		day;
 
-	if (SPI_execute_plan(leadflow_plan(&ensure_plan,
-									   "INSERT INTO leadflow.rep_load (rep_id) VALUES ($1)"
-									   " ON CONFLICT (rep_id) DO NOTHING",
-									   1, argtypes),
-						 &arg, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "leadflow: could not create rep counters");
-	return SPI_processed > 0;
+	lock_counters(e);			/* after a rolled-back savepoint, re-read */
+	/* the day new_count counts: the pending new leads', else the row's */
+	has_day = pending_new(e) || e->has_new_day;
+	day = pending_new(e) ? e->delta_day : e->new_day;
+	effective(e, day, &open, &new_today, &won, &closed);
+
+	args[0] = Int32GetDatum(e->rep_id);
+	args[1] = Int32GetDatum(open);
+	args[2] = DateADTGetDatum(day);
+	nulls[2] = has_day ? ' ' : 'n';
+	args[3] = Int32GetDatum(new_today);
+	args[4] = Int64GetDatum(won);
+	args[5] = Int64GetDatum(closed);
+	args[6] = TimestampTzGetDatum(e->last_assigned_at);
+	nulls[6] = e->has_last_assigned ? ' ' : 'n';
+	if (SPI_execute_plan(leadflow_plan(&write_plan,
+									   "UPDATE leadflow.rep_load SET open_count = $2,"
+									   " new_day = $3, new_count = $4, won_count = $5,"
+									   " closed_count = $6, last_assigned_at = $7"
+									   " WHERE rep_id = $1",
+									   7, argtypes),
+						 args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not write rep counters");
+
+	e->open_count = open;
+	e->has_new_day = has_day;
+	e->new_day = day;
+	e->new_count = new_today;
+	e->won = won;
+	e->closed = closed;
+	e->ndeltas = 0;
+	e->last_assigned_dirty = false;
+	e->flushed_subxid = GetCurrentSubTransactionId();
 }
 
 /*
- * Run the claim (conditional) or force (unconditional) update for a rep.
- * Returns whether a row was updated.
+ * Write the pending counter changes of this subtransaction.  A rep that
+ * also has changes from an enclosing subtransaction is left for the
+ * enclosing statement's flush: writing them here would lose them if this
+ * subtransaction rolled back.  The caller is connected to SPI.
  */
-static bool
-update_counters(SPIPlanPtr plan, RepConfig *rep, TimestampTz now, bool count_as_new)
+void
+caps_flush(void)
 {
-	Datum		args[4];
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	HASH_SEQ_STATUS status;
+	RepCounters *e;
 
-	args[0] = Int32GetDatum(rep->id);
-	args[1] = DateADTGetDatum(rep_local_date(rep, now));
-	args[2] = TimestampTzGetDatum(now);
-	args[3] = BoolGetDatum(count_as_new);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not update rep counters");
-	return SPI_processed > 0;
+	if (counters == NULL)
+		return;
+	hash_seq_init(&status, counters);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (!has_pending(e))
+			continue;
+		if (e->ndeltas > 1 || (e->ndeltas == 1 && e->deltas[0].subxid != subxid))
+			continue;
+		flush_counters(e);
+	}
 }
 
-static SPIPlanPtr
-counters_plan(bool conditional)
+/* Start a day's new-lead count for the rep's pending deltas. */
+static void
+set_delta_day(RepCounters *e, DateADT today)
 {
-	static const Oid argtypes[] = {INT4OID, DATEOID, TIMESTAMPTZOID, BOOLOID};
+	if (pending_new(e) && e->delta_day != today)
+		flush_counters(e);		/* the clock crossed midnight: settle the old day */
+	e->delta_day = today;
+}
 
-	/*
-	 * new_count restarts on a new local day.  The conditional form compares
-	 * against the caps in leadflow.rep as they are when the row lock is
-	 * held, so a cap changed concurrently is honoured.
-	 */
-#define COUNTERS_SET \
-	"UPDATE leadflow.rep_load l SET open_count = l.open_count + 1," \
-	" new_count = CASE WHEN NOT $4 THEN l.new_count" \
-	"  WHEN l.new_day = $2 THEN l.new_count + 1 ELSE 1 END," \
-	" new_day = CASE WHEN $4 THEN $2 ELSE l.new_day END," \
-	" last_assigned_at = $3"
-	if (conditional)
-		return leadflow_plan(&claim_plan,
-							 COUNTERS_SET
-							 " FROM leadflow.rep r"
-							 " WHERE l.rep_id = $1 AND r.id = l.rep_id"
-							 " AND l.open_count < r.max_open"
-							 " AND (NOT $4 OR l.new_day IS DISTINCT FROM $2"
-							 "      OR l.new_count < r.max_new_per_day)",
-							 4, argtypes);
-	return leadflow_plan(&force_plan,
-						 COUNTERS_SET " WHERE l.rep_id = $1",
-						 4, argtypes);
-#undef COUNTERS_SET
+static void
+take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
+{
+	CounterDelta *d;
+
+	set_delta_day(e, today);	/* may write the row, so fetch d after it */
+	d = current_delta(e);
+	d->open++;
+	if (count_as_new)
+		d->new_count++;
+	e->has_last_assigned = true;
+	e->last_assigned_at = now;
+	e->last_assigned_dirty = true;
 }
 
 /*
@@ -168,62 +412,53 @@ counters_plan(bool conditional)
 bool
 caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 {
-	SPIPlanPtr	plan = counters_plan(true);
+	RepCounters *e = counters_entry(rep->id, true);
+	DateADT		today = rep_local_date(rep, now);
+	int32		open,
+				new_today;
+	int64		won,
+				closed;
 
-	if (update_counters(plan, rep, now, count_as_new))
-		return true;
-	if (ensure_counter_row(rep->id))
-		return update_counters(plan, rep, now, count_as_new);
-	return false;
+	lock_counters(e);
+	effective(e, today, &open, &new_today, &won, &closed);
+	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
+		return false;
+	take_seat(e, now, today, count_as_new);
+	return true;
 }
 
 /* Take a seat regardless of the caps (imports, manager overrides). */
 void
 caps_force(RepConfig *rep, TimestampTz now, bool count_as_new)
 {
-	SPIPlanPtr	plan = counters_plan(false);
+	RepCounters *e = counters_entry(rep->id, true);
 
-	if (!update_counters(plan, rep, now, count_as_new))
-	{
-		ensure_counter_row(rep->id);
-		update_counters(plan, rep, now, count_as_new);
-	}
+	lock_counters(e);
+	take_seat(e, now, rep_local_date(rep, now), count_as_new);
 }
 
 /* Give back a seat: the lead closed or left the rep. */
 void
 caps_release(int32 rep_id)
 {
-	static const Oid argtypes[] = {INT4OID};
-	Datum		arg = Int32GetDatum(rep_id);
+	RepCounters *e = counters_entry(rep_id, true);
 
-	if (SPI_execute_plan(leadflow_plan(&release_plan,
-									   "UPDATE leadflow.rep_load"
-									   " SET open_count = open_count - 1"
-									   " WHERE rep_id = $1",
-									   1, argtypes),
-						 &arg, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not release rep counters");
+	lock_counters(e);
+	current_delta(e)->open--;
 }
 
 /* Count a closed lead for the performance strategy. */
 void
 caps_record_outcome(int32 rep_id, bool won)
 {
-	static const Oid argtypes[] = {INT4OID, BOOLOID};
-	Datum		args[2];
+	RepCounters *e = counters_entry(rep_id, true);
+	CounterDelta *d;
 
-	args[0] = Int32GetDatum(rep_id);
-	args[1] = BoolGetDatum(won);
-	ensure_counter_row(rep_id);
-	if (SPI_execute_plan(leadflow_plan(&outcome_plan,
-									   "UPDATE leadflow.rep_load"
-									   " SET closed_count = closed_count + 1,"
-									   " won_count = won_count + $2::int"
-									   " WHERE rep_id = $1",
-									   2, argtypes),
-						 args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not record a closed lead");
+	lock_counters(e);
+	d = current_delta(e);
+	d->closed++;
+	if (won)
+		d->won++;
 }
 
 /*
@@ -233,16 +468,92 @@ caps_record_outcome(int32 rep_id, bool won)
 void
 caps_lock(int32 rep_a, int32 rep_b)
 {
-	static SPIPlanPtr lock_plan = NULL;
-	static const Oid argtypes[] = {INT4OID, INT4OID};
-	Datum		args[2];
+	lock_counters(counters_entry(Min(rep_a, rep_b), true));
+	lock_counters(counters_entry(Max(rep_a, rep_b), true));
+}
 
-	args[0] = Int32GetDatum(rep_a);
-	args[1] = Int32GetDatum(rep_b);
-	if (SPI_execute_plan(leadflow_plan(&lock_plan,
-									   "SELECT 1 FROM leadflow.rep_load"
-									   " WHERE rep_id IN ($1, $2) ORDER BY rep_id FOR UPDATE",
-									   2, argtypes),
-						 args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not lock rep counters");
+/* ----- transaction boundaries ----- */
+
+static void
+counters_subxact(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	RepCounters *e;
+
+	if (counters == NULL ||
+		(event != SUBXACT_EVENT_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB))
+		return;
+	hash_seq_init(&status, counters);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+		{
+			/* the parent inherits the child's changes and its row lock */
+			if (e->ndeltas > 0 && e->deltas[e->ndeltas - 1].subxid == mySubid)
+			{
+				if (e->ndeltas > 1 && e->deltas[e->ndeltas - 2].subxid == parentSubid)
+				{
+					CounterDelta *into = &e->deltas[e->ndeltas - 2];
+					CounterDelta *from = &e->deltas[e->ndeltas - 1];
+
+					into->open += from->open;
+					into->new_count += from->new_count;
+					into->won += from->won;
+					into->closed += from->closed;
+					e->ndeltas--;
+				}
+				else
+					e->deltas[e->ndeltas - 1].subxid = parentSubid;
+			}
+			if (e->locked_subxid == mySubid)
+				e->locked_subxid = parentSubid;
+			if (e->flushed_subxid == mySubid)
+				e->flushed_subxid = parentSubid;
+			continue;
+		}
+		/* abort: forget the child's changes; re-read a row it locked or wrote */
+		if (e->ndeltas > 0 && e->deltas[e->ndeltas - 1].subxid == mySubid)
+			e->ndeltas--;
+		if (e->locked_subxid == mySubid || e->flushed_subxid == mySubid)
+			e->base_valid = false;
+	}
+}
+
+static void
+counters_xact(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (counters != NULL)
+			{
+				HASH_SEQ_STATUS status;
+				RepCounters *e;
+
+				hash_seq_init(&status, counters);
+				while ((e = hash_seq_search(&status)) != NULL)
+					if (has_pending(e))
+						elog(ERROR, "leadflow: counters of rep %d were not written before commit",
+							 e->rep_id);
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* the table lives in TopTransactionContext, gone now */
+			counters = NULL;
+			break;
+	}
+}
+
+void
+caps_init(void)
+{
+	RegisterXactCallback(counters_xact, NULL);
+	RegisterSubXactCallback(counters_subxact, NULL);
 }

@@ -318,6 +318,8 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	is_open = after.current_owner != 0 && stage_is_open(config, after.stage);
 	owner_changed = before.current_owner != after.current_owner;
 
+	if (owner_changed && after.current_owner != 0)
+		(void) rep_or_error(config, after.current_owner);
 	if (owner_changed && before.current_owner != 0 && after.current_owner != 0)
 		caps_lock(before.current_owner, after.current_owner);
 

@@ -22,4 +22,6 @@ _PG_init(void)
 	leadflow_define_gucs();
 	config_cache_init();
 	lead_triggers_init();
+	caps_init();
+	strategy_init();
 }

@@ -28,5 +28,7 @@ extern bool leadflow_restoring(void);
 /* Module initialisation of the caches (config_cache.c, lead_triggers.c) */
 extern void config_cache_init(void);
 extern void lead_triggers_init(void);
+extern void caps_init(void);
+extern void strategy_init(void);
 
 #endif							/* LEADFLOW_H */

@@ -151,6 +151,8 @@ extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_release(int32 rep_id);
 extern void caps_lock(int32 rep_a, int32 rep_b);
+extern void caps_flush(void);
+extern void caps_init(void);
 extern void caps_record_outcome(int32 rep_id, bool won);
 
 /* strategy.c */
@@ -158,6 +160,12 @@ extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands
 extern int	strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order);
 extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
 							int chosen, TimestampTz now);
+extern void strategy_flush(void);
+extern void strategy_init(void);
+
+/* routing_api.c: write what routing kept in memory (caps.c, strategy.c) */
+extern void routing_flush(void);
+extern int	leadflow_defer_flush;
 
 /* ledger.c */
 typedef struct DecisionRow

@@ -17,6 +17,37 @@
 
 extern const char *leadflow_manual_reason;
 
+/* While > 0, statement-end flushes wait for the batch that set it. */
+int			leadflow_defer_flush = 0;
+
+/*
+ * Write the counters and rotation state routing kept in memory (see
+ * caps.c).  The caller is connected to SPI.
+ */
+void
+routing_flush(void)
+{
+	caps_flush();
+	strategy_flush();
+}
+
+PG_FUNCTION_INFO_V1(leadflow_flush_routing_state);
+
+/* Statement trigger on leadflow.lead: the statement's routing is written. */
+Datum
+leadflow_flush_routing_state(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "leadflow_flush_routing_state: not called as a trigger");
+	if (leadflow_defer_flush == 0)
+	{
+		SPI_connect();
+		routing_flush();
+		SPI_finish();
+	}
+	return PointerGetDatum(NULL);
+}
+
 static SPIPlanPtr lock_lead_plan = NULL;
 static SPIPlanPtr pending_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
@@ -112,6 +143,7 @@ leadflow_route(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	owner = route_by_id(lead_id, &already_owned);
+	routing_flush();
 	SPI_finish();
 	if (owner == 0)
 		PG_RETURN_NULL();
@@ -136,7 +168,7 @@ leadflow_route_pending(PG_FUNCTION_ARGS)
 	int64	   *ids;
 	uint64		n,
 				i;
-	int32		assigned = 0;
+	volatile int32 assigned = 0;
 
 	if (max < 0)
 		ereport(ERROR,
@@ -163,15 +195,26 @@ leadflow_route_pending(PG_FUNCTION_ARGS)
 	}
 	if (n > 0)
 		routing_lock_all_queues();
-	for (i = 0; i < n; i++)
+	/* one write of the counters for the whole batch, not one per lead */
+	leadflow_defer_flush++;
+	PG_TRY();
 	{
-		bool		already_owned;
+		for (i = 0; i < n; i++)
+		{
+			bool		already_owned;
 
-		SPI_connect();
-		if (route_by_id(ids[i], &already_owned) != 0 && !already_owned)
-			assigned++;
-		SPI_finish();
+			SPI_connect();
+			if (route_by_id(ids[i], &already_owned) != 0 && !already_owned)
+				assigned++;
+			SPI_finish();
+		}
 	}
+	PG_FINALLY();
+	{
+		leadflow_defer_flush--;
+	}
+	PG_END_TRY();
+	routing_flush();
 	SPI_finish();
 	PG_RETURN_INT32(assigned);
 }

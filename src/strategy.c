@@ -28,6 +28,9 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "access/xact.h"
 
 #include "routing.h"
 
@@ -45,41 +48,120 @@ uses_weights(Strategy s)
 	return s == STRATEGY_WEIGHTED || s == STRATEGY_PERFORMANCE;
 }
 
-/* Read the queue's rotation state into the candidates. */
-void
-strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
+/*
+ * Rotation state in memory.  Routing into a queue holds the queue's lock
+ * to the end of the transaction, so once read, this transaction's copy of
+ * the queue's state is the truth; it is written back once per statement
+ * (strategy_flush) instead of once per lead, for the same reason as the
+ * counters in caps.c.  A rolled-back savepoint drops the copy: the state is
+ * read again, and at worst a turn is repeated -- fairness, never a cap.
+ */
+typedef struct MemberTurn
 {
-	static const Oid argtypes[] = {TEXTOID};
-	Datum		arg = CStringGetTextDatum(queue->name);
-	uint64		row;
+	int32		rep_id;
+	bool		has_last_assigned;
+	TimestampTz last_assigned_at;
+	int64		last_turn;
+	int64		current_weight;
+	bool		dirty;
+} MemberTurn;
+
+typedef struct QueueTurns
+{
+	char		name[NAMEDATALEN];	/* hash key; queue names are at most 63 bytes */
+	int			nmembers;
+	int			maxmembers;
+	MemberTurn *members;
+	bool		dirty;
+} QueueTurns;
+
+static HTAB *turns = NULL;
+
+static MemberTurn *
+member_turn(QueueTurns *q, int32 rep_id)
+{
 	int			i;
 
+	for (i = 0; i < q->nmembers; i++)
+		if (q->members[i].rep_id == rep_id)
+			return &q->members[i];
+	if (q->nmembers == q->maxmembers)
+	{
+		q->maxmembers = Max(16, q->maxmembers * 2);
+		q->members = q->members
+			? repalloc(q->members, sizeof(MemberTurn) * q->maxmembers)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(MemberTurn) * q->maxmembers);
+	}
+	memset(&q->members[q->nmembers], 0, sizeof(MemberTurn));
+	q->members[q->nmembers].rep_id = rep_id;
+	return &q->members[q->nmembers++];
+}
+
+/* This transaction's copy of the queue's state, read on first use. */
+static QueueTurns *
+queue_turns(const char *name)
+{
+	static const Oid argtypes[] = {TEXTOID};
+	QueueTurns *q;
+	bool		found;
+	Datum		arg;
+	uint64		row;
+
+	if (turns == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(QueueTurns);
+		ctl.hcxt = TopTransactionContext;
+		turns = hash_create("leadflow queue turns", 16, &ctl,
+							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	q = hash_search(turns, name, HASH_ENTER, &found);
+	if (found)
+		return q;
+	q->nmembers = q->maxmembers = 0;
+	q->members = NULL;
+	q->dirty = false;
+
+	arg = CStringGetTextDatum(name);
 	if (SPI_execute_plan(leadflow_plan(&state_plan,
 									   "SELECT rep_id, last_assigned_at, current_weight, last_turn"
 									   " FROM leadflow.member_state WHERE queue = $1",
 									   1, argtypes),
 						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read queue rotation state");
-
 	for (row = 0; row < SPI_processed; row++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[row];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int32		rep_id = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+		MemberTurn *m = member_turn(q, DatumGetInt32(SPI_getbinval(t, d, 1, &isnull)));
+		Datum		last = SPI_getbinval(t, d, 2, &isnull);
 
-		for (i = 0; i < ncands; i++)
-		{
-			Datum		last;
+		m->has_last_assigned = !isnull;
+		m->last_assigned_at = isnull ? 0 : DatumGetTimestampTz(last);
+		m->current_weight = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		m->last_turn = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+	}
+	return q;
+}
 
-			if (cands[i].rep->id != rep_id)
-				continue;
-			last = SPI_getbinval(t, d, 2, &isnull);
-			cands[i].has_last_assigned = !isnull;
-			cands[i].last_assigned_at = isnull ? 0 : DatumGetTimestampTz(last);
-			cands[i].current_weight = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-			cands[i].last_turn = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
-		}
+/* Read the queue's rotation state into the candidates. */
+void
+strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
+{
+	QueueTurns *q = queue_turns(queue->name);
+	int			i;
+
+	for (i = 0; i < ncands; i++)
+	{
+		MemberTurn *m = member_turn(q, cands[i].rep->id);
+
+		cands[i].has_last_assigned = m->has_last_assigned;
+		cands[i].last_assigned_at = m->last_assigned_at;
+		cands[i].last_turn = m->last_turn;
+		cands[i].current_weight = m->current_weight;
 	}
 }
 
@@ -178,71 +260,139 @@ strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order)
 }
 
 /*
- * Record the turn: the chosen rep's last assignment, and for the weighted
- * strategies every participant's new current weight.
+ * Record the turn: the chosen rep's last assignment and turn number, and
+ * for the weighted strategies every participant's new current weight.
  */
 void
 strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 				TimestampTz now)
 {
-	static const Oid argtypes[] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID, INT4OID,
-	TIMESTAMPTZOID, INT8OID};
-	Datum	   *ids = palloc(sizeof(Datum) * ncands);
-	Datum	   *weights = palloc(sizeof(Datum) * ncands);
+	QueueTurns *q = queue_turns(queue->name);
 	int64		total = 0;
 	int64		turn = 0;
-	int			n = 0;
 	int			i;
-	Datum		args[6];
 
+	for (i = 0; i < q->nmembers; i++)
+		turn = Max(turn, q->members[i].last_turn);
 	if (uses_weights(queue->strategy))
 	{
 		for (i = 0; i < ncands; i++)
-			if (cands[i].reason == NULL || i == chosen)
+			if (cands[i].eligible)
 				total += cands[i].weight;
 		for (i = 0; i < ncands; i++)
 		{
-			if (cands[i].reason != NULL && i != chosen)
+			MemberTurn *m;
+
+			if (!cands[i].eligible)
 				continue;
-			cands[i].current_weight += cands[i].weight;
-			if (i == chosen)
-				cands[i].current_weight -= total;
-			ids[n] = Int32GetDatum(cands[i].rep->id);
-			weights[n++] = Int64GetDatum(cands[i].current_weight);
+			m = member_turn(q, cands[i].rep->id);
+			m->current_weight += cands[i].weight - (i == chosen ? total : 0);
+			m->dirty = true;
 		}
 	}
-	else
 	{
-		ids[n] = Int32GetDatum(cands[chosen].rep->id);
-		weights[n++] = Int64GetDatum(cands[chosen].current_weight);
-	}
+		MemberTurn *m = member_turn(q, cands[chosen].rep->id);
 
-	args[0] = CStringGetTextDatum(queue->name);
-	args[1] = PointerGetDatum(construct_array(ids, n, INT4OID, sizeof(int32),
-											  true, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(weights, n, INT8OID, sizeof(int64),
+		m->has_last_assigned = true;
+		m->last_assigned_at = now;
+		m->last_turn = turn + 1;
+		m->dirty = true;
+	}
+	q->dirty = true;
+}
+
+/* Write one queue's changed member rows. */
+static void
+flush_queue(QueueTurns *q)
+{
+	static const Oid argtypes[] = {TEXTOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+	INT8ARRAYOID, INT8ARRAYOID};
+	Datum	   *ids = palloc(sizeof(Datum) * q->nmembers);
+	Datum	   *lasts = palloc(sizeof(Datum) * q->nmembers);
+	bool	   *lastnulls = palloc(sizeof(bool) * q->nmembers);
+	Datum	   *turnsv = palloc(sizeof(Datum) * q->nmembers);
+	Datum	   *weights = palloc(sizeof(Datum) * q->nmembers);
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		args[5];
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < q->nmembers; i++)
+	{
+		MemberTurn *m = &q->members[i];
+
+		if (!m->dirty)
+			continue;
+		ids[n] = Int32GetDatum(m->rep_id);
+		lasts[n] = TimestampTzGetDatum(m->last_assigned_at);
+		lastnulls[n] = !m->has_last_assigned;
+		turnsv[n] = Int64GetDatum(m->last_turn);
+		weights[n++] = Int64GetDatum(m->current_weight);
+		m->dirty = false;
+	}
+	dims[0] = n;
+	args[0] = CStringGetTextDatum(q->name);
+	args[1] = PointerGetDatum(construct_array(ids, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_md_array(lasts, lastnulls, 1, dims, lbs, TIMESTAMPTZOID,
+												 sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[3] = PointerGetDatum(construct_array(turnsv, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	/* the chosen member's turn is the queue's newest */
-	for (i = 0; i < ncands; i++)
-		turn = Max(turn, cands[i].last_turn);
-	args[3] = Int32GetDatum(cands[chosen].rep->id);
-	args[4] = TimestampTzGetDatum(now);
-	args[5] = Int64GetDatum(turn + 1);
+	args[4] = PointerGetDatum(construct_array(weights, n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	if (SPI_execute_plan(leadflow_plan(&commit_plan,
 									   "INSERT INTO leadflow.member_state AS s"
-									   " (queue, rep_id, current_weight, last_assigned_at, last_turn)"
-									   " SELECT $1, u.rep_id, u.w,"
-									   "  CASE WHEN u.rep_id = $4 THEN $5 END,"
-									   "  CASE WHEN u.rep_id = $4 THEN $6 ELSE 0 END"
-									   " FROM unnest($2, $3) AS u(rep_id, w)"
+									   " (queue, rep_id, last_assigned_at, last_turn, current_weight)"
+									   " SELECT $1, u.rep_id, u.last_at, u.turn, u.w"
+									   " FROM unnest($2, $3, $4, $5) AS u(rep_id, last_at, turn, w)"
 									   " ON CONFLICT (queue, rep_id) DO UPDATE"
-									   " SET current_weight = EXCLUDED.current_weight,"
-									   "  last_assigned_at = coalesce(EXCLUDED.last_assigned_at,"
-									   "                              s.last_assigned_at),"
-									   "  last_turn = greatest(EXCLUDED.last_turn, s.last_turn)",
-									   6, argtypes),
+									   " SET last_assigned_at = EXCLUDED.last_assigned_at,"
+									   "  last_turn = EXCLUDED.last_turn,"
+									   "  current_weight = EXCLUDED.current_weight",
+									   5, argtypes),
 						 args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "leadflow: could not record the queue's turn");
-	pfree(ids);
-	pfree(weights);
+		elog(ERROR, "leadflow: could not record the queue's turns");
+	q->dirty = false;
+}
+
+/* Write every queue's changed rotation state.  The caller is connected to SPI. */
+void
+strategy_flush(void)
+{
+	HASH_SEQ_STATUS status;
+	QueueTurns *q;
+
+	if (turns == NULL)
+		return;
+	hash_seq_init(&status, turns);
+	while ((q = hash_seq_search(&status)) != NULL)
+		if (q->dirty)
+			flush_queue(q);
+}
+
+static void
+turns_xact(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		turns = NULL;			/* it lived in TopTransactionContext */
+}
+
+static void
+turns_subxact(SubXactEvent event, SubTransactionId mySubid,
+			  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && turns != NULL)
+	{
+		hash_destroy(turns);
+		turns = NULL;
+	}
+}
+
+void
+strategy_init(void)
+{
+	RegisterXactCallback(turns_xact, NULL);
+	RegisterSubXactCallback(turns_subxact, NULL);
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmarks: "bash test/bench/run.sh [name ...]" (default: all *.sql here).
+#
+# Builds and installs leadflow, starts a throwaway cluster, runs each
+# benchmark script in a fresh database, and prints its figures.  Every
+# figure is measured next to its baseline in the same run and printed as a
+# ratio; timings vary with the machine and its load, so nothing here is a
+# pass/fail test.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+BENCH_DIR=${LEADFLOW_BENCH_DIR:-/tmp/leadflow-bench}
+BENCH_PORT=${LEADFLOW_BENCH_PORT:-5498}
+
+ensure_packages || exit 1
+build_and_install || exit 1
+BINDIR=$($PG_CONFIG --bindir)
+
+if [ -f "$BENCH_DIR/data/postmaster.pid" ]; then
+	as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -m fast stop >/dev/null 2>&1
+fi
+as_root rm -rf "$BENCH_DIR"
+mkdir -p "$BENCH_DIR/sock"
+is_root && chown -R "$RUN_USER" "$BENCH_DIR"
+as_run_user "$BINDIR/initdb" -D "$BENCH_DIR/data" -U postgres --auth=trust \
+	--encoding=UTF8 --no-locale >"$BENCH_DIR/initdb.log" 2>&1 || { cat "$BENCH_DIR/initdb.log"; exit 1; }
+cat >>"$BENCH_DIR/data/postgresql.conf" <<CONF
+listen_addresses = ''
+port = $BENCH_PORT
+unix_socket_directories = '$BENCH_DIR/sock'
+shared_preload_libraries = 'leadflow'
+timezone = 'UTC'
+shared_buffers = '1GB'
+max_wal_size = '4GB'
+checkpoint_timeout = '30min'
+CONF
+as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -l "$BENCH_DIR/server.log" -w start >/dev/null ||
+	{ cat "$BENCH_DIR/server.log"; exit 1; }
+trap 'as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -m fast stop >/dev/null 2>&1' EXIT
+
+PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR/sock" -p "$BENCH_PORT" -U postgres)
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=($(ls test/bench/*.sql | xargs -n1 basename | sed 's/\.sql$//'))
+for name in "${names[@]}"; do
+	echo "== bench $name"
+	"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_$name" -c "CREATE DATABASE bench_$name" || exit 1
+	"${PSQL[@]}" -d "bench_$name" -c "CREATE EXTENSION leadflow" || exit 1
+	"${PSQL[@]}" -d "bench_$name" -f "test/bench/$name.sql" || exit 1
+done
