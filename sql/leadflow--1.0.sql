@@ -618,7 +618,10 @@ CREATE TABLE leadflow.decision (
     reason     text,                        -- e.g. account_owner, or a manual move's reason
     candidates jsonb,                       -- every member considered and why it was passed over
     txid       xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
-);
+)
+-- A decision with a queue's worth of candidates is a few kB: keep it in
+-- the row uncompressed rather than pay pglz on every routed lead.
+WITH (toast_tuple_target = 8160);
 CREATE INDEX ON leadflow.decision (lead_id, id);
 CREATE INDEX ON leadflow.decision (at);
 COMMENT ON TABLE leadflow.decision IS
