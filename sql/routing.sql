@@ -250,6 +250,17 @@ SET leadflow.override_caps = on;
 SELECT leadflow.assign((SELECT id FROM leadflow.lead WHERE email = 'p2@gmail.com'), 10, 'VIP');
 SELECT kind, from_rep, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
 RESET leadflow.override_caps;
+-- Without leadflow_manager, the setting does not lift the cap.
+CREATE ROLE leadflow_test_clerk;
+GRANT USAGE ON SCHEMA leadflow TO leadflow_test_clerk;
+GRANT SELECT, UPDATE ON leadflow.lead TO leadflow_test_clerk;
+SET ROLE leadflow_test_clerk;
+SET leadflow.override_caps = on;
+UPDATE leadflow.lead SET owner_id = 10 WHERE email = 'p3@gmail.com';
+RESET leadflow.override_caps;
+RESET ROLE;
+DROP OWNED BY leadflow_test_clerk;
+DROP ROLE leadflow_test_clerk;
 -- A direct UPDATE is a manual move too.
 UPDATE leadflow.lead SET owner_id = 3 WHERE email = 'p4@gmail.com';
 SELECT kind, from_rep, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
