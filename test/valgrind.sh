@@ -23,6 +23,7 @@ echo "listen_addresses = ''" >>"$DIR/data/postgresql.conf"
 # Every backend runs under memcheck; errors go to one log per process.
 as_run_user bash -c "valgrind --quiet --trace-children=yes --track-origins=no \
 	--read-var-info=no --num-callers=20 --log-file=$DIR/vg.%p.log \
+	--suppressions=$PWD/test/valgrind.supp \
 	$BINDIR/postgres -D $DIR/data >$DIR/server.log 2>&1 &"
 for i in $(seq 1 120); do
 	as_run_user "$BINDIR/pg_isready" -h "$DIR" -p "$PORT" -q && break
