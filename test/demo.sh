@@ -9,35 +9,15 @@ cd "$(dirname "$0")/.."
 DEMO_DIR=${LEADFLOW_DEMO_DIR:-/tmp/leadflow-demo}
 DEMO_PORT=${LEADFLOW_DEMO_PORT:-5499}
 DEMO_DB=leadflow_demo
-BINDIR=$($PG_CONFIG --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 ensure_packages || { echo "could not install the packages the demo needs"; exit 1; }
 build_and_install || exit 1
 BINDIR=$($PG_CONFIG --bindir)
 
-# A previous demo cluster is stopped and replaced.
-if [ -f "$DEMO_DIR/data/postmaster.pid" ]; then
-	as_run_user "$BINDIR/pg_ctl" -D "$DEMO_DIR/data" -m fast stop >/dev/null 2>&1
-fi
-as_root rm -rf "$DEMO_DIR"
-mkdir -p "$DEMO_DIR/sock"
-is_root && chown -R "$RUN_USER" "$DEMO_DIR"
-chmod 755 "$DEMO_DIR"
-
 echo "== starting a throwaway cluster in $DEMO_DIR (port $DEMO_PORT)"
-as_run_user "$BINDIR/initdb" -D "$DEMO_DIR/data" -U postgres --auth=trust \
-	--encoding=UTF8 --no-locale >"$DEMO_DIR/initdb.log" 2>&1 ||
-	{ cat "$DEMO_DIR/initdb.log"; exit 1; }
-cat >>"$DEMO_DIR/data/postgresql.conf" <<CONF
-listen_addresses = ''
-port = $DEMO_PORT
-unix_socket_directories = '$DEMO_DIR/sock'
-shared_preload_libraries = 'pg_cron,leadflow'
-cron.database_name = '$DEMO_DB'
-timezone = 'UTC'
-CONF
-as_run_user "$BINDIR/pg_ctl" -D "$DEMO_DIR/data" -l "$DEMO_DIR/server.log" -w start >/dev/null ||
-	{ cat "$DEMO_DIR/server.log"; exit 1; }
+start_cluster "$DEMO_DIR" "$DEMO_PORT" \
+	"shared_preload_libraries = 'pg_cron,leadflow'" \
+	"cron.database_name = '$DEMO_DB'" || exit 1
 
 PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DEMO_DIR/sock" -p "$DEMO_PORT" -U postgres)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DEMO_DB" || exit 1

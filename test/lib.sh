@@ -70,3 +70,36 @@ as_run_user() {
 		"$@"
 	fi
 }
+
+# start_cluster DIR PORT [postgresql.conf lines...]
+# A throwaway cluster in DIR, owned by RUN_USER, listening only on a socket
+# in DIR/sock; any cluster already there is stopped and replaced.
+start_cluster() {
+	local dir=$1 port=$2 bindir
+	shift 2
+	bindir=$($PG_CONFIG --bindir)
+	stop_cluster "$dir"
+	mkdir -p "$dir/sock"
+	is_root && chown -R "$RUN_USER" "$dir"
+	chmod 755 "$dir"
+	as_run_user "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+		--encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "port = $port"
+		echo "unix_socket_directories = '$dir/sock'"
+		echo "timezone = 'UTC'"
+		printf '%s\n' "$@"
+	} >>"$dir/data/postgresql.conf"
+	as_run_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
+		{ cat "$dir/server.log"; return 1; }
+}
+
+# stop_cluster DIR: stop the cluster in DIR (if running) and remove DIR.
+stop_cluster() {
+	local dir=$1
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_run_user "$($PG_CONFIG --bindir)/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1
+	fi
+	as_root rm -rf "$dir"
+}

@@ -17,27 +17,10 @@ ensure_packages || exit 1
 build_and_install || exit 1
 BINDIR=$($PG_CONFIG --bindir)
 
-if [ -f "$BENCH_DIR/data/postmaster.pid" ]; then
-	as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -m fast stop >/dev/null 2>&1
-fi
-as_root rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR/sock"
-is_root && chown -R "$RUN_USER" "$BENCH_DIR"
-as_run_user "$BINDIR/initdb" -D "$BENCH_DIR/data" -U postgres --auth=trust \
-	--encoding=UTF8 --no-locale >"$BENCH_DIR/initdb.log" 2>&1 || { cat "$BENCH_DIR/initdb.log"; exit 1; }
-cat >>"$BENCH_DIR/data/postgresql.conf" <<CONF
-listen_addresses = ''
-port = $BENCH_PORT
-unix_socket_directories = '$BENCH_DIR/sock'
-shared_preload_libraries = 'leadflow'
-timezone = 'UTC'
-shared_buffers = '1GB'
-max_wal_size = '4GB'
-checkpoint_timeout = '30min'
-CONF
-as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -l "$BENCH_DIR/server.log" -w start >/dev/null ||
-	{ cat "$BENCH_DIR/server.log"; exit 1; }
-trap 'as_run_user "$BINDIR/pg_ctl" -D "$BENCH_DIR/data" -m fast stop >/dev/null 2>&1' EXIT
+start_cluster "$BENCH_DIR" "$BENCH_PORT" \
+	"shared_preload_libraries = 'leadflow'" \
+	"shared_buffers = '1GB'" "max_wal_size = '4GB'" "checkpoint_timeout = '30min'" || exit 1
+trap 'stop_cluster "$BENCH_DIR"' EXIT
 
 PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR/sock" -p "$BENCH_PORT" -U postgres)
 names=("$@")
