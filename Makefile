@@ -24,7 +24,8 @@ OBJS = \
 	src/routing.o \
 	src/lead_row.o \
 	src/lead_triggers.o \
-	src/routing_api.o
+	src/routing_api.o \
+	src/stages.o
 
 DATA = sql/leadflow--1.0.sql
 

@@ -902,3 +902,234 @@ GRANT EXECUTE ON FUNCTION leadflow.explain(bigint), leadflow.route_pending(integ
     TO leadflow_admin;
 
 -- END routing
+
+------------------------------------------------------------------------
+-- BEGIN touches, cadence and stages (src/stages.c and the SQL below)
+------------------------------------------------------------------------
+
+CREATE FUNCTION leadflow.acting_role() RETURNS name
+    AS 'MODULE_PATHNAME', 'leadflow_acting_role'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.acting_role() IS
+    'The role acting now (after SET ROLE), also inside SECURITY DEFINER functions.';
+
+-- The channel of a cadence step, or NULL past the last step.
+CREATE FUNCTION leadflow.cadence_channel(c leadflow.cadence, step integer)
+    RETURNS leadflow.channel
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, leadflow
+AS $$ SELECT s.channel FROM leadflow.cadence_steps(c) s WHERE s.step = cadence_channel.step $$;
+COMMENT ON FUNCTION leadflow.cadence_channel(leadflow.cadence, integer) IS
+    'The channel of step "step" (0-based) of a cadence; NULL past the last step.';
+
+-- Which required qualification criteria a lead has not yet answered with
+-- an allowed value (no rows: it can be qualified).
+CREATE FUNCTION leadflow.qualification_missing(lead_id bigint)
+    RETURNS TABLE (criterion text, attribute text, allowed text[], answer text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow
+AS $$
+    SELECT c.name, c.attribute, c.allowed, l.attrs ->> c.attribute
+      FROM leadflow.lead l, leadflow.qualification_criterion c
+     WHERE l.id = qualification_missing.lead_id AND c.required
+       AND NOT (coalesce(btrim(l.attrs ->> c.attribute), '') <> ''
+                AND (c.allowed IS NULL OR l.attrs ->> c.attribute = ANY (c.allowed)))
+     ORDER BY c.name
+$$;
+COMMENT ON FUNCTION leadflow.qualification_missing(bigint) IS
+    'The required qualification criteria the lead has not answered with an allowed value.';
+
+-- A touch evaluates the lead and drives the next one.  SECURITY DEFINER:
+-- the lead's stage, cadence position and SLA clock are written by
+-- leadflow only; the acting role (leadflow.acting_role) is what is checked.
+CREATE FUNCTION leadflow.touch_before_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    l          leadflow.lead;
+    owner      leadflow.rep;
+    q          leadflow.queue;
+    acting     name := leadflow.acting_role();
+    is_manager boolean := pg_catalog.pg_has_role(leadflow.acting_role(), 'leadflow_manager', 'USAGE');
+    touching   integer;
+    missing    text;
+    next_step  integer;
+    next_at    timestamptz;
+    new_stage  leadflow.stage;
+    reason     text;
+BEGIN
+    -- A restore (pg_dump sessions run with check_function_bodies off)
+    -- brings back touches whose effects the dump already holds.
+    IF NOT current_setting('check_function_bodies')::boolean THEN
+        RETURN NEW;
+    END IF;
+
+    IF NEW.outcome IS NULL OR NEW.channel IS NULL THEN
+        RAISE EXCEPTION 'a touch needs a channel and an outcome'
+            USING ERRCODE = 'not_null_violation',
+                  DETAIL = 'Every touch evaluates the lead: not_reached, connected, qualified, nurture, dead, dead_referral, dead_other_contact or unsubscribed.';
+    END IF;
+    SELECT * INTO l FROM leadflow.lead WHERE id = NEW.lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist', NEW.lead_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF l.stage NOT IN ('new', 'working') THEN
+        RAISE EXCEPTION 'lead % is closed (stage %)', l.id, l.stage
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Touches are logged on leads in stage new or working.',
+                  HINT = CASE WHEN l.stage IN ('rejected', 'nurture')
+                              THEN 'Reopen it first: leadflow.reopen(lead_id, reason) for a rejected lead, UPDATE its stage for a nurtured one.'
+                              ELSE 'It needs no more touches.' END;
+    END IF;
+    IF l.owner_id IS NULL THEN
+        RAISE EXCEPTION 'lead % has no owner', l.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Route it (leadflow.route) or assign it (leadflow.assign) first.';
+    END IF;
+
+    -- Who is touching: the rep named, else the acting role's rep, else the owner.
+    touching := coalesce(NEW.rep_id,
+                         (SELECT id FROM leadflow.rep WHERE login = acting),
+                         l.owner_id);
+    IF touching <> l.owner_id AND NOT is_manager THEN
+        RAISE EXCEPTION 'lead % belongs to rep %, not rep %', l.id, l.owner_id, touching
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only the owner or a member of leadflow_manager may log a touch on a lead.';
+    END IF;
+    NEW.rep_id := touching;
+
+    SELECT * INTO owner FROM leadflow.rep WHERE id = l.owner_id;
+    SELECT * INTO q FROM leadflow.queue WHERE name = coalesce(l.queue, 'default');
+    new_stage := CASE WHEN l.stage = 'new' THEN 'working' ELSE l.stage END;
+    next_step := l.cadence_step;
+    next_at := l.next_touch_at;
+
+    CASE NEW.outcome
+    WHEN 'not_reached', 'connected' THEN
+        -- The touch is the current step; the next one falls due in the
+        -- owner's working time, rotated away from this attempt.
+        next_step := l.cadence_step + 1;
+        next_at := leadflow.next_touch(l.cadence, next_step, coalesce(l.assigned_at, NEW.at),
+                                       owner.hours, owner.holidays, NEW.at);
+        IF next_at IS NULL THEN
+            new_stage := 'nurture';   -- the cadence is spent without a qualification
+        END IF;
+    WHEN 'qualified' THEN
+        SELECT string_agg(format('%s (%s)', m.criterion,
+                                 CASE WHEN m.answer IS NULL OR btrim(m.answer) = '' THEN 'no answer'
+                                      ELSE format('answer %L not in %s', m.answer, m.allowed) END),
+                          ', ')
+          INTO missing FROM leadflow.qualification_missing(l.id) m;
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'lead % cannot be qualified yet', l.id
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'Missing or not allowed: ' || missing || '.',
+                      HINT = 'Record the answers in the lead''s attrs; leadflow.qualification_missing(lead_id) lists them.';
+        END IF;
+        new_stage := 'qualified';
+    WHEN 'nurture' THEN
+        new_stage := 'nurture';
+    ELSE   -- dead, dead_referral, dead_other_contact, unsubscribed
+        new_stage := 'rejected';
+        reason := NEW.outcome::text || coalesce(': ' || NEW.note, '');
+        IF NEW.outcome = 'dead_referral'
+           AND (NEW.referral IS NULL OR coalesce(NEW.referral ->> 'email', NEW.referral ->> 'phone') IS NULL) THEN
+            RAISE EXCEPTION 'a dead_referral touch needs the referral''s email or phone'
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'Pass referral => ''{"name": "...", "email": "..."}''.';
+        END IF;
+    END CASE;
+
+    UPDATE leadflow.lead
+       SET touches = touches + 1,
+           first_touch_at = coalesce(first_touch_at, NEW.at),
+           last_touch_at = greatest(last_touch_at, NEW.at),
+           stage = new_stage,
+           cadence_step = next_step,
+           next_touch_at = CASE WHEN new_stage IN ('new', 'working') THEN next_at END,
+           sla_due_at = CASE WHEN new_stage IN ('new', 'working')
+                             THEN leadflow.add_business_time(next_at, q.touch_sla, owner.hours, owner.holidays) END,
+           reject_reason = coalesce(reason, reject_reason)
+     WHERE id = l.id;
+
+    IF NEW.outcome = 'dead_other_contact' AND l.account_id IS NOT NULL THEN
+        UPDATE leadflow.account SET pursue_other_contacts = true WHERE id = l.account_id;
+    END IF;
+    IF NEW.outcome = 'dead_referral' THEN
+        -- the referral is a new lead, routed like any other
+        INSERT INTO leadflow.lead (name, email, phone, company, country, source, campaign,
+                                   attrs, referred_by)
+        VALUES (NEW.referral ->> 'name', NEW.referral ->> 'email', NEW.referral ->> 'phone',
+                coalesce(NEW.referral ->> 'company', l.company),
+                coalesce(NEW.referral ->> 'country', l.country), 'referral', l.campaign,
+                coalesce(NEW.referral -> 'attrs', '{}'), l.id);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER touch_evaluate BEFORE INSERT ON leadflow.touch
+    FOR EACH ROW EXECUTE FUNCTION leadflow.touch_before_insert();
+
+CREATE FUNCTION leadflow.log_touch(lead_id bigint, channel leadflow.channel,
+                                   outcome leadflow.outcome, note text DEFAULT NULL,
+                                   referral jsonb DEFAULT NULL)
+    RETURNS leadflow.touch
+    LANGUAGE sql
+    SET search_path = pg_catalog, leadflow
+AS $$
+    INSERT INTO leadflow.touch (lead_id, channel, outcome, note, referral)
+    VALUES (log_touch.lead_id, log_touch.channel, log_touch.outcome, log_touch.note,
+            log_touch.referral)
+    RETURNING *
+$$;
+COMMENT ON FUNCTION leadflow.log_touch(bigint, leadflow.channel, leadflow.outcome, text, jsonb) IS
+    'Log a touch (by the acting rep, or a manager) and advance the lead: cadence, stage, SLA.';
+
+CREATE FUNCTION leadflow.reopen(lead_id bigint, reason text) RETURNS void
+    AS 'MODULE_PATHNAME', 'leadflow_reopen'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.reopen(bigint, text) IS
+    'Reopen a rejected lead (stage new again): its owner gets it back cap-checked, or routing does.';
+REVOKE ALL ON FUNCTION leadflow.reopen(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.reopen(bigint, text) TO leadflow_manager;
+GRANT EXECUTE ON FUNCTION leadflow.log_touch(bigint, leadflow.channel, leadflow.outcome, text, jsonb)
+    TO leadflow_rep, leadflow_manager;
+
+-- Each rep's day: open leads, the touch due now or overdue first (most
+-- overdue first), then the rest by score.
+CREATE VIEW leadflow.work_list AS
+SELECT l.owner_id AS rep_id,
+       r.name AS rep,
+       row_number() OVER (PARTITION BY l.owner_id
+                          ORDER BY l.next_touch_at <= leadflow.now() DESC,
+                                   CASE WHEN l.next_touch_at <= leadflow.now() THEN l.next_touch_at END,
+                                   l.score DESC, l.next_touch_at, l.id) AS priority,
+       l.id AS lead_id,
+       l.name,
+       l.company,
+       l.email,
+       l.phone,
+       l.stage,
+       l.score,
+       leadflow.cadence_channel(l.cadence, l.cadence_step) AS next_channel,
+       l.cadence_step + 1 AS next_step,
+       leadflow.cadence_length(l.cadence) AS cadence_steps,
+       l.next_touch_at,
+       l.next_touch_at <= leadflow.now() AS due,
+       greatest(0, floor(extract(epoch FROM leadflow.now() - l.next_touch_at) / 60))::integer
+           AS minutes_overdue,
+       l.sla_due_at,
+       l.sla_due_at < leadflow.now() AS sla_breached,
+       l.touches,
+       l.last_touch_at
+  FROM leadflow.lead l
+  JOIN leadflow.rep r ON r.id = l.owner_id
+ WHERE l.stage IN ('new', 'working');
+COMMENT ON VIEW leadflow.work_list IS
+    'Each rep''s open leads: touches due now or overdue first (priority 1 = do it now), then by score.';
+GRANT SELECT ON leadflow.work_list TO leadflow_rep, leadflow_manager, leadflow_admin;
+
+-- END touches, cadence and stages

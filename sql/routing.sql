@@ -266,11 +266,12 @@ UPDATE leadflow.lead SET owner_id = 3 WHERE email = 'p4@gmail.com';
 SELECT kind, from_rep, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
 SELECT * FROM leadflow.check_counters();
 
--- Closing a lead frees its seat; reopening takes one, so it is cap-checked
--- too (Jo has 2 of 2 again after the close).
+-- Closing a lead frees its seat; reopening (explicitly) takes one, so it
+-- is cap-checked too (Jo has 2 of 2 again after the close).
 UPDATE leadflow.lead SET stage = 'rejected', reject_reason = 'no budget' WHERE email = 't1@gmail.com';
 SELECT open_count FROM leadflow.rep_load WHERE rep_id = 10;
 UPDATE leadflow.lead SET stage = 'new' WHERE email = 't1@gmail.com';
+SELECT leadflow.reopen((SELECT id FROM leadflow.lead WHERE email = 't1@gmail.com'), 'budget found');
 SELECT open_count FROM leadflow.rep_load WHERE rep_id = 10;
 SELECT * FROM leadflow.check_counters();
 

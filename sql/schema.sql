@@ -77,8 +77,10 @@ INSERT INTO leadflow.scoring_rule (name, kind, event_kind, points, half_life)
 INSERT INTO leadflow.lead (attrs) VALUES ('[1,2]');
 INSERT INTO leadflow.lead (stage) VALUES ('won');
 INSERT INTO leadflow.lead (predicted) VALUES (1.5);
-INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (1, 'fax', 'connected');
-INSERT INTO leadflow.touch (lead_id, channel) VALUES (1, 'call');
+INSERT INTO leadflow.touch (lead_id, channel, outcome)
+    SELECT id, 'fax', 'connected' FROM leadflow.lead WHERE email = 'ada@example.com';
+INSERT INTO leadflow.touch (lead_id, channel)
+    SELECT id, 'call' FROM leadflow.lead WHERE email = 'ada@example.com';
 INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (999999, 'call', 'connected');
 SELECT (SELECT count(*) FROM leadflow.rep) AS reps,
        (SELECT count(*) FROM leadflow.queue) AS queues,

@@ -318,6 +318,8 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	is_open = after.current_owner != 0 && stage_is_open(config, after.stage);
 	owner_changed = before.current_owner != after.current_owner;
 
+	if (before.stage != after.stage)
+		stage_check_change(config, after.id, before.stage, after.stage);
 	if (owner_changed && after.current_owner != 0)
 		(void) rep_or_error(config, after.current_owner);
 	if (owner_changed && before.current_owner != 0 && after.current_owner != 0)
@@ -332,14 +334,13 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 		const char *note = claim_for_manual_move(owner, after.id, now);
 
 		if (owner_changed)
-		{
 			record_manual(after.id, before.current_owner, owner->id, after.queue,
 						  manual_reason("direct update of owner_id", note), now);
-			MemoryContextSwitchTo(caller);
-			newtuple = restart_follow_up(newtuple, desc, cols, config, owner,
-										 after.queue, now);
-			MemoryContextSwitchTo(spi);
-		}
+		/* a new owner, or a lead back in the pipeline: touch it now */
+		MemoryContextSwitchTo(caller);
+		newtuple = restart_follow_up(newtuple, desc, cols, config, owner,
+									 after.queue, now);
+		MemoryContextSwitchTo(spi);
 	}
 	else if (owner_changed)
 		record_manual(after.id, before.current_owner, after.current_owner, after.queue,
@@ -353,6 +354,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 
 	if (before.stage != after.stage)
 	{
+		stage_record(config, after.id, before.stage, after.stage, now);
 		MemoryContextSwitchTo(caller);
 		newtuple = set_stage_changed_at(newtuple, desc, cols, now);
 		MemoryContextSwitchTo(spi);

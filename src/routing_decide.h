@@ -113,4 +113,10 @@ extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
 
+/* stages.c */
+extern void stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to);
+extern void stage_record(RoutingConfig *config, int64 lead_id, Oid from, Oid to,
+						 TimestampTz at);
+extern char *acting_role_name(void);
+
 #endif							/* LEADFLOW_ROUTING_DECIDE_H */
