@@ -40,13 +40,14 @@ REGRESS = \
 	next_touch \
 	schema \
 	guc \
-	routing
+	routing \
+	touches
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify
+	alert_notify touch_vs_move
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

@@ -1003,6 +1003,8 @@ BEGIN
     SELECT * INTO owner FROM leadflow.rep WHERE id = l.owner_id;
     SELECT * INTO q FROM leadflow.queue WHERE name = coalesce(l.queue, 'default');
     new_stage := CASE WHEN l.stage = 'new' THEN 'working' ELSE l.stage END;
+    -- an imported lead may come without a plan: it takes its queue's
+    l.cadence := coalesce(l.cadence, q.cadence);
     next_step := l.cadence_step;
     next_at := l.next_touch_at;
 
@@ -1043,7 +1045,8 @@ BEGIN
     END CASE;
 
     UPDATE leadflow.lead
-       SET touches = touches + 1,
+       SET cadence = l.cadence,
+           touches = touches + 1,
            first_touch_at = coalesce(first_touch_at, NEW.at),
            last_touch_at = greatest(last_touch_at, NEW.at),
            stage = new_stage,

@@ -249,7 +249,12 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tuple);
 }
 
-/* Follow-up for a lead given to a new owner by hand: due now, fresh SLA. */
+/*
+ * Follow-up for a lead that starts again with an owner -- given to a new
+ * one by hand, or back in the pipeline from nurture or rejected: the
+ * cadence restarts at its first step from now (a lead without a cadence
+ * takes its queue's), and the first-touch SLA runs from now.
+ */
 static HeapTuple
 restart_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 				  RoutingConfig *config, RepConfig *owner, const char *queue_name,
@@ -257,20 +262,28 @@ restart_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 {
 	QueueConfig *queue = queue_name ? config_find_queue(config, queue_name) : NULL;
 	const Interval *sla;
-	int			attnums[3];
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	bool		isnull;
+	Datum		cadence = heap_getattr(tuple, cols->cadence, desc, &isnull);
+	const Cadence *plan;
+	int			attnums[5];
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 
 	if (queue == NULL)
 		queue = config->default_queue;
+	plan = isnull ? queue->cadence : DatumGetCadenceP(cadence);
 	sla = &queue->first_touch_sla;
 	attnums[0] = cols->assigned_at;
 	values[0] = TimestampTzGetDatum(now);
-	attnums[1] = cols->next_touch_at;
-	values[1] = TimestampTzGetDatum(bt_next_open(&owner->sched, now));
-	attnums[2] = cols->sla_due_at;
-	values[2] = TimestampTzGetDatum(bt_add(&owner->sched, now, sla->day, sla->time));
-	return heap_modify_tuple_by_cols(tuple, desc, 3, attnums, values, nulls);
+	attnums[1] = cols->cadence;
+	values[1] = PointerGetDatum(plan);
+	attnums[2] = cols->cadence_step;
+	values[2] = Int32GetDatum(0);
+	attnums[3] = cols->next_touch_at;
+	values[3] = TimestampTzGetDatum(bt_next_touch(&owner->sched, &plan->steps[0], now, NULL));
+	attnums[4] = cols->sla_due_at;
+	values[4] = TimestampTzGetDatum(bt_add(&owner->sched, now, sla->day, sla->time));
+	return heap_modify_tuple_by_cols(tuple, desc, 5, attnums, values, nulls);
 }
 
 static HeapTuple
