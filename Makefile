@@ -25,7 +25,8 @@ OBJS = \
 	src/lead_row.o \
 	src/lead_triggers.o \
 	src/routing_api.o \
-	src/stages.o
+	src/stages.o \
+	src/sweep.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -41,7 +42,8 @@ REGRESS = \
 	schema \
 	guc \
 	routing \
-	touches
+	touches \
+	sweep
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -571,6 +571,8 @@ CREATE INDEX lead_sla_due_open_idx ON leadflow.lead (sla_due_at)
     WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL;
 CREATE INDEX lead_backlog_idx ON leadflow.lead (queue, created_at)
     WHERE stage IN ('new', 'working') AND owner_id IS NULL;
+CREATE INDEX lead_held_open_idx ON leadflow.lead (queue, assigned_at)
+    WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL;
 CREATE INDEX lead_account_idx ON leadflow.lead (account_id);
 CREATE INDEX lead_email_idx ON leadflow.lead (email);
 CREATE INDEX lead_created_at_idx ON leadflow.lead (created_at);
@@ -774,6 +776,7 @@ GRANT SELECT ON leadflow.rep, leadflow.queue, leadflow.qualification_criterion,
     leadflow.lead, leadflow.touch, leadflow.event TO leadflow_rep;
 GRANT INSERT ON leadflow.touch, leadflow.event TO leadflow_rep;
 GRANT UPDATE (name, email, phone, company, country, attrs, value) ON leadflow.lead TO leadflow_rep;
+GRANT SELECT, UPDATE (acknowledged_at) ON leadflow.alert TO leadflow_rep;
 GRANT USAGE ON SEQUENCE leadflow.touch_id_seq, leadflow.event_id_seq TO leadflow_rep;
 -- END schema
 
@@ -1136,3 +1139,102 @@ COMMENT ON VIEW leadflow.work_list IS
 GRANT SELECT ON leadflow.work_list TO leadflow_rep, leadflow_manager, leadflow_admin;
 
 -- END touches, cadence and stages
+
+------------------------------------------------------------------------
+-- BEGIN sweep (src/sweep.c) and its pg_cron job
+------------------------------------------------------------------------
+
+CREATE FUNCTION leadflow.sweep(as_of timestamptz DEFAULT NULL)
+    RETURNS TABLE (action text, leads integer)
+    AS 'MODULE_PATHNAME', 'leadflow_sweep'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow;
+COMMENT ON FUNCTION leadflow.sweep(timestamptz) IS
+    'Reassign leads whose follow-up SLA passed (escalating past max_reassignments), hand on leads past their queue''s ownership window, route the backlog.  as_of defaults to leadflow.now().  A run overlapping another does nothing.';
+REVOKE ALL ON FUNCTION leadflow.sweep(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.sweep(timestamptz) TO leadflow_admin, leadflow_manager;
+
+-- pg_cron is optional and lives in one database per cluster
+-- (cron.database_name).  The job is always called leadflow-sweep.
+CREATE FUNCTION leadflow.schedule_sweep(schedule text DEFAULT '* * * * *') RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    cron_db text := current_setting('cron.database_name', true);
+    job bigint;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        IF cron_db IS NOT NULL AND cron_db <> current_database() THEN
+            RAISE EXCEPTION 'pg_cron runs in database "%", not in "%"', cron_db, current_database()
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'pg_cron schedules jobs only from the database named by cron.database_name.',
+                      HINT = format('Connect to database %I and run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                                    cron_db, 'leadflow-sweep', schedule, 'SELECT leadflow.sweep()',
+                                    current_database());
+        END IF;
+        RAISE EXCEPTION 'pg_cron is not installed'
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name, and CREATE EXTENSION pg_cron there -- or call leadflow.sweep() from another scheduler.';
+    END IF;
+    -- same name again: pg_cron updates the job instead of adding one
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+        INTO job USING 'leadflow-sweep', schedule, 'SELECT leadflow.sweep()';
+    RETURN job;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.schedule_sweep(text) IS
+    'Schedule leadflow.sweep() with pg_cron as job "leadflow-sweep" (idempotent); returns the job id.';
+
+CREATE FUNCTION leadflow.unschedule_sweep() RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    cron_db text := current_setting('cron.database_name', true);
+    found boolean;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        IF cron_db IS NOT NULL AND cron_db <> current_database() THEN
+            RAISE EXCEPTION 'pg_cron runs in database "%", not in "%"', cron_db, current_database()
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Connect to database %I and run: SELECT cron.unschedule(%L);',
+                                    cron_db, 'leadflow-sweep');
+        END IF;
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
+        INTO found USING 'leadflow-sweep';
+    IF found THEN
+        EXECUTE 'SELECT cron.unschedule($1)' USING 'leadflow-sweep';
+    END IF;
+    RETURN found;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.unschedule_sweep() IS
+    'Remove the pg_cron job "leadflow-sweep"; false when there was none.';
+REVOKE ALL ON FUNCTION leadflow.schedule_sweep(text), leadflow.unschedule_sweep() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.schedule_sweep(text), leadflow.unschedule_sweep() TO leadflow_admin;
+
+-- A front end marks an alert seen.
+CREATE FUNCTION leadflow.acknowledge_alert(alert_id bigint) RETURNS leadflow.alert
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    a leadflow.alert;
+BEGIN
+    UPDATE leadflow.alert SET acknowledged_at = coalesce(acknowledged_at, leadflow.now())
+     WHERE id = alert_id RETURNING * INTO a;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'alert % does not exist', alert_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.acknowledge_alert(bigint) IS
+    'Mark an alert acknowledged (the first acknowledgement''s time is kept).';
+REVOKE ALL ON FUNCTION leadflow.acknowledge_alert(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.acknowledge_alert(bigint) TO leadflow_manager, leadflow_rep;
+
+-- END sweep

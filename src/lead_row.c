@@ -49,6 +49,7 @@ lead_columns_init(LeadColumns *cols, TupleDesc desc)
 	cols->next_touch_at = column(desc, "next_touch_at");
 	cols->sla_due_at = column(desc, "sla_due_at");
 	cols->reject_reason = column(desc, "reject_reason");
+	cols->reassignments = column(desc, "reassignments");
 }
 
 static text *
@@ -90,6 +91,10 @@ lead_input_from_tuple(LeadInput *lead, HeapTuple tuple, TupleDesc desc,
 	lead->queue = isnull ? NULL : TextDatumGetCString(d);
 	d = heap_getattr(tuple, cols->owner_id, desc, &isnull);
 	lead->current_owner = isnull ? 0 : DatumGetInt32(d);
+	d = heap_getattr(tuple, cols->cadence, desc, &isnull);
+	lead->cadence = isnull ? NULL : DatumGetCadenceP(d);
+	d = heap_getattr(tuple, cols->reassignments, desc, &isnull);
+	lead->reassignments = isnull ? 0 : DatumGetInt32(d);
 }
 
 bool
@@ -122,8 +127,9 @@ lead_result_values(const LeadInput *lead, const RouteResult *res,
 	nulls[2] = !assigned;
 	values[3] = TimestampTzGetDatum(now);
 	nulls[3] = !assigned;
-	values[4] = assigned ? PointerGetDatum(res->queue->cadence) : (Datum) 0;
-	nulls[4] = !assigned;
+	/* a lead keeps the plan it started on, wherever it moves */
+	values[4] = PointerGetDatum(lead->cadence ? lead->cadence : res->queue->cadence);
+	nulls[4] = !assigned && lead->cadence == NULL;
 	values[5] = Int32GetDatum(0);
 	values[6] = TimestampTzGetDatum(res->next_touch_at);
 	nulls[6] = !assigned;

@@ -311,14 +311,18 @@ routing_lock_all_queues(void)
 		lock_queue(&config->queues[i]);
 }
 
-/* Fill in what follows from an assignment: first touch and SLA clock. */
-static void
-set_follow_up(RouteResult *res, TimestampTz now)
+/*
+ * Fill in what follows from an assignment: the cadence's first step due
+ * now in the owner's working time, and the first-touch SLA clock.
+ */
+void
+route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now)
 {
 	const BtSchedule *s = &res->owner->sched;
 	const Interval *sla = &res->queue->first_touch_sla;
+	const Cadence *plan = lead->cadence ? lead->cadence : res->queue->cadence;
 
-	res->next_touch_at = bt_next_touch(s, &res->queue->cadence->steps[0], now, NULL);
+	res->next_touch_at = bt_next_touch(s, &plan->steps[0], now, NULL);
 	res->sla_due_at = bt_add(s, now, sla->day, sla->time);
 }
 
@@ -427,9 +431,15 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 					  lead->company, lead->country, lead->email);
 
 	/* The rule needs nothing but the lead, so it comes before any lock. */
-	rule = first_matching_rule(config, &doc, lead->score);
+	rule = lead->force_queue ? NULL : first_matching_rule(config, &doc, lead->score);
 	res->rule = rule;
 	res->queue = rule && rule->queue ? rule->queue : config->default_queue;
+	if (lead->force_queue)
+	{
+		res->queue = config_find_queue(config, lead->force_queue);
+		if (res->queue == NULL)
+			res->queue = config->default_queue;
+	}
 	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress))
 		lock_queue(res->queue);
 
@@ -455,7 +465,7 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		try_members(lead, rule, res->queue, mode, now, res))
 	{
 		res->outcome = ROUTE_ASSIGNED;
-		set_follow_up(res, now);
+		route_set_follow_up(lead, res, now);
 		if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct.found &&
 			!account_owner_current(&acct, now))
 			take_account_ownership(&acct, res->queue, res->owner->id, now);

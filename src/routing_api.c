@@ -85,7 +85,7 @@ fetch_lead(int64 lead_id, bool lock)
  * new owner, or 0 when the lead went to the backlog (or already had an
  * owner and *already_owned is set).
  */
-static int32
+int32
 route_by_id(int64 lead_id, bool *already_owned)
 {
 	RoutingConfig *config = routing_config();
@@ -150,32 +150,22 @@ leadflow_route(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(owner);
 }
 
-PG_FUNCTION_INFO_V1(leadflow_route_pending);
-
 /*
- * leadflow.route_pending(max) -> how many leads got an owner.
- *
- * Takes up to max open leads without an owner, oldest first, skipping any
- * that another transaction holds, and routes each.  Each lead is routed in
- * a nested SPI connection so that its memory is freed before the next.
+ * Route up to max open leads without an owner, oldest first, skipping any
+ * that another transaction holds; returns how many got an owner.  Each
+ * lead is routed in a nested SPI connection so that its memory is freed
+ * before the next.  The caller is connected to SPI.
  */
-Datum
-leadflow_route_pending(PG_FUNCTION_ARGS)
+int32
+route_pending_batch(int32 max)
 {
 	static const Oid argtypes[] = {INT4OID};
-	int32		max = PG_GETARG_INT32(0);
 	Datum		arg = Int32GetDatum(max);
 	int64	   *ids;
 	uint64		n,
 				i;
 	volatile int32 assigned = 0;
 
-	if (max < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max must not be negative")));
-
-	SPI_connect();
 	if (SPI_execute_plan(leadflow_plan(&pending_plan,
 									   "SELECT id FROM leadflow.lead"
 									   " WHERE owner_id IS NULL AND stage IN ('new', 'working')"
@@ -215,6 +205,24 @@ leadflow_route_pending(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	routing_flush();
+	return assigned;
+}
+
+PG_FUNCTION_INFO_V1(leadflow_route_pending);
+
+/* leadflow.route_pending(max) -> how many leads got an owner. */
+Datum
+leadflow_route_pending(PG_FUNCTION_ARGS)
+{
+	int32		max = PG_GETARG_INT32(0);
+	int32		assigned;
+
+	if (max < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max must not be negative")));
+	SPI_connect();
+	assigned = route_pending_batch(max);
 	SPI_finish();
 	PG_RETURN_INT32(assigned);
 }

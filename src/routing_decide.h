@@ -47,6 +47,9 @@ typedef struct LeadInput
 	int32	   *excluded;		/* previous owners, never chosen again */
 	int			nexcluded;
 	const char *decision_kind;	/* ledger kind of an assignment; NULL = assign */
+	const char *force_queue;	/* route into this queue, skipping the rules */
+	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
+	int32		reassignments;	/* SLA reassignments so far */
 } LeadInput;
 
 typedef struct RouteResult
@@ -71,6 +74,9 @@ extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
 extern void route_load_previous_owners(LeadInput *lead);
 extern void routing_lock_all_queues(void);
+extern void route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now);
+extern int32 route_by_id(int64 lead_id, bool *already_owned);
+extern int32 route_pending_batch(int32 max);
 
 /* lead_row.c: the lead columns routing reads and writes */
 typedef struct LeadColumns
@@ -94,7 +100,8 @@ typedef struct LeadColumns
 				cadence_step,
 				next_touch_at,
 				sla_due_at,
-				reject_reason;
+				reject_reason,
+				reassignments;
 } LeadColumns;
 
 /* The columns a routing result sets, in this order. */

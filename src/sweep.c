@@ -1,0 +1,369 @@
+/*
+ * sweep.c
+ *	  leadflow.sweep(as_of): take leads away from owners who missed the
+ *	  follow-up SLA, hand leads on when a queue's ownership window ends,
+ *	  and route the backlog -- run by pg_cron inside the database.
+ *
+ * Exactly once.  A transaction-level advisory lock (taken with a try, so
+ * an overlapping pg_cron run returns at once instead of queueing) keeps
+ * two sweeps from working together.  Each action claims its leads with
+ * FOR UPDATE SKIP LOCKED: a lead that a rep is touching right now is
+ * skipped, and one touched and committed just before has a new sla_due_at
+ * that the locked row's re-check sees.  Everything a sweep does is one
+ * transaction: interrupted, it leaves every lead either moved with its
+ * ledger row or untouched.
+ *
+ * Every move goes through route_decide(), like routing on INSERT, so the
+ * caps, eligibility and ledger are the same.  A lead that moves keeps its
+ * cadence and starts it again with the new owner.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "leadflow.h"
+#include "routing_decide.h"
+
+/* Advisory lock space of the sweep ("LFS"). */
+#define SWEEP_LOCK_SPACE 0x4C4653
+
+typedef enum SweepAction
+{
+	SWEEP_SLA_REASSIGNED,
+	SWEEP_SLA_ESCALATED,
+	SWEEP_SLA_BACKLOGGED,
+	SWEEP_HANDED_OFF,
+	SWEEP_BACKLOG_ASSIGNED,
+	SWEEP_NACTIONS
+} SweepAction;
+
+static const char *const action_names[SWEEP_NACTIONS] = {
+	"sla_reassigned", "sla_escalated", "sla_backlogged", "handed_off", "backlog_assigned"
+};
+
+static SPIPlanPtr breach_plan = NULL;
+static SPIPlanPtr handoff_plan = NULL;
+static SPIPlanPtr reassigned_plan = NULL;
+
+static bool
+try_sweep_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SWEEP_LOCK_SPACE, 0, 2);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Lock and return the ids of a batch of leads selected by plan. */
+static int64 *
+claim_batch(SPIPlanPtr plan, TimestampTz as_of, int *n)
+{
+	Datum		args[2];
+	int64	   *ids;
+	uint64		i;
+
+	args[0] = TimestampTzGetDatum(as_of);
+	args[1] = Int32GetDatum(leadflow_sweep_batch_size);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not find leads to sweep");
+	*n = (int) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(*n, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	return ids;
+}
+
+static SPIPlanPtr
+sla_breach_plan(void)
+{
+	static const Oid argtypes[] = {TIMESTAMPTZOID, INT4OID};
+
+	return leadflow_plan(&breach_plan,
+						 "SELECT id FROM leadflow.lead"
+						 " WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL"
+						 " AND sla_due_at < $1"
+						 " ORDER BY sla_due_at, id LIMIT $2"
+						 " FOR UPDATE SKIP LOCKED",
+						 2, argtypes);
+}
+
+static SPIPlanPtr
+ownership_window_plan(void)
+{
+	static const Oid argtypes[] = {TIMESTAMPTZOID, INT4OID};
+
+	return leadflow_plan(&handoff_plan,
+						 "SELECT l.id FROM leadflow.lead l"
+						 " JOIN leadflow.queue q ON q.name = l.queue"
+						 " WHERE q.then_queue IS NOT NULL"
+						 " AND l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL"
+						 " AND l.assigned_at + q.hold_for <= $1"
+						 " ORDER BY l.assigned_at, l.id LIMIT $2"
+						 " FOR UPDATE OF l SKIP LOCKED",
+						 2, argtypes);
+}
+
+/* Read a locked lead; false when it no longer exists. */
+static bool
+read_lead(RoutingConfig *config, int64 lead_id, LeadInput *lead)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead_id);
+	LeadColumns cols;
+
+	if (SPI_execute_plan(leadflow_plan(&plan, "SELECT * FROM leadflow.lead WHERE id = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
+	if (SPI_processed == 0)
+		return false;
+	lead_columns_init(&cols, SPI_tuptable->tupdesc);
+	lead_input_from_tuple(lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
+	return stage_is_open(config, lead->stage) && lead->current_owner != 0;
+}
+
+static void
+count_reassignment(int64 lead_id)
+{
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead_id);
+
+	if (SPI_execute_plan(leadflow_plan(&reassigned_plan,
+									   "UPDATE leadflow.lead SET reassignments = reassignments + 1"
+									   " WHERE id = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not count a reassignment");
+}
+
+/* Write a move's result onto the lead, releasing the old owner's seat. */
+static void
+apply_move(RoutingConfig *config, LeadInput *lead, RouteResult *res,
+		   TimestampTz now, bool reassignment)
+{
+	Datum		values[LEAD_RESULT_NCOLS];
+	bool		nulls[LEAD_RESULT_NCOLS];
+
+	lead_result_values(lead, res, config, now, values, nulls);
+	caps_release(lead->current_owner);
+	leadflow_routing_writes = true;
+	PG_TRY();
+	{
+		lead_write_result(config, lead->id, values, nulls);
+		if (reassignment)
+			count_reassignment(lead->id);
+	}
+	PG_FINALLY();
+	{
+		leadflow_routing_writes = false;
+	}
+	PG_END_TRY();
+	route_record(lead, res, true, now);
+}
+
+static const char *
+rep_label(RoutingConfig *config, int32 rep_id)
+{
+	RepConfig  *rep = rep_id ? config_find_rep(config, rep_id) : NULL;
+
+	return rep ? rep->name : NULL;
+}
+
+/*
+ * An alert about a lead that moved (or could not), with who had it, who
+ * has it now, and its queue.
+ */
+static void
+alert_move(RoutingConfig *config, const char *kind, int32 addressee,
+		   const LeadInput *lead, const RouteResult *res, TimestampTz now)
+{
+	const char *keys[] = {"from_rep", "to_rep", "queue"};
+	const char *values[3];
+
+	values[0] = rep_label(config, lead->current_owner);
+	values[1] = res && res->outcome == ROUTE_ASSIGNED ? res->owner->name : NULL;
+	values[2] = res && res->queue ? res->queue->name : lead->queue;
+	ledger_alert(kind, lead->id, addressee, ledger_detail(3, keys, values), now);
+}
+
+static int32
+manager_of(RoutingConfig *config, int32 rep_id)
+{
+	RepConfig  *rep = config_find_rep(config, rep_id);
+
+	return rep ? rep->manager_id : 0;
+}
+
+/*
+ * Past the queue's max_reassignments: to the queue's escalate_to queue by
+ * routing; without one, straight to the owner's manager (whatever the
+ * caps: an escalation must land on someone); without a manager either,
+ * to the backlog.
+ */
+static SweepAction
+escalate(RoutingConfig *config, LeadInput *lead, QueueConfig *queue, TimestampTz now)
+{
+	RouteResult res;
+	int32		manager = manager_of(config, lead->current_owner);
+	RepConfig  *manager_rep = manager ? config_find_rep(config, manager) : NULL;
+
+	lead->decision_kind = "escalate";
+	memset(&res, 0, sizeof(res));
+	if (queue->escalate_to != NULL)
+	{
+		lead->force_queue = queue->escalate_to;
+		route_decide(lead, ROUTE_RETRY, now, &res);
+	}
+	else if (manager_rep != NULL)
+	{
+		res.outcome = ROUTE_ASSIGNED;
+		res.queue = queue;
+		res.owner = manager_rep;
+		res.reason = "escalated to the owner's manager";
+		caps_force(manager_rep, now, true);
+		route_set_follow_up(lead, &res, now);
+	}
+	else
+	{
+		res.outcome = ROUTE_BACKLOG;
+		res.queue = queue;
+		res.reason = "escalation found no queue and no manager";
+	}
+	apply_move(config, lead, &res, now, true);
+	alert_move(config, "escalated", manager, lead, &res, now);
+	return res.outcome == ROUTE_ASSIGNED ? SWEEP_SLA_ESCALATED : SWEEP_SLA_BACKLOGGED;
+}
+
+/* One lead whose SLA passed: reassign, escalate, or send to the backlog. */
+static SweepAction
+sweep_sla_breach(RoutingConfig *config, LeadInput *lead, TimestampTz now)
+{
+	QueueConfig *queue = lead->queue ? config_find_queue(config, lead->queue) : NULL;
+	RouteResult res;
+
+	if (queue == NULL)
+		queue = config->default_queue;
+	/* the old owner's manager hears of it, whatever happens next */
+	alert_move(config, "sla_breach", manager_of(config, lead->current_owner), lead, NULL, now);
+	route_load_previous_owners(lead);
+	if (lead->reassignments >= queue->max_reassignments)
+		return escalate(config, lead, queue, now);
+
+	lead->decision_kind = "reassign_sla";
+	route_decide(lead, ROUTE_RETRY, now, &res);
+	apply_move(config, lead, &res, now, true);
+	if (res.outcome != ROUTE_ASSIGNED)
+		return SWEEP_SLA_BACKLOGGED;
+	alert_move(config, "reassigned", res.owner->id, lead, &res, now);
+	return SWEEP_SLA_REASSIGNED;
+}
+
+/* One lead past its queue's ownership window: hand it to then_queue. */
+static SweepAction
+sweep_handoff(RoutingConfig *config, LeadInput *lead, TimestampTz now)
+{
+	QueueConfig *queue = config_find_queue(config, lead->queue);
+	RouteResult res;
+
+	lead->decision_kind = "handoff";
+	lead->force_queue = queue && queue->then_queue ? queue->then_queue : NULL;
+	/* only the current owner is passed over: a hand-off is not a penalty */
+	route_decide(lead, ROUTE_RETRY, now, &res);
+	apply_move(config, lead, &res, now, false);
+	return res.outcome == ROUTE_ASSIGNED ? SWEEP_HANDED_OFF : SWEEP_SLA_BACKLOGGED;
+}
+
+typedef SweepAction (*SweepStep) (RoutingConfig *config, LeadInput *lead, TimestampTz now);
+
+/* Claim a batch with plan and run step on each lead still due. */
+static void
+sweep_batch(SPIPlanPtr plan, SweepStep step, TimestampTz as_of, int64 *counts)
+{
+	int			n,
+				i;
+	int64	   *ids = claim_batch(plan, as_of, &n);
+
+	if (n > 0)
+		routing_lock_all_queues();
+	for (i = 0; i < n; i++)
+	{
+		RoutingConfig *config;
+		LeadInput	lead;
+
+		SPI_connect();
+		config = routing_config();
+		if (read_lead(config, ids[i], &lead))
+			counts[step(config, &lead, as_of)]++;
+		SPI_finish();
+	}
+}
+
+PG_FUNCTION_INFO_V1(leadflow_sweep);
+
+/*
+ * leadflow.sweep(as_of) -> TABLE(action text, leads int)
+ */
+Datum
+leadflow_sweep(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = PG_ARGISNULL(0) ? leadflow_now() : PG_GETARG_TIMESTAMPTZ(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		counts[SWEEP_NACTIONS];
+	int			i;
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite timestamp")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!try_sweep_lock())
+	{
+		Datum		values[2] = {CStringGetTextDatum("skipped_concurrent_sweep"), Int32GetDatum(0)};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		return (Datum) 0;
+	}
+
+	memset(counts, 0, sizeof(counts));
+	SPI_connect();
+	leadflow_defer_flush++;
+	PG_TRY();
+	{
+		sweep_batch(sla_breach_plan(), sweep_sla_breach, as_of, counts);
+		sweep_batch(ownership_window_plan(), sweep_handoff, as_of, counts);
+	}
+	PG_FINALLY();
+	{
+		leadflow_defer_flush--;
+	}
+	PG_END_TRY();
+	routing_flush();
+	counts[SWEEP_BACKLOG_ASSIGNED] = route_pending_batch(leadflow_sweep_batch_size);
+	SPI_finish();
+
+	for (i = 0; i < SWEEP_NACTIONS; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(action_names[i]);
+		values[1] = Int32GetDatum((int32) counts[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
