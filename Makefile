@@ -49,7 +49,7 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify touch_vs_move
+	alert_notify touch_vs_move sweep_races
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale
