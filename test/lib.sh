@@ -14,7 +14,7 @@ RUN_USER=postgres
 # Debian packages the build, the suites and the demo need.
 LEADFLOW_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
 postgresql-$PG_MAJOR-cron postgresql-contrib libipc-run-perl clang libclang-rt-14-dev
-nodejs npm"
+procps nodejs npm"
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
