@@ -77,14 +77,25 @@ typedef struct QueueTurns
 
 static HTAB *turns = NULL;
 
+/* The member's entry, found by binary search (members are kept sorted). */
 static MemberTurn *
 member_turn(QueueTurns *q, int32 rep_id)
 {
-	int			i;
+	int			lo = 0,
+				hi = q->nmembers;
 
-	for (i = 0; i < q->nmembers; i++)
-		if (q->members[i].rep_id == rep_id)
-			return &q->members[i];
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (q->members[mid].rep_id < rep_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < q->nmembers && q->members[lo].rep_id == rep_id)
+		return &q->members[lo];
+
 	if (q->nmembers == q->maxmembers)
 	{
 		q->maxmembers = Max(16, q->maxmembers * 2);
@@ -92,9 +103,11 @@ member_turn(QueueTurns *q, int32 rep_id)
 			? repalloc(q->members, sizeof(MemberTurn) * q->maxmembers)
 			: MemoryContextAlloc(TopTransactionContext, sizeof(MemberTurn) * q->maxmembers);
 	}
-	memset(&q->members[q->nmembers], 0, sizeof(MemberTurn));
-	q->members[q->nmembers].rep_id = rep_id;
-	return &q->members[q->nmembers++];
+	memmove(&q->members[lo + 1], &q->members[lo], sizeof(MemberTurn) * (q->nmembers - lo));
+	q->nmembers++;
+	memset(&q->members[lo], 0, sizeof(MemberTurn));
+	q->members[lo].rep_id = rep_id;
+	return &q->members[lo];
 }
 
 /* This transaction's copy of the queue's state, read on first use. */
