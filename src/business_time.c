@@ -269,7 +269,7 @@ bt_local_to_utc(const BtSchedule *s, DateADT day, int minute)
 }
 
 /* Local date of an instant. */
-static DateADT
+DateADT
 bt_local_date(const BtSchedule *s, TimestampTz ts)
 {
 	struct pg_tm tm;

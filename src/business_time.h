@@ -58,6 +58,9 @@ extern DateADT *bt_holidays_from_array(ArrayType *arr, int *n);
 /* ts when it is inside working time, else the start of the next block. */
 extern TimestampTz bt_next_open(const BtSchedule *s, TimestampTz ts);
 
+/* The schedule's local calendar date of an instant. */
+extern DateADT bt_local_date(const BtSchedule *s, TimestampTz ts);
+
 /* Is ts inside working time? */
 extern bool bt_is_open(const BtSchedule *s, TimestampTz ts);
 

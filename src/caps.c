@@ -80,15 +80,7 @@ static SPIPlanPtr write_plan = NULL;
 DateADT
 rep_local_date(RepConfig *rep, TimestampTz now)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tzoff;
-
-	if (timestamp2tm(now, &tzoff, &tm, &fsec, NULL, rep->sched.tz) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+	return bt_local_date(&rep->sched, now);
 }
 
 /* ----- the in-memory counters ----- */

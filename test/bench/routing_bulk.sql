@@ -52,22 +52,15 @@ LANGUAGE sql AS $$
       FROM generate_series(1, n) g
 $$;
 
-CREATE TABLE results (leads int, kind text, seconds float8);
-CREATE FUNCTION timed(sql text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz := clock_timestamp();
-BEGIN
-    EXECUTE sql;
-    RETURN extract(epoch FROM clock_timestamp() - t0);
-END $$;
 
 -- Warm up caches and plans (not counted), then measure.
 INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(500);
 INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(500);
 CHECKPOINT;
 
-INSERT INTO results SELECT 50000, 'bare', timed('INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
+INSERT INTO results SELECT 'bare', 50000, timed('INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
 CHECKPOINT;
-INSERT INTO results SELECT 50000, 'routed', timed('INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
+INSERT INTO results SELECT 'routed', 50000, timed('INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
 CHECKPOINT;
 
 \echo 'Bulk INSERT ... SELECT, one session (200 reps, 10 queues, 30 rules):'

@@ -28,6 +28,6 @@ names=("$@")
 for name in "${names[@]}"; do
 	echo "== bench $name"
 	"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_$name" -c "CREATE DATABASE bench_$name" || exit 1
-	"${PSQL[@]}" -d "bench_$name" -c "CREATE EXTENSION leadflow" || exit 1
+	"${PSQL[@]}" -d "bench_$name" -c "CREATE EXTENSION leadflow" -f test/bench/common.psql || exit 1
 	"${PSQL[@]}" -d "bench_$name" -f "test/bench/$name.sql" || exit 1
 done

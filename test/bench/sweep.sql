@@ -31,13 +31,6 @@ VACUUM ANALYZE leadflow.lead;
 VACUUM ANALYZE bare_lead;
 CHECKPOINT;
 
-CREATE TABLE results (kind text, leads bigint, seconds float8);
-CREATE FUNCTION timed(sql text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz := clock_timestamp();
-BEGIN
-    EXECUTE sql;
-    RETURN extract(epoch FROM clock_timestamp() - t0);
-END $$;
 
 INSERT INTO results SELECT 'bare UPDATE', 100000, timed(
     $$UPDATE bare_lead SET owner_id = 1 + owner_id % 200, reassignments = reassignments + 1,
