@@ -26,7 +26,9 @@ OBJS = \
 	src/lead_triggers.o \
 	src/routing_api.o \
 	src/stages.o \
-	src/sweep.o
+	src/sweep.o \
+	src/hygiene.o \
+	src/duplicates.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -43,13 +45,14 @@ REGRESS = \
 	guc \
 	routing \
 	touches \
-	sweep
+	sweep \
+	hygiene
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify touch_vs_move sweep_races
+	alert_notify touch_vs_move sweep_races duplicate_insert
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

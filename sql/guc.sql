@@ -5,6 +5,8 @@ SHOW leadflow.route_on_insert;
 SHOW leadflow.sweep_batch_size;
 SHOW leadflow.override_caps;
 SHOW leadflow.clock;
+SHOW leadflow.detect_duplicates;
+SHOW leadflow.default_country;
 
 -- The prefix is reserved: a misspelt setting is an error, not a placeholder.
 SET leadflow.route_on_inserts = off;

@@ -320,7 +320,7 @@ CREATE TYPE leadflow.account_status AS ENUM ('prospect', 'customer', 'suppressed
 CREATE TYPE leadflow.scoring_kind AS ENUM ('fit', 'engagement');
 CREATE TYPE leadflow.decision_kind AS ENUM
     ('assign', 'reassign_sla', 'handoff', 'escalate', 'manual', 'backlog',
-     'suppress', 'duplicate');
+     'suppress', 'duplicate', 'merge');
 CREATE TYPE leadflow.alert_kind AS ENUM
     ('sla_breach', 'reassigned', 'escalated', 'backlog', 'cap_reached');
 
@@ -491,6 +491,40 @@ SELECT d, true FROM unnest(ARRAY[
 COMMENT ON TABLE leadflow.freemail_domain IS
     'Email domains of free-mail providers; leads from them never create or join an account.';
 
+-- Telephone calling codes, to write phone numbers with their country code.
+-- Rows shipped with the extension are marked builtin and are not dumped.
+CREATE TABLE leadflow.country_calling_code (
+    country      text PRIMARY KEY
+                 CONSTRAINT country_calling_code_iso CHECK (country ~ '^[A-Z]{2}$'),
+    calling_code text NOT NULL
+                 CONSTRAINT country_calling_code_digits CHECK (calling_code ~ '^[0-9]{1,4}$'),
+    trunk_prefix text NOT NULL DEFAULT ''
+                 CONSTRAINT country_calling_code_trunk CHECK (trunk_prefix ~ '^[0-9]{0,2}$'),
+    builtin      boolean NOT NULL DEFAULT false
+);
+INSERT INTO leadflow.country_calling_code (country, calling_code, trunk_prefix, builtin)
+SELECT c[1], c[2], c[3], true FROM (VALUES
+    (ARRAY['US', '1', '1']), (ARRAY['CA', '1', '1']), (ARRAY['GB', '44', '0']),
+    (ARRAY['IE', '353', '0']), (ARRAY['DE', '49', '0']), (ARRAY['AT', '43', '0']),
+    (ARRAY['CH', '41', '0']), (ARRAY['FR', '33', '0']), (ARRAY['BE', '32', '0']),
+    (ARRAY['NL', '31', '0']), (ARRAY['LU', '352', '']), (ARRAY['ES', '34', '']),
+    (ARRAY['PT', '351', '']), (ARRAY['IT', '39', '']), (ARRAY['DK', '45', '']),
+    (ARRAY['NO', '47', '']), (ARRAY['SE', '46', '0']), (ARRAY['FI', '358', '0']),
+    (ARRAY['PL', '48', '']), (ARRAY['CZ', '420', '']), (ARRAY['GR', '30', '']),
+    (ARRAY['TR', '90', '0']), (ARRAY['IL', '972', '0']), (ARRAY['AE', '971', '0']),
+    (ARRAY['SA', '966', '0']), (ARRAY['ZA', '27', '0']), (ARRAY['NG', '234', '0']),
+    (ARRAY['KE', '254', '0']), (ARRAY['EG', '20', '0']), (ARRAY['IN', '91', '0']),
+    (ARRAY['PK', '92', '0']), (ARRAY['BD', '880', '0']), (ARRAY['CN', '86', '0']),
+    (ARRAY['JP', '81', '0']), (ARRAY['KR', '82', '0']), (ARRAY['SG', '65', '']),
+    (ARRAY['MY', '60', '0']), (ARRAY['ID', '62', '0']), (ARRAY['PH', '63', '0']),
+    (ARRAY['TH', '66', '0']), (ARRAY['VN', '84', '0']), (ARRAY['AU', '61', '0']),
+    (ARRAY['NZ', '64', '0']), (ARRAY['BR', '55', '0']), (ARRAY['MX', '52', '']),
+    (ARRAY['AR', '54', '0']), (ARRAY['CL', '56', '']), (ARRAY['CO', '57', '']),
+    (ARRAY['PE', '51', '0']), (ARRAY['RU', '7', '8']), (ARRAY['UA', '380', '0'])
+) AS t(c);
+COMMENT ON TABLE leadflow.country_calling_code IS
+    'Telephone calling codes and trunk prefixes by ISO 3166 country code, for normalising phone numbers.';
+
 CREATE TABLE leadflow.scoring_rule (
     id         serial PRIMARY KEY,
     name       text NOT NULL,
@@ -575,6 +609,8 @@ CREATE INDEX lead_held_open_idx ON leadflow.lead (queue, assigned_at)
     WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL;
 CREATE INDEX lead_account_idx ON leadflow.lead (account_id);
 CREATE INDEX lead_email_idx ON leadflow.lead (email);
+CREATE INDEX lead_phone_idx ON leadflow.lead (phone);
+CREATE INDEX lead_duplicate_of_idx ON leadflow.lead (duplicate_of) WHERE duplicate_of IS NOT NULL;
 CREATE INDEX lead_created_at_idx ON leadflow.lead (created_at);
 COMMENT ON TABLE leadflow.lead IS
     'Leads: contact data, score, stage, owner, cadence position and SLA clock.';
@@ -728,6 +764,7 @@ SELECT pg_catalog.pg_extension_config_dump('leadflow.rule_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.account', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.freemail_domain', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.country_calling_code', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.scoring_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.scoring_rule_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.qualification_criterion', '');
@@ -767,7 +804,7 @@ GRANT USAGE ON SCHEMA leadflow TO leadflow_admin, leadflow_manager, leadflow_rep
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     leadflow.rep, leadflow.queue, leadflow.queue_member, leadflow.rule,
     leadflow.account, leadflow.freemail_domain, leadflow.scoring_rule,
-    leadflow.qualification_criterion
+    leadflow.qualification_criterion, leadflow.country_calling_code
     TO leadflow_admin;
 GRANT SELECT ON
     leadflow.rep_load, leadflow.member_state, leadflow.lead, leadflow.touch, leadflow.event,
@@ -812,6 +849,8 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON leadflow.rule FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON leadflow.freemail_domain FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.country_calling_code FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
 
 -- Every rep has a counter row from the start (routing also creates one
 -- if it is missing).  Skipped while a dump is restored: the dump has them.
@@ -1251,3 +1290,99 @@ REVOKE ALL ON FUNCTION leadflow.acknowledge_alert(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leadflow.acknowledge_alert(bigint) TO leadflow_manager, leadflow_rep;
 
 -- END sweep
+
+------------------------------------------------------------------------
+-- BEGIN duplicates and hygiene (src/hygiene.c, src/duplicates.c)
+------------------------------------------------------------------------
+
+-- Merge two leads of one prospect: touches, events, history and decisions
+-- move to the kept lead; the dropped one stays, closed, pointing at it.
+-- SECURITY DEFINER: the ledger and history are written by leadflow only.
+CREATE FUNCTION leadflow.merge(keep bigint, drop bigint) RETURNS leadflow.lead
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    k leadflow.lead;
+    d leadflow.lead;
+    moved_touches integer;
+BEGIN
+    IF keep IS NULL OR drop IS NULL THEN
+        RAISE EXCEPTION 'merge needs two lead ids' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF keep = drop THEN
+        RAISE EXCEPTION 'cannot merge lead % into itself', keep
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- lock both, lower id first, as every other writer of two leads would
+    PERFORM FROM leadflow.lead WHERE id IN (keep, drop) ORDER BY id FOR UPDATE;
+    SELECT * INTO k FROM leadflow.lead WHERE id = keep;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist', keep USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT * INTO d FROM leadflow.lead WHERE id = drop;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist', drop USING ERRCODE = 'no_data_found';
+    END IF;
+    IF d.stage = 'converted' THEN
+        RAISE EXCEPTION 'lead % is converted and cannot be merged away', drop
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Keep the converted lead and merge the other one into it.';
+    END IF;
+
+    UPDATE leadflow.touch SET lead_id = keep WHERE lead_id = drop;
+    GET DIAGNOSTICS moved_touches = ROW_COUNT;
+    UPDATE leadflow.event SET lead_id = keep WHERE lead_id = drop;
+    UPDATE leadflow.stage_history SET lead_id = keep WHERE lead_id = drop;
+    UPDATE leadflow.decision SET lead_id = keep WHERE lead_id = drop;
+    UPDATE leadflow.alert SET lead_id = keep WHERE lead_id = drop;
+
+    UPDATE leadflow.lead
+       SET name = coalesce(k.name, d.name), email = coalesce(k.email, d.email),
+           phone = coalesce(k.phone, d.phone), company = coalesce(k.company, d.company),
+           country = coalesce(k.country, d.country),
+           account_id = coalesce(k.account_id, d.account_id),
+           attrs = d.attrs || k.attrs,
+           touches = k.touches + moved_touches,
+           first_touch_at = least(k.first_touch_at, d.first_touch_at),
+           last_touch_at = greatest(k.last_touch_at, d.last_touch_at),
+           value = coalesce(k.value, d.value)
+     WHERE id = keep;
+    -- the dropped lead closes (freeing its owner's seat) and keeps a trace
+    UPDATE leadflow.lead
+       SET stage = 'rejected', reject_reason = 'merged into lead ' || keep,
+           duplicate_of = keep, touches = 0
+     WHERE id = drop;
+
+    INSERT INTO leadflow.decision (lead_id, at, kind, from_rep, to_rep, queue, reason)
+    VALUES (keep, leadflow.now(), 'merge', d.owner_id, k.owner_id, k.queue,
+            format('merged lead %s (%s touches moved)', drop, moved_touches));
+    SELECT * INTO k FROM leadflow.lead WHERE id = keep;
+    RETURN k;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.merge(bigint, bigint) IS
+    'Merge lead "drop" into lead "keep": touches, events, history and decisions move; the dropped lead is closed and points at the kept one.';
+REVOKE ALL ON FUNCTION leadflow.merge(bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.merge(bigint, bigint) TO leadflow_manager;
+
+-- How many leads of each source and campaign were prospects we already had.
+CREATE VIEW leadflow.duplicate_rates AS
+SELECT coalesce(source, '(none)') AS source,
+       coalesce(campaign, '(none)') AS campaign,
+       count(*) AS leads,
+       count(*) FILTER (WHERE reject_reason LIKE 'duplicate of lead %') AS duplicates_of_open,
+       count(*) FILTER (WHERE duplicate_of IS NOT NULL
+                          AND coalesce(reject_reason NOT LIKE 'duplicate of lead %'
+                                       AND reject_reason NOT LIKE 'merged into lead %', true))
+           AS returning_prospects,
+       round(count(*) FILTER (WHERE duplicate_of IS NOT NULL
+                                AND coalesce(reject_reason NOT LIKE 'merged into lead %', true))::numeric
+             / count(*), 4) AS duplicate_rate
+  FROM leadflow.lead
+ GROUP BY 1, 2;
+COMMENT ON VIEW leadflow.duplicate_rates IS
+    'Per source and campaign: leads, duplicates of an open lead, returning prospects, and the share of leads that were people already known (a fraction).';
+GRANT SELECT ON leadflow.duplicate_rates TO leadflow_manager, leadflow_admin;
+
+-- END duplicates and hygiene

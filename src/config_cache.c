@@ -31,9 +31,9 @@ const char *const strategy_names[] = {
 	"round_robin", "weighted", "load_balanced", "performance"
 };
 
-#define NUM_CONFIG_TABLES 5
+#define NUM_CONFIG_TABLES 6
 static const char *const config_table_names[NUM_CONFIG_TABLES] = {
-	"rep", "queue", "queue_member", "rule", "freemail_domain"
+	"rep", "queue", "queue_member", "rule", "freemail_domain", "country_calling_code"
 };
 
 static MemoryContext config_context = NULL;
@@ -361,6 +361,33 @@ load_stage_labels(RoutingConfig *c)
  * Note the configuration tables' OIDs for the invalidation callback.  New
  * OIDs mean the extension was created again: saved plans must go too.
  */
+static int
+cmp_country(const void *a, const void *b)
+{
+	return strcmp(((const CountryCode *) a)->country, ((const CountryCode *) b)->country);
+}
+
+static void
+load_countries(RoutingConfig *c)
+{
+	uint64		i;
+
+	run_config_query("SELECT country, calling_code, trunk_prefix"
+					 " FROM leadflow.country_calling_code ORDER BY country");
+	c->ncountries = (int) SPI_processed;
+	c->countries = palloc0(sizeof(CountryCode) * Max(c->ncountries, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *trunk = col_text(t, d, 3);
+
+		strlcpy(c->countries[i].country, col_text(t, d, 1), sizeof(c->countries[i].country));
+		strlcpy(c->countries[i].calling_code, col_text(t, d, 2), sizeof(c->countries[i].calling_code));
+		strlcpy(c->countries[i].trunk_prefix, trunk ? trunk : "", sizeof(c->countries[i].trunk_prefix));
+	}
+}
+
 static void
 remember_config_relids(void)
 {
@@ -412,6 +439,7 @@ routing_config(void)
 		load_members(c);
 		load_rules(c);
 		load_freemail(c);
+		load_countries(c);
 		load_stage_labels(c);
 		MemoryContextSwitchTo(old);
 		if (config_context != NULL)
@@ -458,6 +486,21 @@ config_find_queue(RoutingConfig *c, const char *name)
 		if (strcmp(c->queues[i].name, name) == 0)
 			return &c->queues[i];
 	return NULL;
+}
+
+/* A country by ISO code (any case), or NULL. */
+const CountryCode *
+config_find_country(RoutingConfig *c, const char *country)
+{
+	CountryCode key;
+	int			i;
+
+	if (country == NULL || strlen(country) != 2)
+		return NULL;
+	for (i = 0; i < 2; i++)
+		key.country[i] = pg_toupper((unsigned char) country[i]);
+	key.country[2] = '\0';
+	return bsearch(&key, c->countries, c->ncountries, sizeof(CountryCode), cmp_country);
 }
 
 bool

@@ -19,8 +19,10 @@
 bool		leadflow_route_on_insert = true;
 int			leadflow_sweep_batch_size = 1000;
 bool		leadflow_override_caps = false;
+bool		leadflow_detect_duplicates = true;
 
 static char *leadflow_clock_text = NULL;
+char	   *leadflow_default_country = NULL;
 
 /* Parsed leadflow.clock; valid only while clock_is_set. */
 static bool clock_is_set = false;
@@ -164,6 +166,24 @@ leadflow_define_gucs(void)
 							   PGC_SUSET,
 							   0,
 							   check_clock, assign_clock, NULL);
+
+	DefineCustomBoolVariable("leadflow.detect_duplicates",
+							 "Treat a new lead whose email (or phone) matches an open lead as its duplicate.",
+							 "Off for bulk loads known to hold no duplicates.",
+							 &leadflow_detect_duplicates,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("leadflow.default_country",
+							   "Country (ISO 3166 alpha-2) of phone numbers written without a country code, for leads with no country.",
+							   NULL,
+							   &leadflow_default_country,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("leadflow");

@@ -12,6 +12,9 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/fmgrprotos.h"
+
+#include "leadflow.h"
 
 #include "routing_decide.h"
 
@@ -50,6 +53,9 @@ lead_columns_init(LeadColumns *cols, TupleDesc desc)
 	cols->sla_due_at = column(desc, "sla_due_at");
 	cols->reject_reason = column(desc, "reject_reason");
 	cols->reassignments = column(desc, "reassignments");
+	cols->name = column(desc, "name");
+	cols->phone = column(desc, "phone");
+	cols->duplicate_of = column(desc, "duplicate_of");
 }
 
 static text *
@@ -114,17 +120,20 @@ lead_result_values(const LeadInput *lead, const RouteResult *res,
 				   Datum *values, bool *nulls)
 {
 	bool		assigned = res->outcome == ROUTE_ASSIGNED;
-	Oid			stage = res->outcome == ROUTE_SUPPRESSED ? config->stage_rejected : lead->stage;
+	bool		closed = res->outcome == ROUTE_SUPPRESSED || res->outcome == ROUTE_DUPLICATE;
+	Oid			stage = closed ? config->stage_rejected : lead->stage;
 	bool		stage_changes = stage != lead->stage;
-	const char *queue = res->outcome == ROUTE_SUPPRESSED ? NULL : res->queue->name;
+	const char *queue = res->outcome == ROUTE_SUPPRESSED || res->queue == NULL ? NULL : res->queue->name;
+	/* a duplicate goes to its open lead's owner, closed: one prospect, one owner */
+	bool		has_owner = assigned || (res->outcome == ROUTE_DUPLICATE && res->owner != NULL);
 
 	memset(nulls, false, sizeof(bool) * LEAD_RESULT_NCOLS);
 	values[0] = Int64GetDatum(res->account_id);
 	nulls[0] = res->account_id == 0;
 	values[1] = queue ? CStringGetTextDatum(queue) : (Datum) 0;
 	nulls[1] = queue == NULL;
-	values[2] = assigned ? Int32GetDatum(res->owner->id) : (Datum) 0;
-	nulls[2] = !assigned;
+	values[2] = has_owner ? Int32GetDatum(res->owner->id) : (Datum) 0;
+	nulls[2] = !has_owner;
 	values[3] = TimestampTzGetDatum(now);
 	nulls[3] = !assigned;
 	/* a lead keeps the plan it started on, wherever it moves */
@@ -200,4 +209,84 @@ lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
 									   LEAD_RESULT_NCOLS + 1, types),
 						 args, argnulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not update lead " INT64_FORMAT, lead_id);
+}
+
+/* The text value of a column, or NULL. */
+static char *
+column_cstring(HeapTuple tuple, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Normalise the contact columns of a lead being inserted (old NULL) or
+ * updated (only the columns that changed), keeping what a CRM sent in
+ * attrs.original_* when normalising changed it.  The new tuple is made in
+ * tuple_context.  See hygiene.c for the rules.
+ */
+HeapTuple
+lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc, const LeadColumns *cols,
+			   RoutingConfig *config, MemoryContext tuple_context)
+{
+	static const char *const originals[] = {"original_email", "original_phone",
+	"original_name", "original_company"};
+	const int	attnums[] = {cols->email, cols->phone, cols->name, cols->company};
+	const char *keys[4];
+	const char *raws[4];
+	int			nchanged = 0;
+	int			modnums[5];
+	Datum		values[5];
+	bool		nulls[5];
+	int			nmod = 0;
+	int			i;
+	char	   *country = column_cstring(tuple, desc, cols->country);
+	const CountryCode *cc = config_find_country(config, country ? hygiene_clean_text(country) : NULL);
+
+	if (cc == NULL && leadflow_default_country && leadflow_default_country[0])
+		cc = config_find_country(config, leadflow_default_country);
+
+	for (i = 0; i < 4; i++)
+	{
+		char	   *raw = column_cstring(tuple, desc, attnums[i]);
+		char	   *clean;
+
+		if (raw == NULL)
+			continue;
+		if (old != NULL)
+		{
+			char	   *before = column_cstring(old, desc, attnums[i]);
+
+			if (before != NULL && strcmp(before, raw) == 0)
+				continue;		/* unchanged: already normalised when written */
+		}
+		clean = i == 0 ? hygiene_email(raw) : i == 1 ? hygiene_phone(raw, cc) : hygiene_clean_text(raw);
+		if (clean != NULL && strcmp(clean, raw) == 0)
+			continue;
+		modnums[nmod] = attnums[i];
+		values[nmod] = clean ? CStringGetTextDatum(clean) : (Datum) 0;
+		nulls[nmod++] = clean == NULL;
+		keys[nchanged] = originals[i];
+		raws[nchanged++] = raw;
+	}
+	if (nmod == 0)
+		return tuple;
+	{
+		bool		isnull;
+		Datum		attrs = heap_getattr(tuple, cols->attrs, desc, &isnull);
+		Datum		kept = JsonbPGetDatum(ledger_detail(nchanged, keys, raws));
+
+		modnums[nmod] = cols->attrs;
+		values[nmod] = isnull ? kept : DirectFunctionCall2(jsonb_concat, attrs, kept);
+		nulls[nmod++] = false;
+	}
+	{
+		MemoryContext previous = MemoryContextSwitchTo(tuple_context);
+		HeapTuple	result = heap_modify_tuple_by_cols(tuple, desc, nmod, modnums, values, nulls);
+
+		MemoryContextSwitchTo(previous);
+		return result;
+	}
 }

@@ -34,6 +34,7 @@
 #include "utils/rel.h"
 
 #include "leadflow.h"
+#include "hygiene.h"
 #include "routing_decide.h"
 
 bool		leadflow_routing_writes = false;
@@ -205,6 +206,43 @@ import_lead(RoutingConfig *config, const LeadInput *lead, TimestampTz now)
 	record_manual(lead->id, 0, owner->id, lead->queue, manual_reason("import", note), now);
 }
 
+static char *
+column_text_cstring(text *t)
+{
+	return t ? text_to_cstring(t) : NULL;
+}
+
+static text *
+tuple_phone(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, cols->phone, desc, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(d);
+}
+
+/* The result for a lead whose contact already has an open lead. */
+static void
+route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match, RouteResult *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->outcome = ROUTE_DUPLICATE;
+	res->owner = match->owner_id ? config_find_rep(config, match->owner_id) : NULL;
+	res->queue = match->queue ? config_find_queue(config, match->queue) : NULL;
+	res->reject_reason = psprintf("duplicate of lead " INT64_FORMAT, match->lead_id);
+	res->reason = res->reject_reason;
+}
+
+static HeapTuple
+set_duplicate_of(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64 lead_id)
+{
+	int			attnum = cols->duplicate_of;
+	Datum		value = Int64GetDatum(lead_id);
+	bool		isnull = false;
+
+	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+}
+
 PG_FUNCTION_INFO_V1(leadflow_lead_before_insert);
 
 Datum
@@ -216,6 +254,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext spi;
 	RoutingConfig *config;
+	const LeadColumns *cols;
 	LeadInput	lead;
 	TimestampTz now;
 
@@ -226,7 +265,9 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	spi = CurrentMemoryContext;
 	config = routing_config();
 	now = leadflow_now();
-	lead_input_from_tuple(&lead, tuple, desc, lead_columns_for(td->tg_relation));
+	cols = lead_columns_for(td->tg_relation);
+	tuple = lead_normalize(tuple, NULL, desc, cols, config, caller);
+	lead_input_from_tuple(&lead, tuple, desc, cols);
 
 	if (lead.current_owner != 0 || !stage_is_open(config, lead.stage))
 		import_lead(config, &lead, now);
@@ -235,15 +276,26 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		RouteResult res;
 		Datum		values[LEAD_RESULT_NCOLS];
 		bool		nulls[LEAD_RESULT_NCOLS];
+		DuplicateMatch match;
 
-		route_decide(&lead, ROUTE_NEW, now, &res);
+		memset(&match, 0, sizeof(match));
+		if (leadflow_detect_duplicates)
+			duplicate_find(column_text_cstring(lead.email),
+						   column_text_cstring(tuple_phone(tuple, desc, cols)), &match);
+		if (match.found && match.open)
+			route_as_duplicate(config, &match, &res);
+		else
+			route_decide(&lead, ROUTE_NEW, now, &res);
 		lead_result_values(&lead, &res, config, now, values, nulls);
 		/* the new tuple must outlive SPI_finish */
 		MemoryContextSwitchTo(caller);
-		tuple = lead_apply_result(tuple, desc, lead_columns_for(td->tg_relation),
-								  values, nulls);
+		tuple = lead_apply_result(tuple, desc, cols, values, nulls);
+		if (match.found)
+			tuple = set_duplicate_of(tuple, desc, cols, match.lead_id);
 		MemoryContextSwitchTo(spi);
 		route_record(&lead, &res, true, now);
+		if (res.outcome == ROUTE_DUPLICATE)
+			duplicate_note_reinquiry(match.lead_id, lead.id, now);
 	}
 	SPI_finish();
 	return PointerGetDatum(tuple);
@@ -323,6 +375,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	spi = CurrentMemoryContext;
 	config = routing_config();
 	cols = lead_columns_for(td->tg_relation);
+	newtuple = lead_normalize(newtuple, td->tg_trigtuple, desc, cols, config, caller);
 	lead_input_from_tuple(&before, td->tg_trigtuple, desc, cols);
 	lead_input_from_tuple(&after, newtuple, desc, cols);
 	now = leadflow_now();

@@ -12,6 +12,8 @@
 extern bool leadflow_route_on_insert;
 extern int	leadflow_sweep_batch_size;
 extern bool leadflow_override_caps;
+extern char *leadflow_default_country;
+extern bool leadflow_detect_duplicates;
 
 extern void leadflow_define_gucs(void);
 

@@ -491,10 +491,11 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 	row.at = now;
 	row.from_rep = lead->current_owner;
 	row.rule_id = res->rule ? res->rule->id : 0;
-	if (res->outcome != ROUTE_SUPPRESSED)
+	if (res->outcome != ROUTE_SUPPRESSED && res->queue != NULL)
 	{
 		row.queue = res->queue->name;
-		row.strategy = strategy_names[res->queue->strategy];
+		if (res->outcome != ROUTE_DUPLICATE)
+			row.strategy = strategy_names[res->queue->strategy];
 	}
 	row.reason = res->outcome == ROUTE_SUPPRESSED ? res->reject_reason : res->reason;
 	row.cands = res->cands;
@@ -510,6 +511,11 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 			break;
 		case ROUTE_SUPPRESSED:
 			row.kind = "suppress";
+			break;
+		case ROUTE_DUPLICATE:
+			row.kind = "duplicate";
+			row.to_rep = res->owner ? res->owner->id : 0;
+			row.reason = res->reject_reason;
 			break;
 	}
 	ledger_decision(&row);

@@ -17,6 +17,7 @@
 
 #include "business_time.h"
 #include "cadence.h"
+#include "hygiene.h"
 #include "workhours.h"
 
 typedef enum Strategy
@@ -97,6 +98,8 @@ typedef struct RoutingConfig
 	RuleConfig *rules;			/* active rules, by priority then id */
 	int			nfreemail;
 	char	  **freemail;		/* sorted */
+	int			ncountries;
+	CountryCode *countries;		/* sorted by country */
 	Oid			cadence_type;	/* leadflow.cadence */
 	Oid			stage_type;		/* leadflow.stage and the OIDs of its labels */
 	Oid			stage_new;
@@ -112,6 +115,7 @@ extern RoutingConfig *routing_config(void);
 extern RepConfig *config_find_rep(RoutingConfig *config, int32 rep_id);
 extern QueueConfig *config_find_queue(RoutingConfig *config, const char *name);
 extern bool config_is_freemail(RoutingConfig *config, const char *domain);
+extern const CountryCode *config_find_country(RoutingConfig *config, const char *country);
 extern void config_cache_init(void);
 
 /* Why a member was passed over (NULL reason = eligible). */

@@ -24,7 +24,8 @@ typedef enum RouteOutcome
 {
 	ROUTE_ASSIGNED,
 	ROUTE_BACKLOG,
-	ROUTE_SUPPRESSED
+	ROUTE_SUPPRESSED,
+	ROUTE_DUPLICATE				/* an open lead already has this contact */
 } RouteOutcome;
 
 /* What routing reads of a lead.  Text values may be short-header. */
@@ -101,7 +102,10 @@ typedef struct LeadColumns
 				next_touch_at,
 				sla_due_at,
 				reject_reason,
-				reassignments;
+				reassignments,
+				name,
+				phone,
+				duplicate_of;
 } LeadColumns;
 
 /* The columns a routing result sets, in this order. */
@@ -119,6 +123,9 @@ extern HeapTuple lead_apply_result(HeapTuple tuple, TupleDesc desc,
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
+extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
+								const LeadColumns *cols, RoutingConfig *config,
+								MemoryContext tuple_context);
 
 /* stages.c */
 extern void stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to);

@@ -41,10 +41,10 @@ SELECT g, 'rule ' || g,
 CREATE TABLE bare_lead (LIKE leadflow.lead INCLUDING ALL);
 
 -- The rows: 5,000 company domains (accounts), plus free-mail addresses.
-CREATE FUNCTION bench_rows(n int)
+CREATE FUNCTION bench_rows(n int, tag text DEFAULT '')
 RETURNS TABLE (email text, source text, campaign text, country text, attrs jsonb)
 LANGUAGE sql AS $$
-    SELECT 'p' || g || CASE WHEN g % 4 = 0 THEN '@gmail.com' ELSE '@d' || (g % 5000) || '.example' END,
+    SELECT 'p' || g || tag || CASE WHEN g % 4 = 0 THEN '@gmail.com' ELSE '@d' || (g % 5000) || '.example' END,
            (ARRAY['web_form', 'purchased_list', 's2', 's5', 's8', 's11'])[1 + g % 6],
            'c' || (g % 40),
            (ARRAY['C1', 'D4', 'C7', 'US', 'DE'])[1 + g % 5],
@@ -60,18 +60,20 @@ CHECKPOINT;
 
 INSERT INTO results SELECT 'bare', 50000, timed('INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
 CHECKPOINT;
-INSERT INTO results SELECT 'routed', 50000, timed('INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000)');
+SET leadflow.detect_duplicates = off;
+INSERT INTO results SELECT 'routed, no duplicate check', 50000, timed($$INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000, 'a')$$);
+CHECKPOINT;
+RESET leadflow.detect_duplicates;
+INSERT INTO results SELECT 'routed', 50000, timed($$INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000, 'b')$$);
 CHECKPOINT;
 
 \echo 'Bulk INSERT ... SELECT, one session (200 reps, 10 queues, 30 rules):'
-SELECT b.leads,
-       round(b.seconds::numeric, 2) AS bare_s,
-       round(r.seconds::numeric, 2) AS routed_s,
-       round((b.leads / b.seconds)::numeric) AS bare_leads_per_s,
-       round((r.leads / r.seconds)::numeric) AS routed_leads_per_s,
-       round((b.seconds / r.seconds)::numeric, 3) AS routed_vs_bare_rate
-  FROM results b JOIN results r ON r.leads = b.leads AND r.kind = 'routed'
- WHERE b.kind = 'bare';
+SELECT r.kind, r.leads,
+       round(r.seconds::numeric, 2) AS seconds,
+       round((r.leads / r.seconds)::numeric) AS leads_per_s,
+       round((b.seconds / r.seconds)::numeric, 3) AS rate_vs_bare
+  FROM results r, results b WHERE b.kind = 'bare'
+ ORDER BY r.seconds;
 
 \echo 'What the routed run did:'
 SELECT kind, count(*) FROM leadflow.decision GROUP BY 1 ORDER BY 1;

@@ -1,0 +1,104 @@
+/*
+ * duplicates.c
+ *	  One prospect, one owner: finding the lead a new one duplicates.
+ *
+ * A new lead matches an existing one on its normalised email, or on its
+ * phone when it has no email.  Two sessions inserting the same person at
+ * once must not both find nothing: each takes a transaction-level
+ * advisory lock on the contact key before looking, so the second waits
+ * for the first to commit and then (with a fresh snapshot) finds it.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+
+#include "hygiene.h"
+#include "routing.h"
+
+/* Advisory lock space of contact keys ("LFD"). */
+#define CONTACT_LOCK_SPACE 0x4C4644
+
+static SPIPlanPtr by_email_plan = NULL;
+static SPIPlanPtr by_phone_plan = NULL;
+static SPIPlanPtr reinquiry_plan = NULL;
+
+static void
+lock_contact(const char *key)
+{
+	LOCKTAG		tag;
+	uint64		h = hash_bytes_extended((const unsigned char *) key, strlen(key), 0);
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, 3);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * The lead with this contact: an open one if there is one, else the most
+ * recent closed one (an earlier duplicate only when nothing else has the
+ * contact).  The caller is connected to SPI.
+ */
+void
+duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
+{
+	static const Oid argtypes[] = {TEXTOID};
+	const char *key = email ? email : phone;
+	SPIPlanPtr	plan;
+	Datum		arg;
+	bool		isnull;
+	Datum		v;
+	HeapTuple	t;
+	TupleDesc	d;
+
+	memset(match, 0, sizeof(*match));
+	if (key == NULL)
+		return;
+	lock_contact(key);
+
+#define MATCH_QUERY(column) \
+	"SELECT id, owner_id, stage IN ('new', 'working'), queue FROM leadflow.lead" \
+	" WHERE " column " = $1" \
+	" ORDER BY stage IN ('new', 'working') DESC," \
+	"  coalesce(reject_reason LIKE 'duplicate of lead %', false), id DESC LIMIT 1"
+	plan = email
+		? leadflow_plan(&by_email_plan, MATCH_QUERY("email"), 1, argtypes)
+		: leadflow_plan(&by_phone_plan, MATCH_QUERY("phone"), 1, argtypes);
+#undef MATCH_QUERY
+	arg = CStringGetTextDatum(key);
+	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not look for duplicates");
+	if (SPI_processed == 0)
+		return;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	match->found = true;
+	match->lead_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	v = SPI_getbinval(t, d, 2, &isnull);
+	match->owner_id = isnull ? 0 : DatumGetInt32(v);
+	match->open = DatumGetBool(SPI_getbinval(t, d, 3, &isnull));
+	v = SPI_getbinval(t, d, 4, &isnull);
+	match->queue = isnull ? NULL : TextDatumGetCString(v);
+}
+
+/* A prospect asking twice is a buying signal: an event on the open lead. */
+void
+duplicate_note_reinquiry(int64 open_lead, int64 new_lead, TimestampTz at)
+{
+	static const Oid argtypes[] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[3];
+
+	args[0] = Int64GetDatum(open_lead);
+	args[1] = Int64GetDatum(new_lead);
+	args[2] = TimestampTzGetDatum(at);
+	if (SPI_execute_plan(leadflow_plan(&reinquiry_plan,
+									   "INSERT INTO leadflow.event (lead_id, kind, at, attrs)"
+									   " VALUES ($1, 're_inquiry', $3,"
+									   "  jsonb_build_object('duplicate_lead', $2))",
+									   3, argtypes),
+						 args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "leadflow: could not record a re-inquiry");
+}
