@@ -7,6 +7,11 @@
  * once must not both find nothing: each takes a transaction-level
  * advisory lock on the contact key before looking, so the second waits
  * for the first to commit and then (with a fresh snapshot) finds it.
+ *
+ * The lock is on one of CONTACT_LOCK_BUCKETS hash buckets of the key, not
+ * on the key itself: a bulk INSERT of 50,000 leads would otherwise hold
+ * 50,000 locks until it commits and overflow the shared lock table.  Two
+ * different people in one bucket only wait for one another.
  */
 #include "postgres.h"
 
@@ -20,8 +25,9 @@
 #include "hygiene.h"
 #include "routing.h"
 
-/* Advisory lock space of contact keys ("LFD"). */
+/* Advisory lock space of contact keys ("LFD"), and its buckets. */
 #define CONTACT_LOCK_SPACE 0x4C4644
+#define CONTACT_LOCK_BUCKETS 1024
 
 static SPIPlanPtr by_email_plan = NULL;
 static SPIPlanPtr by_phone_plan = NULL;
@@ -31,9 +37,9 @@ static void
 lock_contact(const char *key)
 {
 	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) key, strlen(key), 0);
+	uint32		bucket = hash_bytes((const unsigned char *) key, strlen(key)) % CONTACT_LOCK_BUCKETS;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, 3);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CONTACT_LOCK_SPACE, bucket, 3);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
