@@ -46,7 +46,8 @@ REGRESS = \
 	routing \
 	touches \
 	sweep \
-	hygiene
+	hygiene \
+	reports
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

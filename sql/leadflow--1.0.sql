@@ -1386,3 +1386,278 @@ COMMENT ON VIEW leadflow.duplicate_rates IS
 GRANT SELECT ON leadflow.duplicate_rates TO leadflow_manager, leadflow_admin;
 
 -- END duplicates and hygiene
+
+------------------------------------------------------------------------
+-- BEGIN reporting views
+------------------------------------------------------------------------
+-- Conventions: rates are fractions between 0 and 1 (numeric, 4 places);
+-- durations are minutes (numeric, 1 place); "now" is leadflow.now().
+-- Medians and 90th percentiles where a mean would be dragged by a few
+-- forgotten leads.
+
+-- Fraction a / b, NULL when b is 0.
+CREATE FUNCTION leadflow.rate(a bigint, b bigint) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog
+AS $$ SELECT CASE WHEN b > 0 THEN round(a::numeric / b, 4) END $$;
+
+-- Minutes between two instants, NULL when either is.
+CREATE FUNCTION leadflow.minutes(a timestamptz, b timestamptz) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog
+AS $$ SELECT round((extract(epoch FROM b - a) / 60)::numeric, 1) $$;
+
+CREATE VIEW leadflow.rep_pipeline AS
+SELECT r.id AS rep_id,
+       r.name AS rep,
+       r.active,
+       coalesce(o.open_leads, 0) AS open_leads,
+       r.max_open,
+       leadflow.rate(coalesce(o.open_leads, 0), r.max_open) AS open_vs_cap,
+       CASE WHEN l.new_day = (leadflow.now() AT TIME ZONE leadflow.workhours_zone(r.hours))::date
+            THEN l.new_count ELSE 0 END AS new_today,
+       r.max_new_per_day,
+       coalesce(o.overdue, 0) AS overdue,
+       coalesce(o.sla_breached, 0) AS sla_breached,
+       coalesce(o.touched_48h, 0) AS touched_within_48h,
+       leadflow.rate(coalesce(o.touched_48h, 0), coalesce(o.open_leads, 0)) AS touched_within_48h_rate,
+       coalesce(c.won, 0) AS won,
+       coalesce(c.closed, 0) AS closed,
+       leadflow.rate(coalesce(c.won, 0), coalesce(c.closed, 0)) AS conversion_rate
+  FROM leadflow.rep r
+  LEFT JOIN leadflow.rep_load l ON l.rep_id = r.id
+  LEFT JOIN (SELECT owner_id,
+                    count(*) AS open_leads,
+                    count(*) FILTER (WHERE next_touch_at < leadflow.now()) AS overdue,
+                    count(*) FILTER (WHERE sla_due_at < leadflow.now()) AS sla_breached,
+                    count(*) FILTER (WHERE last_touch_at >= leadflow.now() - interval '48 hours') AS touched_48h
+               FROM leadflow.lead WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL
+              GROUP BY owner_id) o ON o.owner_id = r.id
+  LEFT JOIN (SELECT owner_id,
+                    count(*) FILTER (WHERE stage IN ('qualified', 'converted')) AS won,
+                    count(*) AS closed
+               FROM leadflow.lead WHERE stage NOT IN ('new', 'working') AND owner_id IS NOT NULL
+                AND coalesce(reject_reason NOT LIKE 'duplicate of lead %'
+                             AND reject_reason NOT LIKE 'merged into lead %', true)
+              GROUP BY owner_id) c ON c.owner_id = r.id;
+COMMENT ON VIEW leadflow.rep_pipeline IS
+    'Per rep: open leads against the cap, new today against the daily cap, overdue, SLA breached, touched within 48 hours, and conversion (won / closed).';
+
+-- Leads that are someone we already had (duplicates, merged) are left
+-- out of the performance figures: they would count one person twice.
+CREATE VIEW leadflow.source_performance AS
+SELECT coalesce(source, '(none)') AS source,
+       coalesce(campaign, '(none)') AS campaign,
+       count(*) AS leads,
+       count(first_touch_at) AS contacted,
+       count(*) FILTER (WHERE stage IN ('qualified', 'converted')) AS qualified,
+       count(*) FILTER (WHERE stage = 'converted') AS converted,
+       count(*) FILTER (WHERE stage = 'rejected') AS rejected,
+       leadflow.rate(count(first_touch_at), count(*)) AS contact_rate,
+       leadflow.rate(count(*) FILTER (WHERE stage IN ('qualified', 'converted')), count(*)) AS qualification_rate,
+       leadflow.rate(count(*) FILTER (WHERE stage = 'converted'), count(*)) AS conversion_rate,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_touch_at - created_at) / 60)::numeric, 1)
+           AS median_minutes_to_first_touch
+  FROM leadflow.lead
+ WHERE coalesce(reject_reason NOT LIKE 'duplicate of lead %'
+                AND reject_reason NOT LIKE 'merged into lead %', true)
+ GROUP BY 1, 2;
+COMMENT ON VIEW leadflow.source_performance IS
+    'Per source and campaign: leads, contacted, qualified, converted, rejected, their rates, and the median minutes from creation to first touch.';
+
+CREATE VIEW leadflow.funnel AS
+SELECT coalesce(l.campaign, '(none)') AS campaign,
+       count(*) AS leads,
+       count(*) FILTER (WHERE l.owner_id IS NOT NULL OR l.assigned_at IS NOT NULL) AS assigned,
+       count(l.first_touch_at) AS contacted,
+       count(*) FILTER (WHERE l.stage IN ('qualified', 'converted')
+                           OR EXISTS (SELECT FROM leadflow.stage_history h
+                                       WHERE h.lead_id = l.id AND h.to_stage = 'qualified')) AS qualified,
+       count(*) FILTER (WHERE l.stage = 'converted') AS converted,
+       leadflow.rate(count(l.first_touch_at), count(*)) AS contacted_rate,
+       leadflow.rate(count(*) FILTER (WHERE l.stage IN ('qualified', 'converted')
+                                         OR EXISTS (SELECT FROM leadflow.stage_history h
+                                                     WHERE h.lead_id = l.id AND h.to_stage = 'qualified')),
+                     count(*)) AS qualified_rate,
+       leadflow.rate(count(*) FILTER (WHERE l.stage = 'converted'), count(*)) AS converted_rate
+  FROM leadflow.lead l
+ WHERE coalesce(l.reject_reason NOT LIKE 'duplicate of lead %'
+                AND l.reject_reason NOT LIKE 'merged into lead %', true)
+ GROUP BY 1;
+COMMENT ON VIEW leadflow.funnel IS
+    'Per campaign: how far leads got -- assigned, contacted, qualified (ever), converted -- as counts and fractions of all leads.';
+
+CREATE VIEW leadflow.speed_to_lead AS
+SELECT coalesce(l.queue, '(none)') AS queue,
+       r.name AS rep,
+       count(*) AS leads,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.assigned_at - l.created_at) / 60)::numeric, 1)
+           AS median_minutes_to_assignment,
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.assigned_at - l.created_at) / 60)::numeric, 1)
+           AS p90_minutes_to_assignment,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.assigned_at) / 60)::numeric, 1)
+           AS median_minutes_to_first_touch,
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.assigned_at) / 60)::numeric, 1)
+           AS p90_minutes_to_first_touch,
+       count(l.first_touch_at) AS touched,
+       -- met: first touch within the first-touch SLA of the owner's business time
+       count(*) FILTER (WHERE l.first_touch_at <= leadflow.add_business_time(
+                                  l.assigned_at, q.first_touch_sla, r.hours, r.holidays)) AS sla_met,
+       leadflow.rate(count(*) FILTER (WHERE l.first_touch_at <= leadflow.add_business_time(
+                                         l.assigned_at, q.first_touch_sla, r.hours, r.holidays)),
+                     count(*) FILTER (WHERE l.first_touch_at IS NOT NULL
+                                         OR leadflow.add_business_time(l.assigned_at, q.first_touch_sla,
+                                                                       r.hours, r.holidays) < leadflow.now()))
+           AS sla_attainment
+  FROM leadflow.lead l
+  JOIN leadflow.rep r ON r.id = l.owner_id
+  JOIN leadflow.queue q ON q.name = coalesce(l.queue, 'default')
+ WHERE l.assigned_at IS NOT NULL
+ GROUP BY 1, 2;
+COMMENT ON VIEW leadflow.speed_to_lead IS
+    'Per queue and rep: median and 90th percentile minutes from creation to assignment and from assignment to first touch, and first-touch SLA attainment (met / due so far).';
+
+CREATE VIEW leadflow.reject_reasons AS
+SELECT split_part(coalesce(reject_reason, '(none)'), ':', 1) AS reason,
+       coalesce(source, '(none)') AS source,
+       coalesce(campaign, '(none)') AS campaign,
+       count(*) AS leads,
+       leadflow.rate(count(*), sum(count(*)) OVER ()::bigint) AS share_of_rejected
+  FROM leadflow.lead
+ WHERE stage = 'rejected'
+ GROUP BY 1, 2, 3;
+COMMENT ON VIEW leadflow.reject_reasons IS
+    'Rejected leads by reason (the part before ":"), source and campaign, with each row''s share of all rejected leads.';
+
+CREATE VIEW leadflow.overdue AS
+SELECT l.id AS lead_id,
+       r.name AS rep,
+       l.owner_id AS rep_id,
+       l.queue,
+       l.stage,
+       l.next_touch_at,
+       greatest(0, leadflow.minutes(l.next_touch_at, leadflow.now())) AS minutes_overdue,
+       l.sla_due_at,
+       l.sla_due_at < leadflow.now() AS sla_breached,
+       l.reassignments
+  FROM leadflow.lead l
+  JOIN leadflow.rep r ON r.id = l.owner_id
+ WHERE l.stage IN ('new', 'working')
+   AND (l.next_touch_at < leadflow.now() OR l.sla_due_at < leadflow.now());
+COMMENT ON VIEW leadflow.overdue IS
+    'Open leads whose next touch or SLA is past, with how late (minutes) and whether the SLA is breached.';
+
+CREATE VIEW leadflow.backlog AS
+SELECT l.id AS lead_id,
+       coalesce(l.queue, '(not routed)') AS queue,
+       l.created_at,
+       leadflow.minutes(l.created_at, leadflow.now()) AS minutes_waiting,
+       l.reassignments,
+       (SELECT d.reason FROM leadflow.decision d
+         WHERE d.lead_id = l.id ORDER BY d.id DESC LIMIT 1) AS last_decision
+  FROM leadflow.lead l
+ WHERE l.stage IN ('new', 'working') AND l.owner_id IS NULL;
+COMMENT ON VIEW leadflow.backlog IS
+    'Open leads waiting without an owner: their queue, how long they have waited (minutes), and the last decision about them.';
+
+CREATE VIEW leadflow.fairness AS
+WITH given AS (
+    SELECT d.queue, d.to_rep, count(*) AS assignments
+      FROM leadflow.decision d
+     WHERE d.kind IN ('assign', 'reassign_sla', 'handoff', 'escalate') AND d.to_rep IS NOT NULL
+     GROUP BY 1, 2)
+SELECT m.queue,
+       r.name AS rep,
+       m.weight,
+       leadflow.rate(m.weight, sum(m.weight) OVER (PARTITION BY m.queue)::bigint) AS weight_share,
+       coalesce(g.assignments, 0) AS assignments,
+       leadflow.rate(coalesce(g.assignments, 0),
+                     sum(coalesce(g.assignments, 0)) OVER (PARTITION BY m.queue)::bigint) AS assignment_share,
+       round(leadflow.rate(coalesce(g.assignments, 0),
+                           sum(coalesce(g.assignments, 0)) OVER (PARTITION BY m.queue)::bigint)
+             / nullif(leadflow.rate(m.weight, sum(m.weight) OVER (PARTITION BY m.queue)::bigint), 0), 2)
+           AS share_vs_weight
+  FROM leadflow.queue_member m
+  JOIN leadflow.rep r ON r.id = m.rep_id
+  LEFT JOIN given g ON g.queue = m.queue AND g.to_rep = m.rep_id;
+COMMENT ON VIEW leadflow.fairness IS
+    'Per queue and member: share of the queue''s assignments against share of its weight (share_vs_weight 1.00 = exactly fair).';
+
+CREATE VIEW leadflow.capacity AS
+WITH inflow AS (
+    SELECT d.queue, count(*) AS routed_7d
+      FROM leadflow.decision d
+     WHERE d.kind IN ('assign', 'backlog') AND d.at > leadflow.now() - interval '7 days'
+     GROUP BY 1),
+members AS (
+    SELECT m.queue,
+           count(*) AS members,
+           count(*) FILTER (WHERE r.active AND (r.away_until IS NULL OR r.away_until <= leadflow.now())) AS available,
+           sum(r.max_open) FILTER (WHERE r.active) AS seats,
+           sum(coalesce(o.open_leads, 0)) FILTER (WHERE r.active) AS open_leads,
+           sum(r.max_new_per_day) FILTER (WHERE r.active AND (r.away_until IS NULL OR r.away_until <= leadflow.now()))
+               AS new_per_day
+      FROM leadflow.queue_member m
+      JOIN leadflow.rep r ON r.id = m.rep_id
+      LEFT JOIN (SELECT owner_id, count(*) AS open_leads FROM leadflow.lead
+                  WHERE stage IN ('new', 'working') GROUP BY owner_id) o ON o.owner_id = r.id
+     GROUP BY 1)
+SELECT q.name AS queue,
+       coalesce(m.members, 0) AS members,
+       coalesce(m.available, 0) AS available_members,
+       coalesce(m.seats, 0) AS seats,
+       coalesce(m.open_leads, 0) AS open_leads,
+       greatest(coalesce(m.seats, 0) - coalesce(m.open_leads, 0), 0) AS free_seats,
+       coalesce(m.new_per_day, 0) AS new_per_day_capacity,
+       round(coalesce(i.routed_7d, 0) / 7.0, 1) AS inflow_per_day,
+       round(coalesce(m.new_per_day, 0) / nullif(coalesce(i.routed_7d, 0) / 7.0, 0), 2) AS capacity_vs_inflow,
+       (SELECT count(*) FROM leadflow.lead b
+         WHERE b.queue = q.name AND b.owner_id IS NULL AND b.stage IN ('new', 'working')) AS backlog
+  FROM leadflow.queue q
+  LEFT JOIN members m ON m.queue = q.name
+  LEFT JOIN inflow i ON i.queue = q.name;
+COMMENT ON VIEW leadflow.capacity IS
+    'Per queue: members (available now), seats and free seats, daily intake capacity against the last 7 days'' inflow per day, and the backlog.';
+
+-- How many leads a goal of conversions needs at the historical close rate.
+CREATE FUNCTION leadflow.leads_needed(goal integer, source text DEFAULT NULL)
+    RETURNS TABLE (scope text, closed_leads bigint, converted bigint, close_rate numeric,
+                   conversions_wanted integer, leads_to_generate bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    n_closed bigint;
+    n_won bigint;
+BEGIN
+    IF goal IS NULL OR goal <= 0 THEN
+        RAISE EXCEPTION 'goal must be a positive number of conversions, not %', coalesce(goal::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT count(*), count(*) FILTER (WHERE l.stage = 'converted')
+      INTO n_closed, n_won
+      FROM leadflow.lead l
+     WHERE l.stage IN ('converted', 'rejected', 'nurture')
+       AND (leads_needed.source IS NULL OR l.source = leads_needed.source)
+       AND coalesce(l.reject_reason NOT LIKE 'duplicate of lead %'
+                    AND l.reject_reason NOT LIKE 'merged into lead %', true);
+    IF n_won = 0 THEN
+        RAISE EXCEPTION 'no converted leads%: no close rate to plan with',
+                        coalesce(' from source ' || quote_literal(leads_needed.source), '')
+            USING ERRCODE = 'no_data_found',
+                  DETAIL = format('%s closed leads, none converted.', n_closed);
+    END IF;
+    RETURN QUERY SELECT coalesce(leads_needed.source, '(all)'), n_closed, n_won,
+                        round(n_won::numeric / n_closed, 4), goal,
+                        ceil(goal * n_closed::numeric / n_won)::bigint;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.leads_needed(integer, text) IS
+    'Leads to generate for a goal of conversions, at the historical close rate (converted / closed) of a source or of all sources.';
+
+GRANT SELECT ON leadflow.rep_pipeline, leadflow.source_performance, leadflow.funnel,
+    leadflow.speed_to_lead, leadflow.reject_reasons, leadflow.overdue, leadflow.backlog,
+    leadflow.fairness, leadflow.capacity
+    TO leadflow_manager, leadflow_admin;
+
+-- END reporting views
