@@ -1495,19 +1495,25 @@ SELECT coalesce(l.queue, '(none)') AS queue,
            AS median_minutes_to_assignment,
        round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.assigned_at - l.created_at) / 60)::numeric, 1)
            AS p90_minutes_to_assignment,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.assigned_at) / 60)::numeric, 1)
+       -- speed to lead: from the inquiry to the first touch, whoever made it
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.created_at) / 60)::numeric, 1)
            AS median_minutes_to_first_touch,
-       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.assigned_at) / 60)::numeric, 1)
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.created_at) / 60)::numeric, 1)
            AS p90_minutes_to_first_touch,
        count(l.first_touch_at) AS touched,
-       -- met: first touch within the first-touch SLA of the owner's business time
-       count(*) FILTER (WHERE l.first_touch_at <= leadflow.add_business_time(
+       -- the SLA is the current owner's: first touch within the first-touch
+       -- SLA of their business time (leads touched before they moved here
+       -- are not counted either way)
+       count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
+                          AND l.first_touch_at <= leadflow.add_business_time(
                                   l.assigned_at, q.first_touch_sla, r.hours, r.holidays)) AS sla_met,
-       leadflow.rate(count(*) FILTER (WHERE l.first_touch_at <= leadflow.add_business_time(
-                                         l.assigned_at, q.first_touch_sla, r.hours, r.holidays)),
-                     count(*) FILTER (WHERE l.first_touch_at IS NOT NULL
-                                         OR leadflow.add_business_time(l.assigned_at, q.first_touch_sla,
-                                                                       r.hours, r.holidays) < leadflow.now()))
+       leadflow.rate(count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
+                                        AND l.first_touch_at <= leadflow.add_business_time(
+                                                l.assigned_at, q.first_touch_sla, r.hours, r.holidays)),
+                     count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
+                                         OR (l.first_touch_at IS NULL
+                                             AND leadflow.add_business_time(l.assigned_at, q.first_touch_sla,
+                                                                            r.hours, r.holidays) < leadflow.now())))
            AS sla_attainment
   FROM leadflow.lead l
   JOIN leadflow.rep r ON r.id = l.owner_id
@@ -1515,7 +1521,7 @@ SELECT coalesce(l.queue, '(none)') AS queue,
  WHERE l.assigned_at IS NOT NULL
  GROUP BY 1, 2;
 COMMENT ON VIEW leadflow.speed_to_lead IS
-    'Per queue and rep: median and 90th percentile minutes from creation to assignment and from assignment to first touch, and first-touch SLA attainment (met / due so far).';
+    'Per queue and rep: median and 90th percentile minutes from creation to assignment and to first touch (speed to lead), and the current owner''s first-touch SLA attainment (met / due so far).';
 
 CREATE VIEW leadflow.reject_reasons AS
 SELECT split_part(coalesce(reject_reason, '(none)'), ':', 1) AS reason,
