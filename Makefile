@@ -26,7 +26,9 @@ OBJS = \
 	src/lead_triggers.o \
 	src/routing_api.o \
 	src/stages.o \
-	src/sweep.o
+	src/sweep.o \
+	src/scoring.o \
+	src/predict.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -43,7 +45,8 @@ REGRESS = \
 	guc \
 	routing \
 	touches \
-	sweep
+	sweep \
+	scoring
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
