@@ -58,7 +58,9 @@
 #include "scoring.h"
 
 /* Quantile bins of a numeric feature (fewer when values repeat). */
+#ifndef TRAIN_BINS
 #define TRAIN_BINS 10
+#endif
 /* Share of present values that must be numbers for a numeric feature. */
 #define NUMERIC_SHARE 0.9
 /* Leads read per cursor fetch while training. */
