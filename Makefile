@@ -28,7 +28,9 @@ OBJS = \
 	src/stages.o \
 	src/sweep.o \
 	src/hygiene.o \
-	src/duplicates.o
+	src/duplicates.o \
+	src/scoring.o \
+	src/predict.o
 
 DATA = sql/leadflow--1.0.sql
 
@@ -47,7 +49,8 @@ REGRESS = \
 	touches \
 	sweep \
 	hygiene \
-	reports
+	reports \
+	scoring
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

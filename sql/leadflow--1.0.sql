@@ -1667,3 +1667,95 @@ GRANT SELECT ON leadflow.rep_pipeline, leadflow.source_performance, leadflow.fun
     TO leadflow_manager, leadflow_admin;
 
 -- END reporting views
+
+-- BEGIN scoring (src/scoring.c, src/predict.c)
+------------------------------------------------------------------------
+
+-- Scoring rules are cached per backend like the routing configuration
+-- (src/scoring.c); a change makes every backend reload them.
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.scoring_rule FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+
+-- Predictive models, one row per version: predict uses the newest of a
+-- name.  params holds the counts (see src/predict.c), so a model can be
+-- read, compared and restored.
+CREATE TABLE leadflow.model (
+    name       text NOT NULL CONSTRAINT model_name_not_blank CHECK (btrim(name) <> ''),
+    trained_at timestamptz NOT NULL,
+    features   text[] NOT NULL,
+    params     jsonb NOT NULL,
+    positives  integer NOT NULL,
+    negatives  integer NOT NULL,
+    auc        float8,
+    PRIMARY KEY (name, trained_at)
+);
+COMMENT ON TABLE leadflow.model IS
+    'Naive Bayes models learned by leadflow.train from closed leads, versioned by training time; leadflow.predict uses the newest version of a name.';
+SELECT pg_catalog.pg_extension_config_dump('leadflow.model', '');
+-- Parsed models are cached per backend; a new version reaches them this way.
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.model FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+GRANT SELECT, INSERT, UPDATE, DELETE ON leadflow.model TO leadflow_admin;
+GRANT SELECT ON leadflow.model TO leadflow_manager, leadflow_rep;
+
+CREATE FUNCTION leadflow.fit_score(doc jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'leadflow_fit_score'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.fit_score(jsonb) IS
+    'Fit points of a routing document (a JSON object) under the active fit rules: matched points summed per group (rules with the same name), each group''s total bounded to [-max_points, max_points] by the smallest max_points among its rules.';
+
+CREATE FUNCTION leadflow.rescore(lead_id bigint) RETURNS integer
+    AS 'MODULE_PATHNAME', 'leadflow_rescore'
+    LANGUAGE C STRICT;
+COMMENT ON FUNCTION leadflow.rescore(bigint) IS
+    'Recompute a lead''s fit score from its routing document, store it in lead.score and return it (after the fit rules changed).';
+REVOKE ALL ON FUNCTION leadflow.rescore(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.rescore(bigint) TO leadflow_manager;
+
+-- The fit score follows the lead's document.  Kept apart from the
+-- routing triggers; like them it keeps rows as given during a restore.
+CREATE FUNCTION leadflow.lead_score_fit() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_lead_score_fit'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow;
+CREATE TRIGGER lead_score_fit
+    BEFORE UPDATE OF attrs, source, campaign, company, country, email ON leadflow.lead
+    FOR EACH ROW EXECUTE FUNCTION leadflow.lead_score_fit();
+
+CREATE FUNCTION leadflow.current_score(lead_id bigint, as_of timestamptz DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'leadflow_current_score'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION leadflow.current_score(bigint, timestamptz) IS
+    'lead.score (fit) plus the engagement points of the lead''s events up to as_of (default leadflow.now()), each decayed by its rule''s half-life (points * 0.5^(age / half_life)), groups of rules with the same name capped by max_points.  Decay alone never takes the score below the fit score.';
+
+CREATE FUNCTION leadflow.train(features text[], model text DEFAULT 'default')
+    RETURNS TABLE (model text, trained_at timestamptz, positives integer, negatives integer,
+                   features integer, parameters integer, auc float8)
+    AS 'MODULE_PATHNAME', 'leadflow_train'
+    LANGUAGE C;
+COMMENT ON FUNCTION leadflow.train(text[], text) IS
+    'Learn a naive Bayes model from the closed leads (qualified, converted: positive; rejected: negative) over the given routing-document keys; numeric keys are cut into quantile bins, missing values are a category, Laplace smoothing.  Stores a new version in leadflow.model (trained_at = leadflow.now()) and reports its counts, size (parameters: log-likelihood ratios plus the prior) and training AUC.';
+REVOKE ALL ON FUNCTION leadflow.train(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.train(text[], text) TO leadflow_admin;
+
+CREATE FUNCTION leadflow.predict(doc jsonb, model text DEFAULT 'default') RETURNS float8
+    AS 'MODULE_PATHNAME', 'leadflow_predict'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.predict(jsonb, text) IS
+    'Probability (0 to 1) that a lead with this routing document converts, by the newest version of the model; error 42704 when there is no such model.';
+
+CREATE FUNCTION leadflow.explain_score(lead_id bigint, as_of timestamptz DEFAULT NULL)
+    RETURNS TABLE (component text, name text, detail text, points float8)
+    AS 'MODULE_PATHNAME', 'leadflow_explain_score'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION leadflow.explain_score(bigint, timestamptz) IS
+    'Why a lead scores what it does: each matched fit rule and group cap (fit), each event''s decayed points per rule (engagement), each feature''s log-likelihood ratio under the ''default'' model (prediction), and the totals.';
+
+REVOKE ALL ON FUNCTION leadflow.current_score(bigint, timestamptz),
+    leadflow.predict(jsonb, text), leadflow.explain_score(bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.current_score(bigint, timestamptz),
+    leadflow.predict(jsonb, text), leadflow.explain_score(bigint, timestamptz)
+    TO leadflow_manager, leadflow_rep, leadflow_admin;
+
+-- END scoring

@@ -56,6 +56,7 @@ lead_columns_init(LeadColumns *cols, TupleDesc desc)
 	cols->name = column(desc, "name");
 	cols->phone = column(desc, "phone");
 	cols->duplicate_of = column(desc, "duplicate_of");
+	cols->predicted = column(desc, "predicted");
 }
 
 static text *

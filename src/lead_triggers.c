@@ -35,7 +35,9 @@
 
 #include "leadflow.h"
 #include "hygiene.h"
+#include "matching.h"
 #include "routing_decide.h"
+#include "scoring.h"
 
 bool		leadflow_routing_writes = false;
 
@@ -243,6 +245,50 @@ set_duplicate_of(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64
 	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
 }
 
+/*
+ * Score a lead as it arrives, before routing reads its score: fit points
+ * when there are fit rules (else the lead keeps the score it came with),
+ * and the default model's prediction when there is one and the lead
+ * brought none.
+ */
+static HeapTuple
+score_new_lead(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+			   MemoryContext tuple_context)
+{
+	LeadInput	lead;
+	RoutingDoc	doc;
+	int			attnums[2];
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			n = 0;
+	double		p;
+	bool		isnull;
+
+	lead_input_from_tuple(&lead, tuple, desc, cols);
+	routing_doc_build(&doc, lead.attrs, lead.source, lead.campaign, lead.company,
+					  lead.country, lead.email);
+	if (scoring_has_fit_rules())
+	{
+		attnums[n] = cols->score;
+		values[n++] = Int32GetDatum(scoring_fit_points(&doc));
+	}
+	(void) heap_getattr(tuple, cols->predicted, desc, &isnull);
+	if (isnull && predict_default_model(&doc, &p))
+	{
+		attnums[n] = cols->predicted;
+		values[n++] = Float8GetDatum(p);
+	}
+	if (n == 0)
+		return tuple;
+	{
+		MemoryContext previous = MemoryContextSwitchTo(tuple_context);
+		HeapTuple	result = heap_modify_tuple_by_cols(tuple, desc, n, attnums, values, nulls);
+
+		MemoryContextSwitchTo(previous);
+		return result;
+	}
+}
+
 PG_FUNCTION_INFO_V1(leadflow_lead_before_insert);
 
 Datum
@@ -267,6 +313,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	now = leadflow_now();
 	cols = lead_columns_for(td->tg_relation);
 	tuple = lead_normalize(tuple, NULL, desc, cols, config, caller);
+	tuple = score_new_lead(tuple, desc, cols, caller);
 	lead_input_from_tuple(&lead, tuple, desc, cols);
 
 	if (lead.current_owner != 0 || !stage_is_open(config, lead.stage))

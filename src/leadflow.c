@@ -11,6 +11,7 @@
 #include "fmgr.h"
 
 #include "leadflow.h"
+#include "scoring.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,4 +25,6 @@ _PG_init(void)
 	lead_triggers_init();
 	caps_init();
 	strategy_init();
+	scoring_init();
+	predict_init();
 }

@@ -278,6 +278,18 @@ doc_lookup(const RoutingDoc *doc, const JsonbValue *key, JsonbValue *out)
 										key->val.string.len, out) != NULL;
 }
 
+bool
+routing_doc_lookup(const RoutingDoc *doc, const char *key, int key_len,
+				   JsonbValue *out)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = key_len;
+	return doc_lookup(doc, &k, out);
+}
+
 static bool doc_matches_object(const RoutingDoc *doc, JsonbContainer *match);
 
 /* Does the document's object value satisfy a nested match? */

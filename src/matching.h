@@ -61,6 +61,14 @@ extern void routing_doc_build(RoutingDoc *doc, Jsonb *attrs,
 extern bool routing_doc_matches(const RoutingDoc *doc, JsonbContainer *match);
 
 /*
+ * The document's value at key (key_len bytes), a set field first, else the
+ * attrs key; false when the document has neither.  For scoring, which
+ * reads single features of the same document that matching sees.
+ */
+extern bool routing_doc_lookup(const RoutingDoc *doc, const char *key,
+							   int key_len, JsonbValue *out);
+
+/*
  * Is the container a well-formed match?  When not, and why is not NULL, a
  * sentence saying what is wrong (naming the key) is appended to why.
  */

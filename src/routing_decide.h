@@ -105,7 +105,8 @@ typedef struct LeadColumns
 				reassignments,
 				name,
 				phone,
-				duplicate_of;
+				duplicate_of,
+				predicted;
 } LeadColumns;
 
 /* The columns a routing result sets, in this order. */
