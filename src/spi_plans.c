@@ -24,7 +24,10 @@ static int	nplan_slots = 0;
  * Forget every saved plan.  Needed when the extension was dropped and
  * created again in this backend: a plan's parameter types (leadflow.stage,
  * leadflow.cadence) are fixed when it is prepared and would name types
- * that no longer exist.
+ * that no longer exist.  The old plans are not freed: one may be running
+ * further up the stack (leadflow.assign's UPDATE fires the trigger that
+ * notices the new extension).  They are a few kB, left for the backend's
+ * end, and only after a DROP and CREATE EXTENSION in one session.
  */
 void
 leadflow_plans_reset(void)
@@ -32,11 +35,7 @@ leadflow_plans_reset(void)
 	int			i;
 
 	for (i = 0; i < nplan_slots; i++)
-	{
-		if (*plan_slots[i] != NULL)
-			SPI_freeplan(*plan_slots[i]);
 		*plan_slots[i] = NULL;
-	}
 }
 
 /*
