@@ -61,6 +61,13 @@ if [ -f test/fuzz/run.sh ]; then
 	run_suite fuzz '^fuzz .* ok' '^fuzz .* FAILED' bash test/fuzz/run.sh "${FUZZ_SECONDS:-5}"
 fi
 
+if [ -f test/client/package.json ]; then
+	# node --test's TAP reporter prints "ok N - name" / "not ok N - name" for
+	# each top-level test (and for a test file that failed to load) at the
+	# start of the line; subtests are indented, so they are not counted twice
+	run_suite client '^ok [0-9]+ - ' '^not ok [0-9]+ - ' bash test/client/run.sh
+fi
+
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
