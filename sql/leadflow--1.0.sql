@@ -1488,38 +1488,38 @@ COMMENT ON VIEW leadflow.funnel IS
     'Per campaign: how far leads got -- assigned, contacted, qualified (ever), converted -- as counts and fractions of all leads.';
 
 CREATE VIEW leadflow.speed_to_lead AS
-SELECT coalesce(l.queue, '(none)') AS queue,
-       r.name AS rep,
+SELECT queue,
+       rep,
        count(*) AS leads,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.assigned_at - l.created_at) / 60)::numeric, 1)
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY to_assignment)::numeric, 1)
            AS median_minutes_to_assignment,
-       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.assigned_at - l.created_at) / 60)::numeric, 1)
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY to_assignment)::numeric, 1)
            AS p90_minutes_to_assignment,
-       -- speed to lead: from the inquiry to the first touch, whoever made it
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.created_at) / 60)::numeric, 1)
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY to_first_touch)::numeric, 1)
            AS median_minutes_to_first_touch,
-       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_touch_at - l.created_at) / 60)::numeric, 1)
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY to_first_touch)::numeric, 1)
            AS p90_minutes_to_first_touch,
-       count(l.first_touch_at) AS touched,
-       -- the SLA is the current owner's: first touch within the first-touch
-       -- SLA of their business time (leads touched before they moved here
-       -- are not counted either way)
-       count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
-                          AND l.first_touch_at <= leadflow.add_business_time(
-                                  l.assigned_at, q.first_touch_sla, r.hours, r.holidays)) AS sla_met,
-       leadflow.rate(count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
-                                        AND l.first_touch_at <= leadflow.add_business_time(
-                                                l.assigned_at, q.first_touch_sla, r.hours, r.holidays)),
-                     count(*) FILTER (WHERE l.first_touch_at >= l.assigned_at
-                                         OR (l.first_touch_at IS NULL
-                                             AND leadflow.add_business_time(l.assigned_at, q.first_touch_sla,
-                                                                            r.hours, r.holidays) < leadflow.now())))
+       count(to_first_touch) AS touched,
+       count(*) FILTER (WHERE touched_here AND first_touch_at <= sla_due) AS sla_met,
+       leadflow.rate(count(*) FILTER (WHERE touched_here AND first_touch_at <= sla_due),
+                     count(*) FILTER (WHERE touched_here
+                                         OR (first_touch_at IS NULL AND sla_due < leadflow.now())))
            AS sla_attainment
-  FROM leadflow.lead l
-  JOIN leadflow.rep r ON r.id = l.owner_id
-  JOIN leadflow.queue q ON q.name = coalesce(l.queue, 'default')
- WHERE l.assigned_at IS NOT NULL
- GROUP BY 1, 2;
+  FROM (SELECT coalesce(l.queue, '(none)') AS queue,
+               r.name AS rep,
+               extract(epoch FROM l.assigned_at - l.created_at) / 60 AS to_assignment,
+               -- speed to lead: from the inquiry to the first touch, whoever made it
+               extract(epoch FROM l.first_touch_at - l.created_at) / 60 AS to_first_touch,
+               l.first_touch_at,
+               -- the SLA is the current owner's; a lead touched before it
+               -- moved to them is not counted either way
+               l.first_touch_at >= l.assigned_at AS touched_here,
+               leadflow.add_business_time(l.assigned_at, q.first_touch_sla, r.hours, r.holidays) AS sla_due
+          FROM leadflow.lead l
+          JOIN leadflow.rep r ON r.id = l.owner_id
+          JOIN leadflow.queue q ON q.name = coalesce(l.queue, 'default')
+         WHERE l.assigned_at IS NOT NULL) x
+ GROUP BY queue, rep;
 COMMENT ON VIEW leadflow.speed_to_lead IS
     'Per queue and rep: median and 90th percentile minutes from creation to assignment and to first touch (speed to lead), and the current owner''s first-touch SLA attainment (met / due so far).';
 
