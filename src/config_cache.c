@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "leadflow.h"
 #include "routing.h"
 
 const char *const strategy_names[] = {

@@ -41,7 +41,6 @@
 
 bool		leadflow_routing_writes = false;
 
-/* The reason leadflow.assign() gives the manual move it makes. */
 const char *leadflow_manual_reason = NULL;
 
 static LeadColumns lead_columns;
@@ -249,14 +248,12 @@ set_duplicate_of(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64
  * Score a lead as it arrives, before routing reads its score: fit points
  * when there are fit rules (else the lead keeps the score it came with),
  * and the default model's prediction when there is one and the lead
- * brought none.
+ * brought none.  *score follows what is written.
  */
 static HeapTuple
 score_new_lead(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
-			   MemoryContext tuple_context)
+			   const RoutingDoc *doc, int32 *score, MemoryContext tuple_context)
 {
-	LeadInput	lead;
-	RoutingDoc	doc;
 	int			attnums[2];
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
@@ -264,16 +261,14 @@ score_new_lead(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	double		p;
 	bool		isnull;
 
-	lead_input_from_tuple(&lead, tuple, desc, cols);
-	routing_doc_build(&doc, lead.attrs, lead.source, lead.campaign, lead.company,
-					  lead.country, lead.email);
 	if (scoring_has_fit_rules())
 	{
+		*score = scoring_fit_points(doc);
 		attnums[n] = cols->score;
-		values[n++] = Int32GetDatum(scoring_fit_points(&doc));
+		values[n++] = Int32GetDatum(*score);
 	}
 	(void) heap_getattr(tuple, cols->predicted, desc, &isnull);
-	if (isnull && predict_default_model(&doc, &p))
+	if (isnull && predict_default_model(doc, &p))
 	{
 		attnums[n] = cols->predicted;
 		values[n++] = Float8GetDatum(p);
@@ -302,6 +297,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	RoutingConfig *config;
 	const LeadColumns *cols;
 	LeadInput	lead;
+	RoutingDoc	doc;
 	TimestampTz now;
 
 	if (leadflow_restoring())
@@ -313,8 +309,12 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	now = leadflow_now();
 	cols = lead_columns_for(td->tg_relation);
 	tuple = lead_normalize(tuple, NULL, desc, cols, config, caller);
-	tuple = score_new_lead(tuple, desc, cols, caller);
+	/* read once: scoring and routing share the lead and its document */
 	lead_input_from_tuple(&lead, tuple, desc, cols);
+	routing_doc_build(&doc, lead.attrs, lead.source, lead.campaign, lead.company,
+					  lead.country, lead.email);
+	lead.doc = &doc;
+	tuple = score_new_lead(tuple, desc, cols, &doc, &lead.score, caller);
 
 	if (lead.current_owner != 0 || !stage_is_open(config, lead.stage))
 		import_lead(config, &lead, now);

@@ -91,19 +91,25 @@ account_from_result(AccountInfo *acct)
 	acct->suppress_reason = isnull ? NULL : TextDatumGetCString(v);
 }
 
+/* Run one account statement (one parameter) and read its row, if any. */
+static void
+account_statement(SPIPlanPtr plan, Datum arg, int expected, AccountInfo *acct)
+{
+	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != expected)
+		elog(ERROR, "leadflow: could not read or create an account");
+	account_from_result(acct);
+}
+
 static void
 account_by_id(int64 id, AccountInfo *acct)
 {
 	static const Oid argtypes[] = {INT8OID};
-	Datum		arg = Int64GetDatum(id);
 
-	if (SPI_execute_plan(leadflow_plan(&account_by_id_plan,
-									   "SELECT " ACCOUNT_COLUMNS
-									   " FROM leadflow.account WHERE id = $1",
-									   1, argtypes),
-						 &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read an account");
-	account_from_result(acct);
+	account_statement(leadflow_plan(&account_by_id_plan,
+									"SELECT " ACCOUNT_COLUMNS
+									" FROM leadflow.account WHERE id = $1",
+									1, argtypes),
+					  Int64GetDatum(id), SPI_OK_SELECT, acct);
 }
 
 /*
@@ -117,23 +123,19 @@ account_by_domain(const char *domain, bool create, AccountInfo *acct)
 	static const Oid argtypes[] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(domain);
 
-	if (SPI_execute_plan(leadflow_plan(&account_by_domain_plan,
-									   "SELECT " ACCOUNT_COLUMNS
-									   " FROM leadflow.account WHERE domain = $1",
-									   1, argtypes),
-						 &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read an account");
-	account_from_result(acct);
+	account_statement(leadflow_plan(&account_by_domain_plan,
+									"SELECT " ACCOUNT_COLUMNS
+									" FROM leadflow.account WHERE domain = $1",
+									1, argtypes),
+					  arg, SPI_OK_SELECT, acct);
 	if (acct->found || !create)
 		return;
-	if (SPI_execute_plan(leadflow_plan(&account_create_plan,
-									   "INSERT INTO leadflow.account (domain) VALUES ($1)"
-									   " ON CONFLICT (domain) DO NOTHING"
-									   " RETURNING " ACCOUNT_COLUMNS,
-									   1, argtypes),
-						 &arg, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "leadflow: could not create an account");
-	account_from_result(acct);
+	account_statement(leadflow_plan(&account_create_plan,
+									"INSERT INTO leadflow.account (domain) VALUES ($1)"
+									" ON CONFLICT (domain) DO NOTHING"
+									" RETURNING " ACCOUNT_COLUMNS,
+									1, argtypes),
+					  arg, SPI_OK_INSERT_RETURNING, acct);
 	if (!acct->found)
 		account_by_domain(domain, false, acct);
 }
@@ -422,16 +424,21 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 			 RouteResult *res)
 {
 	RoutingConfig *config = routing_config();
-	RoutingDoc	doc;
+	RoutingDoc	built;
+	const RoutingDoc *doc = lead->doc;
 	AccountInfo acct;
 	RuleConfig *rule;
 
 	memset(res, 0, sizeof(*res));
-	routing_doc_build(&doc, lead->attrs, lead->source, lead->campaign,
-					  lead->company, lead->country, lead->email);
+	if (doc == NULL)
+	{
+		routing_doc_build(&built, lead->attrs, lead->source, lead->campaign,
+						  lead->company, lead->country, lead->email);
+		doc = &built;
+	}
 
 	/* The rule needs nothing but the lead, so it comes before any lock. */
-	rule = lead->force_queue ? NULL : first_matching_rule(config, &doc, lead->score);
+	rule = lead->force_queue ? NULL : first_matching_rule(config, doc, lead->score);
 	res->rule = rule;
 	res->queue = rule && rule->queue ? rule->queue : config->default_queue;
 	if (lead->force_queue)
@@ -443,7 +450,7 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress))
 		lock_queue(res->queue);
 
-	resolve_account(config, lead, &doc, mode != ROUTE_EXPLAIN, &acct);
+	resolve_account(config, lead, doc, mode != ROUTE_EXPLAIN, &acct);
 	res->account_id = acct.found ? acct.id : 0;
 	if (acct.found && acct.suppressed)
 	{

@@ -116,7 +116,6 @@ extern RepConfig *config_find_rep(RoutingConfig *config, int32 rep_id);
 extern QueueConfig *config_find_queue(RoutingConfig *config, const char *name);
 extern bool config_is_freemail(RoutingConfig *config, const char *domain);
 extern const CountryCode *config_find_country(RoutingConfig *config, const char *country);
-extern void config_cache_init(void);
 
 /* Why a member was passed over (NULL reason = eligible). */
 #define PASS_INACTIVE			"inactive"
@@ -202,5 +201,8 @@ extern void leadflow_plans_reset(void);
  * not count the change a second time.
  */
 extern bool leadflow_routing_writes;
+
+/* The reason leadflow.assign() gives the manual move it makes (lead_triggers.c). */
+extern const char *leadflow_manual_reason;
 
 #endif							/* LEADFLOW_ROUTING_H */

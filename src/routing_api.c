@@ -15,8 +15,6 @@
 #include "leadflow.h"
 #include "routing_decide.h"
 
-extern const char *leadflow_manual_reason;
-
 /* While > 0, statement-end flushes wait for the batch that set it. */
 int			leadflow_defer_flush = 0;
 

@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 
+#include "matching.h"
 #include "routing.h"
 
 typedef enum RouteMode
@@ -51,6 +52,7 @@ typedef struct LeadInput
 	const char *force_queue;	/* route into this queue, skipping the rules */
 	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
 	int32		reassignments;	/* SLA reassignments so far */
+	const RoutingDoc *doc;		/* built by the caller already, or NULL */
 } LeadInput;
 
 typedef struct RouteResult
