@@ -32,7 +32,7 @@ OBJS = \
 	src/scoring.o \
 	src/predict.o
 
-DATA = sql/leadflow--1.0.sql
+DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql
 
 # pg_regress tests, listed explicitly so install scripts are never taken
 # for tests.
