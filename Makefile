@@ -21,6 +21,7 @@ OBJS = \
 	src/caps.o \
 	src/strategy.o \
 	src/ledger.o \
+	src/candidates.o \
 	src/routing.o \
 	src/lead_row.o \
 	src/lead_triggers.o \

@@ -15,124 +15,11 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/memutils.h"
-#include "utils/numeric.h"
 
 #include "routing.h"
 
 static SPIPlanPtr decision_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
-
-/* ----- building jsonb without parsing text ----- */
-
-static void
-push_key(JsonbParseState **state, const char *key)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) key;
-	v.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &v);
-}
-
-static void
-push_string(JsonbParseState **state, const char *key, const char *value)
-{
-	JsonbValue	v;
-
-	push_key(state, key);
-	if (value == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) value;
-		v.val.string.len = strlen(value);
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
- * Counts, caps and rep ids are nearly always small: their numerics are
- * made once per backend instead of once per candidate (jsonb building
- * copies them, so sharing is safe).
- */
-#define SMALL_NUMERICS 4096
-
-static Numeric
-small_numeric(int64 value)
-{
-	static Numeric cache[SMALL_NUMERICS];
-
-	if (value < 0 || value >= SMALL_NUMERICS)
-		return int64_to_numeric(value);
-	if (cache[value] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		cache[value] = int64_to_numeric(value);
-		MemoryContextSwitchTo(old);
-	}
-	return cache[value];
-}
-
-static void
-push_int(JsonbParseState **state, const char *key, int64 value)
-{
-	JsonbValue	v;
-
-	push_key(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = small_numeric(value);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-static void
-push_bool(JsonbParseState **state, const char *key, bool value)
-{
-	JsonbValue	v;
-
-	push_key(state, key);
-	v.type = jbvBool;
-	v.val.boolean = value;
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
- * The candidates as a JSON array: one object per member considered, with
- * its load and the reason it was passed over (null for the chosen one).
- * Keys are pushed in jsonb's own order (shorter first, then bytewise), so
- * that sorting each object finds it already sorted: a queue of 200
- * members makes 200 objects per decision.
- */
-static Jsonb *
-candidates_jsonb(Candidate *cands, int ncands)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
-	int			i;
-
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (i = 0; i < ncands; i++)
-	{
-		Candidate  *c = &cands[i];
-
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_int(&state, "rep", c->rep->id);
-		push_int(&state, "open", c->open_count);
-		push_bool(&state, "chosen", c->chosen);
-		push_string(&state, "reason", c->chosen ? NULL : c->reason);
-		push_int(&state, "weight", c->weight);
-		push_bool(&state, "eligible", c->eligible);
-		push_int(&state, "max_open", c->rep->max_open);
-		push_int(&state, "new_today", c->new_today);
-		push_int(&state, "max_new_per_day", c->rep->max_new_per_day);
-		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	}
-	result = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-	return JsonbValueToJsonb(result);
-}
 
 /* A flat JSON object of string values, for alert details. */
 Jsonb *
@@ -144,7 +31,7 @@ ledger_detail(int npairs, const char **keys, const char **values)
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (i = 0; i < npairs; i++)
-		push_string(&state, keys[i], values[i]);
+		jsonb_push_string(&state, keys[i], values[i]);
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
 }
@@ -163,13 +50,29 @@ int4_or_null(int32 v, char *null)
 	return Int32GetDatum(v);
 }
 
+/*
+ * Write one decision.  Version 1.1 stores the candidates packed
+ * (leadflow.candidate_list, see candidates.c); a database still on 1.0
+ * has a jsonb column.  Which one is decided when the statement is
+ * prepared; after ALTER EXTENSION UPDATE in the same session the prepared
+ * statement is re-planned and jsonb is converted by the assignment cast.
+ */
 void
 ledger_decision(const DecisionRow *row)
 {
-	static const Oid argtypes[] = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID,
+	static Oid	argtypes[] = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID,
 	INT4OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	static bool packed = false;
 	Datum		args[10];
 	char		nulls[10];
+
+	if (decision_plan == NULL)
+	{
+		Oid			list_type = candidate_list_type_oid();
+
+		packed = OidIsValid(list_type);
+		argtypes[9] = packed ? list_type : JSONBOID;
+	}
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = Int64GetDatum(row->lead_id);
@@ -181,10 +84,12 @@ ledger_decision(const DecisionRow *row)
 	args[6] = text_or_null(row->queue, &nulls[6]);
 	args[7] = text_or_null(row->strategy, &nulls[7]);
 	args[8] = text_or_null(row->reason, &nulls[8]);
-	if (row->cands != NULL)
-		args[9] = JsonbPGetDatum(candidates_jsonb(row->cands, row->ncands));
-	else
+	if (row->cands == NULL)
 		nulls[9] = 'n';
+	else if (packed)
+		args[9] = candidate_list_pack(row->cands, row->ncands);
+	else
+		args[9] = JsonbPGetDatum(candidates_jsonb(row->cands, row->ncands));
 
 	if (SPI_execute_plan(leadflow_plan(&decision_plan,
 									   "INSERT INTO leadflow.decision"

@@ -187,6 +187,15 @@ typedef struct DecisionRow
 } DecisionRow;
 
 extern void ledger_decision(const DecisionRow *row);
+
+/* candidates.c: the packed candidate list and jsonb building helpers */
+extern Datum candidate_list_pack(const Candidate *cands, int ncands);
+extern Oid	candidate_list_type_oid(void);
+extern Jsonb *candidates_jsonb(const Candidate *cands, int ncands);
+extern void jsonb_push_key(JsonbParseState **state, const char *key);
+extern void jsonb_push_string(JsonbParseState **state, const char *key, const char *value);
+extern void jsonb_push_int(JsonbParseState **state, const char *key, int64 value);
+extern void jsonb_push_bool(JsonbParseState **state, const char *key, bool value);
 extern void ledger_alert(const char *kind, int64 lead_id, int32 rep_id,
 						 Jsonb *detail, TimestampTz at);
 extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);
