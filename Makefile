@@ -47,6 +47,7 @@ REGRESS = \
 	schema \
 	guc \
 	routing \
+	ledger \
 	touches \
 	sweep \
 	hygiene \

@@ -24,6 +24,7 @@ _PG_init(void)
 	config_cache_init();
 	lead_triggers_init();
 	caps_init();
+	ledger_init();
 	strategy_init();
 	scoring_init();
 	predict_init();

@@ -31,6 +31,7 @@ extern bool leadflow_restoring(void);
 extern void config_cache_init(void);
 extern void lead_triggers_init(void);
 extern void caps_init(void);
+extern void ledger_init(void);
 extern void strategy_init(void);
 
 #endif							/* LEADFLOW_H */

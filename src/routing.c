@@ -552,13 +552,17 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 	}
 }
 
-/* Owners the lead has had (from the ledger): a reassignment skips them. */
+/*
+ * Owners the lead has had (from the ledger, written and still in memory):
+ * a reassignment skips them.
+ */
 void
 route_load_previous_owners(LeadInput *lead)
 {
 	static const Oid argtypes[] = {INT8OID};
 	Datum		arg = Int64GetDatum(lead->id);
 	uint64		i;
+	int			npending;
 
 	if (SPI_execute_plan(leadflow_plan(&previous_owners_plan,
 									   "SELECT DISTINCT r FROM leadflow.decision d,"
@@ -567,8 +571,9 @@ route_load_previous_owners(LeadInput *lead)
 									   1, argtypes),
 						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read the lead's previous owners");
+	npending = ledger_pending_reps(lead->id, NULL, 0);
+	lead->excluded = palloc(sizeof(int32) * (SPI_processed + npending + 1));
 	lead->nexcluded = (int) SPI_processed;
-	lead->excluded = palloc(sizeof(int32) * Max(lead->nexcluded, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -576,4 +581,6 @@ route_load_previous_owners(LeadInput *lead)
 		lead->excluded[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 														SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	/* a rep listed twice is harmless: exclusion only asks "is it there" */
+	lead->nexcluded += ledger_pending_reps(lead->id, lead->excluded + lead->nexcluded, npending);
 }

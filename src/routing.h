@@ -187,6 +187,9 @@ typedef struct DecisionRow
 } DecisionRow;
 
 extern void ledger_decision(const DecisionRow *row);
+extern void ledger_flush(void);
+extern int	ledger_pending_reps(int64 lead_id, int32 *reps, int max);
+extern void ledger_init(void);
 
 /* candidates.c: the packed candidate list and jsonb building helpers */
 extern Datum candidate_list_pack(const Candidate *cands, int ncands);

@@ -19,12 +19,13 @@
 int			leadflow_defer_flush = 0;
 
 /*
- * Write the counters and rotation state routing kept in memory (see
- * caps.c).  The caller is connected to SPI.
+ * Write the decisions, counters and rotation state routing kept in memory
+ * (see ledger.c, caps.c and strategy.c).  The caller is connected to SPI.
  */
 void
 routing_flush(void)
 {
+	ledger_flush();
 	caps_flush();
 	strategy_flush();
 }
