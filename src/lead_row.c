@@ -179,16 +179,18 @@ lead_apply_result(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 /* An existing lead, updated with the result's values. */
 void
 lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
-				  const bool *nulls)
+				  const bool *nulls, int32 add_reassignments)
 {
 	static const Oid argtypes[] = {INT8OID, INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID,
 		InvalidOid, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, InvalidOid,
-	TIMESTAMPTZOID, TEXTOID};
-	Oid			types[LEAD_RESULT_NCOLS + 1];
-	Datum		args[LEAD_RESULT_NCOLS + 1];
-	char		argnulls[LEAD_RESULT_NCOLS + 1];
+	TIMESTAMPTZOID, TEXTOID, INT4OID};
+	Oid			types[LEAD_RESULT_NCOLS + 2];
+	Datum		args[LEAD_RESULT_NCOLS + 2];
+	char		argnulls[LEAD_RESULT_NCOLS + 2];
 	int			i;
 
+	StaticAssertStmt(lengthof(argtypes) == LEAD_RESULT_NCOLS + 2,
+					 "one parameter per result column, plus the id and the reassignment count");
 	/* The two extension types' OIDs are only known at run time. */
 	memcpy(types, argtypes, sizeof(types));
 	types[5] = config->cadence_type;
@@ -201,13 +203,16 @@ lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
 		args[i + 1] = values[i];
 		argnulls[i + 1] = nulls[i] ? 'n' : ' ';
 	}
+	args[LEAD_RESULT_NCOLS + 1] = Int32GetDatum(add_reassignments);
+	argnulls[LEAD_RESULT_NCOLS + 1] = ' ';
 	if (SPI_execute_plan(leadflow_plan(&write_plan,
 									   "UPDATE leadflow.lead SET account_id = $2, queue = $3,"
 									   " owner_id = $4, assigned_at = $5, cadence = $6,"
 									   " cadence_step = $7, next_touch_at = $8, sla_due_at = $9,"
-									   " stage = $10, stage_changed_at = $11, reject_reason = $12"
+									   " stage = $10, stage_changed_at = $11, reject_reason = $12,"
+									   " reassignments = reassignments + $13"
 									   " WHERE id = $1",
-									   LEAD_RESULT_NCOLS + 1, types),
+									   LEAD_RESULT_NCOLS + 2, types),
 						 args, argnulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not update lead " INT64_FORMAT, lead_id);
 }

@@ -4,9 +4,18 @@
  *
  * Every routing decision writes one leadflow.decision row in the same
  * transaction (and statement) as the owner change, with every candidate
- * and why it was passed over.  Alerts are rows in leadflow.alert and a NOTIFY on channel
- * leadflow_alert (delivered at commit, so a rolled-back decision never
- * alerts anyone).
+ * and why it was passed over.  Alerts are rows in leadflow.alert and a
+ * NOTIFY on channel leadflow_alert (delivered at commit, so a rolled-back
+ * decision never alerts anyone).
+ *
+ * Both are kept in memory and written in batches: one INSERT of up to
+ * BATCH_ROWS rows from arrays, instead of one executor start-up per row,
+ * which was a fifth of the cost of routing a lead and more of a sweep.  A
+ * batch is written when it is full and at the end of the statement that
+ * routed (routing_flush, from the statement trigger or the SQL function);
+ * route_load_previous_owners reads the ledger and the unwritten rows.
+ * Each row remembers its subtransaction, so a rolled-back savepoint takes
+ * its own rows with it.
  */
 #include "postgres.h"
 
@@ -22,8 +31,6 @@
 
 #include "routing.h"
 
-static SPIPlanPtr decision_plan = NULL;
-static SPIPlanPtr alert_plan = NULL;
 
 /* A flat JSON object of string values, for alert details. */
 Jsonb *
@@ -40,45 +47,91 @@ ledger_detail(int npairs, const char **keys, const char **values)
 	return JsonbValueToJsonb(result);
 }
 
-/*
- * Decisions are kept in memory and written in batches: one INSERT of up to
- * LEDGER_BATCH rows from arrays, instead of one executor start-up per
- * decision, which was a fifth of the cost of routing a lead.  The batch is
- * written when it is full and at the end of the statement that routed
- * (routing_flush); route_load_previous_owners reads the ledger and these.  Each row remembers its subtransaction: a
- * rolled-back savepoint takes its own rows with it.
- */
-#define LEDGER_BATCH 1000
-#define DECISION_COLUMNS 10
+#define BATCH_ROWS 1000
+#define MAX_BATCH_COLUMNS 10
 
-typedef struct PendingDecision
+typedef struct PendingRow
 {
 	SubTransactionId subxid;
-	Datum		values[DECISION_COLUMNS];
-	bool		nulls[DECISION_COLUMNS];
-} PendingDecision;
+	Datum		values[MAX_BATCH_COLUMNS];
+	bool		nulls[MAX_BATCH_COLUMNS];
+} PendingRow;
 
-static MemoryContext pending_context = NULL;	/* child of TopTransactionContext */
-static PendingDecision *pending = NULL;
-static int	npending = 0;
+typedef struct RowBatch
+{
+	const char *what;			/* for error messages */
+	int			ncolumns;
+	Oid			types[MAX_BATCH_COLUMNS];	/* of the columns, not arrays */
+	SPIPlanPtr	plan;
+	PendingRow *rows;			/* BATCH_ROWS of them, in pending_context */
+	int			nrows;
+} RowBatch;
 
-/* Column types of the INSERT; candidates depend on the installed version. */
-static Oid	decision_types[DECISION_COLUMNS] = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID,
-INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+enum
+{
+	DECISION_LEAD_ID, DECISION_AT, DECISION_KIND, DECISION_FROM_REP,
+	DECISION_TO_REP, DECISION_RULE_ID, DECISION_QUEUE, DECISION_STRATEGY,
+	DECISION_REASON, DECISION_CANDIDATES, DECISION_COLUMNS
+};
+
+enum
+{
+	ALERT_KIND, ALERT_LEAD_ID, ALERT_REP_ID, ALERT_DETAIL, ALERT_AT, ALERT_COLUMNS
+};
+
+static RowBatch decisions = {
+	.what = "decision ledger",
+	.ncolumns = DECISION_COLUMNS,
+	.types = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID},
+};
+static RowBatch alerts = {
+	.what = "alerts",
+	.ncolumns = ALERT_COLUMNS,
+	.types = {TEXTOID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID},
+};
+
+/* Holds the rows of both batches; a child of TopTransactionContext. */
+static MemoryContext pending_context = NULL;
+
+/* Whether this database stores candidates packed (1.1) or as jsonb (1.0). */
 static bool candidates_packed = false;
 
 static void
-set_text(PendingDecision *d, int col, const char *s)
+set_text(PendingRow *row, int col, const char *s)
 {
-	d->nulls[col] = s == NULL;
-	d->values[col] = s ? CStringGetTextDatum(s) : (Datum) 0;
+	row->nulls[col] = s == NULL;
+	row->values[col] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/* 0 means NULL for rep, rule and lead ids */
+static void
+set_int4(PendingRow *row, int col, int32 v)
+{
+	row->nulls[col] = v == 0;
+	row->values[col] = Int32GetDatum(v);
 }
 
 static void
-set_int4(PendingDecision *d, int col, int32 v)
+set_int8(PendingRow *row, int col, int64 v)
 {
-	d->nulls[col] = v == 0;		/* 0 means NULL for rep and rule ids */
-	d->values[col] = Int32GetDatum(v);
+	row->nulls[col] = v == 0;
+	row->values[col] = Int64GetDatum(v);
+}
+
+/*
+ * Prepare a batch's INSERT (once per backend).  Its parameters are arrays
+ * of the column types: "INSERT ... SELECT ... FROM unnest($1, ...)".
+ */
+static SPIPlanPtr
+batch_plan(RowBatch *batch, const char *sql)
+{
+	Oid			array_types[MAX_BATCH_COLUMNS];
+	int			i;
+
+	for (i = 0; i < batch->ncolumns; i++)
+		array_types[i] = get_array_type(batch->types[i]);
+	return leadflow_plan(&batch->plan, sql, batch->ncolumns, array_types);
 }
 
 /*
@@ -88,115 +141,184 @@ set_int4(PendingDecision *d, int col, int32 v)
  * same session the saved statement is re-planned and the jsonb array is
  * converted by the assignment cast.
  */
-static SPIPlanPtr
-decision_insert_plan(void)
+static void
+decision_plan(void)
 {
-	Oid			array_types[DECISION_COLUMNS];
-	int			i;
-
-	if (decision_plan == NULL)
+	if (decisions.plan == NULL)
 	{
 		Oid			list_type = candidate_list_type_oid();
 
 		candidates_packed = OidIsValid(list_type);
-		decision_types[9] = candidates_packed ? list_type : JSONBOID;
+		decisions.types[DECISION_CANDIDATES] = candidates_packed ? list_type : JSONBOID;
 	}
-	for (i = 0; i < DECISION_COLUMNS; i++)
-		array_types[i] = get_array_type(decision_types[i]);
-	return leadflow_plan(&decision_plan,
-						 "INSERT INTO leadflow.decision"
-						 " (lead_id, at, kind, from_rep, to_rep, rule_id,"
-						 "  queue, strategy, reason, candidates)"
-						 " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
-						 "  queue, strategy::leadflow.strategy, reason, candidates"
-						 " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-						 "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
-						 "        queue, strategy, reason, candidates)",
-						 DECISION_COLUMNS, array_types);
+	(void) batch_plan(&decisions,
+					  "INSERT INTO leadflow.decision"
+					  " (lead_id, at, kind, from_rep, to_rep, rule_id,"
+					  "  queue, strategy, reason, candidates)"
+					  " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
+					  "  queue, strategy::leadflow.strategy, reason, candidates"
+					  " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+					  "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
+					  "        queue, strategy, reason, candidates)");
 }
 
-/* Write the decisions kept in memory.  The caller is connected to SPI. */
-void
-ledger_flush(void)
+/* Alerts come back as their NOTIFY payloads, in the order they were raised. */
+static void
+alert_plan(void)
 {
-	SPIPlanPtr	plan;
-	Datum		args[DECISION_COLUMNS];
-	Datum	   *column;
-	bool	   *column_nulls;
+	(void) batch_plan(&alerts,
+					  "WITH a AS ("
+					  " INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
+					  " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
+					  " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
+					  " RETURNING id, json_build_object('id', id, 'kind', kind,"
+					  "  'lead_id', lead_id, 'rep_id', rep_id, 'at', at,"
+					  "  'detail', detail)::text AS payload)"
+					  " SELECT payload FROM a ORDER BY id");
+}
+
+/* Write a batch's rows with one INSERT.  The caller is connected to SPI. */
+static void
+batch_write(RowBatch *batch, int expected)
+{
+	Datum		args[MAX_BATCH_COLUMNS];
+	Datum	   *column = palloc(sizeof(Datum) * batch->nrows);
+	bool	   *column_nulls = palloc(sizeof(bool) * batch->nrows);
 	int			col,
 				i;
 
-	if (npending == 0)
-		return;
-	plan = decision_insert_plan();
-	column = palloc(sizeof(Datum) * npending);
-	column_nulls = palloc(sizeof(bool) * npending);
-	for (col = 0; col < DECISION_COLUMNS; col++)
+	for (col = 0; col < batch->ncolumns; col++)
 	{
-		int			dims[1] = {npending};
+		int			dims[1] = {batch->nrows};
 		int			lbs[1] = {1};
 		int16		typlen;
 		bool		typbyval;
 		char		typalign;
 
-		for (i = 0; i < npending; i++)
+		for (i = 0; i < batch->nrows; i++)
 		{
-			column[i] = pending[i].values[col];
-			column_nulls[i] = pending[i].nulls[col];
+			column[i] = batch->rows[i].values[col];
+			column_nulls[i] = batch->rows[i].nulls[col];
 		}
-		get_typlenbyvalalign(decision_types[col], &typlen, &typbyval, &typalign);
+		get_typlenbyvalalign(batch->types[col], &typlen, &typbyval, &typalign);
 		args[col] = PointerGetDatum(construct_md_array(column, column_nulls, 1, dims, lbs,
-													   decision_types[col], typlen,
+													   batch->types[col], typlen,
 													   typbyval, typalign));
 	}
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT ||
-		SPI_processed != (uint64) npending)
-		elog(ERROR, "leadflow: could not write the decision ledger");
-	npending = 0;
-	MemoryContextReset(pending_context);
-	pending = NULL;
+	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
+		SPI_processed != (uint64) batch->nrows)
+		elog(ERROR, "leadflow: could not write the %s", batch->what);
+	batch->nrows = 0;
+}
+
+/* Write the decisions and alerts kept in memory.  The caller is connected to SPI. */
+void
+ledger_flush(void)
+{
+	uint64		i;
+
+	if (decisions.nrows > 0)
+	{
+		decision_plan();
+		batch_write(&decisions, SPI_OK_INSERT);
+	}
+	if (alerts.nrows > 0)
+	{
+		alert_plan();
+		batch_write(&alerts, SPI_OK_SELECT);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			Async_Notify("leadflow_alert",
+						 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull)));
+		}
+	}
+	if (pending_context != NULL)
+	{
+		MemoryContextDelete(pending_context);
+		pending_context = NULL;
+		decisions.rows = alerts.rows = NULL;
+	}
+}
+
+/*
+ * A new row of the batch, to be filled by the caller while in
+ * pending_context (switched to here; the caller switches back).
+ */
+static PendingRow *
+batch_add(RowBatch *batch, MemoryContext *old)
+{
+	PendingRow *row;
+
+	if (batch->nrows == BATCH_ROWS)
+		ledger_flush();
+	if (pending_context == NULL)
+		pending_context = AllocSetContextCreate(TopTransactionContext,
+												"leadflow pending ledger rows",
+												ALLOCSET_DEFAULT_SIZES);
+	*old = MemoryContextSwitchTo(pending_context);
+	if (batch->rows == NULL)
+		batch->rows = palloc(sizeof(PendingRow) * BATCH_ROWS);
+	row = &batch->rows[batch->nrows++];
+	row->subxid = GetCurrentSubTransactionId();
+	return row;
 }
 
 /* Record a decision; it is written with its batch (see above). */
 void
-ledger_decision(const DecisionRow *row)
+ledger_decision(const DecisionRow *d)
 {
 	MemoryContext old;
-	PendingDecision *d;
+	PendingRow *row;
 
-	if (npending == LEDGER_BATCH)
-		ledger_flush();
-	if (decision_plan == NULL)
-		(void) decision_insert_plan();	/* fixes the candidates' form */
-	if (pending_context == NULL)
-		pending_context = AllocSetContextCreate(TopTransactionContext,
-												"leadflow pending decisions",
-												ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(pending_context);
-	if (pending == NULL)
-		pending = palloc(sizeof(PendingDecision) * LEDGER_BATCH);
-	d = &pending[npending];
-	d->subxid = GetCurrentSubTransactionId();
-	d->values[0] = Int64GetDatum(row->lead_id);
-	d->nulls[0] = false;
-	d->values[1] = TimestampTzGetDatum(row->at);
-	d->nulls[1] = false;
-	set_text(d, 2, row->kind);
-	set_int4(d, 3, row->from_rep);
-	set_int4(d, 4, row->to_rep);
-	set_int4(d, 5, row->rule_id);
-	set_text(d, 6, row->queue);
-	set_text(d, 7, row->strategy);
-	set_text(d, 8, row->reason);
-	d->nulls[9] = row->cands == NULL;
-	if (row->cands == NULL)
-		d->values[9] = (Datum) 0;
+	if (decisions.plan == NULL)
+		decision_plan();		/* fixes the candidates' form */
+	row = batch_add(&decisions, &old);
+	set_int8(row, DECISION_LEAD_ID, d->lead_id);
+	row->values[DECISION_AT] = TimestampTzGetDatum(d->at);
+	row->nulls[DECISION_AT] = false;
+	set_text(row, DECISION_KIND, d->kind);
+	set_int4(row, DECISION_FROM_REP, d->from_rep);
+	set_int4(row, DECISION_TO_REP, d->to_rep);
+	set_int4(row, DECISION_RULE_ID, d->rule_id);
+	set_text(row, DECISION_QUEUE, d->queue);
+	set_text(row, DECISION_STRATEGY, d->strategy);
+	set_text(row, DECISION_REASON, d->reason);
+	row->nulls[DECISION_CANDIDATES] = d->cands == NULL;
+	if (d->cands == NULL)
+		row->values[DECISION_CANDIDATES] = (Datum) 0;
 	else if (candidates_packed)
-		d->values[9] = candidate_list_pack(row->cands, row->ncands);
+		row->values[DECISION_CANDIDATES] = candidate_list_pack(d->cands, d->ncands);
 	else
-		d->values[9] = JsonbPGetDatum(candidates_jsonb(row->cands, row->ncands));
+		row->values[DECISION_CANDIDATES] = JsonbPGetDatum(candidates_jsonb(d->cands, d->ncands));
 	MemoryContextSwitchTo(old);
-	npending++;
+}
+
+/*
+ * Record an alert; it is written with its batch and announced on channel
+ * leadflow_alert with a JSON payload {"id", "kind", "lead_id", "rep_id",
+ * "at", "detail"}.  NOTIFY delivers at commit, so the delay changes nothing
+ * a listener sees.
+ */
+void
+ledger_alert(const char *kind, int64 lead_id, int32 rep_id, Jsonb *detail,
+			 TimestampTz at)
+{
+	MemoryContext old;
+	PendingRow *row = batch_add(&alerts, &old);
+
+	set_text(row, ALERT_KIND, kind);
+	set_int8(row, ALERT_LEAD_ID, lead_id);
+	set_int4(row, ALERT_REP_ID, rep_id);
+	row->values[ALERT_DETAIL] = JsonbPGetDatum(detail ? detail : ledger_detail(0, NULL, NULL));
+	/* the detail was built in the caller's memory: keep a copy */
+	row->values[ALERT_DETAIL] = PointerGetDatum(PG_DETOAST_DATUM_COPY(row->values[ALERT_DETAIL]));
+	row->nulls[ALERT_DETAIL] = false;
+	row->values[ALERT_AT] = TimestampTzGetDatum(at);
+	row->nulls[ALERT_AT] = false;
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -211,16 +333,18 @@ ledger_pending_reps(int64 lead_id, int32 *reps, int max)
 	int			i,
 				col;
 
-	for (i = 0; i < npending; i++)
+	for (i = 0; i < decisions.nrows; i++)
 	{
-		if (DatumGetInt64(pending[i].values[0]) != lead_id)
+		PendingRow *row = &decisions.rows[i];
+
+		if (DatumGetInt64(row->values[DECISION_LEAD_ID]) != lead_id)
 			continue;
-		for (col = 3; col <= 4; col++)	/* from_rep, to_rep */
+		for (col = DECISION_FROM_REP; col <= DECISION_TO_REP; col++)
 		{
-			if (pending[i].nulls[col])
+			if (row->nulls[col])
 				continue;
 			if (n < max)
-				reps[n] = DatumGetInt32(pending[i].values[col]);
+				reps[n] = DatumGetInt32(row->values[col]);
 			n++;
 		}
 	}
@@ -228,22 +352,30 @@ ledger_pending_reps(int64 lead_id, int32 *reps, int max)
 }
 
 static void
-ledger_subxact(SubXactEvent event, SubTransactionId mySubid,
-			   SubTransactionId parentSubid, void *arg)
+batch_subxact(RowBatch *batch, SubXactEvent event, SubTransactionId mySubid,
+			  SubTransactionId parentSubid)
 {
+	int			i;
+
 	/* a subtransaction's rows are at the end: it began after the rest */
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		while (npending > 0 && pending[npending - 1].subxid == mySubid)
-			npending--;
+		while (batch->nrows > 0 && batch->rows[batch->nrows - 1].subxid == mySubid)
+			batch->nrows--;
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
-		int			i;
-
-		for (i = npending - 1; i >= 0 && pending[i].subxid == mySubid; i--)
-			pending[i].subxid = parentSubid;
+		for (i = batch->nrows - 1; i >= 0 && batch->rows[i].subxid == mySubid; i--)
+			batch->rows[i].subxid = parentSubid;
 	}
+}
+
+static void
+ledger_subxact(SubXactEvent event, SubTransactionId mySubid,
+			   SubTransactionId parentSubid, void *arg)
+{
+	batch_subxact(&decisions, event, mySubid, parentSubid);
+	batch_subxact(&alerts, event, mySubid, parentSubid);
 }
 
 static void
@@ -254,8 +386,9 @@ ledger_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if (npending > 0)
-				elog(ERROR, "leadflow: %d decisions were not written before commit", npending);
+			if (decisions.nrows > 0 || alerts.nrows > 0)
+				elog(ERROR, "leadflow: %d decisions and %d alerts were not written before commit",
+					 decisions.nrows, alerts.nrows);
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -264,8 +397,8 @@ ledger_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* the rows lived in TopTransactionContext, gone now */
 			pending_context = NULL;
-			pending = NULL;
-			npending = 0;
+			decisions.rows = alerts.rows = NULL;
+			decisions.nrows = alerts.nrows = 0;
 			break;
 	}
 }
@@ -275,40 +408,4 @@ ledger_init(void)
 {
 	RegisterXactCallback(ledger_xact, NULL);
 	RegisterSubXactCallback(ledger_subxact, NULL);
-}
-
-/*
- * Record an alert and announce it on channel leadflow_alert with a JSON
- * payload: {"id", "kind", "lead_id", "rep_id", "at", "detail"}.
- */
-void
-ledger_alert(const char *kind, int64 lead_id, int32 rep_id, Jsonb *detail,
-			 TimestampTz at)
-{
-	static const Oid argtypes[] = {TEXTOID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID};
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
-	char	   *payload;
-
-	args[0] = CStringGetTextDatum(kind);
-	args[1] = Int64GetDatum(lead_id);
-	nulls[1] = lead_id ? ' ' : 'n';
-	args[2] = Int32GetDatum(rep_id);
-	nulls[2] = rep_id ? ' ' : 'n';
-	args[3] = JsonbPGetDatum(detail ? detail : ledger_detail(0, NULL, NULL));
-	args[4] = TimestampTzGetDatum(at);
-
-	if (SPI_execute_plan(leadflow_plan(&alert_plan,
-									   "INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
-									   " VALUES ($1::leadflow.alert_kind, $2, $3, $4, $5)"
-									   " RETURNING json_build_object('id', id, 'kind', kind,"
-									   "  'lead_id', lead_id, 'rep_id', rep_id, 'at', at,"
-									   "  'detail', detail)::text",
-									   5, argtypes),
-						 args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "leadflow: could not record an alert");
-	payload = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 1, &isnull));
-	Async_Notify("leadflow_alert", payload);
 }

@@ -119,7 +119,7 @@ route_by_id(int64 lead_id, bool *already_owned)
 	leadflow_routing_writes = true;
 	PG_TRY();
 	{
-		lead_write_result(config, lead.id, values, nulls);
+		lead_write_result(config, lead.id, values, nulls, 0);
 	}
 	PG_FINALLY();
 	{

@@ -124,7 +124,8 @@ extern HeapTuple lead_apply_result(HeapTuple tuple, TupleDesc desc,
 								   const LeadColumns *cols, const Datum *values,
 								   const bool *nulls);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
-							  const Datum *values, const bool *nulls);
+							  const Datum *values, const bool *nulls,
+							  int32 add_reassignments);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,

@@ -50,7 +50,6 @@ static const char *const action_names[SWEEP_NACTIONS] = {
 
 static SPIPlanPtr breach_plan = NULL;
 static SPIPlanPtr handoff_plan = NULL;
-static SPIPlanPtr reassigned_plan = NULL;
 
 static bool
 try_sweep_lock(void)
@@ -135,20 +134,6 @@ read_lead(RoutingConfig *config, int64 lead_id, LeadInput *lead)
 	return stage_is_open(config, lead->stage) && lead->current_owner != 0;
 }
 
-static void
-count_reassignment(int64 lead_id)
-{
-	static const Oid argtypes[] = {INT8OID};
-	Datum		arg = Int64GetDatum(lead_id);
-
-	if (SPI_execute_plan(leadflow_plan(&reassigned_plan,
-									   "UPDATE leadflow.lead SET reassignments = reassignments + 1"
-									   " WHERE id = $1",
-									   1, argtypes),
-						 &arg, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not count a reassignment");
-}
-
 /* Write a move's result onto the lead, releasing the old owner's seat. */
 static void
 apply_move(RoutingConfig *config, LeadInput *lead, RouteResult *res,
@@ -162,9 +147,7 @@ apply_move(RoutingConfig *config, LeadInput *lead, RouteResult *res,
 	leadflow_routing_writes = true;
 	PG_TRY();
 	{
-		lead_write_result(config, lead->id, values, nulls);
-		if (reassignment)
-			count_reassignment(lead->id);
+		lead_write_result(config, lead->id, values, nulls, reassignment ? 1 : 0);
 	}
 	PG_FINALLY();
 	{
