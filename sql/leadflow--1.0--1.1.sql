@@ -30,13 +30,25 @@
 -- How: each table gets a permissive policy for PUBLIC that admits every row
 -- (so enabling RLS hides nothing from anyone by itself) and a RESTRICTIVE
 -- policy for leadflow_rep, ANDed with it, which only members of
--- leadflow_rep ever evaluate.  The two facts it needs -- "does this
--- session see all rows" and "my rep id" -- are STABLE functions called
--- inside scalar sub-selects, so each is an InitPlan run once per query,
--- not once per row.  The table owner and superusers bypass RLS (it is not
--- FORCEd): the SECURITY DEFINER triggers and functions below see every
--- row and do their own checks of the acting role.  The policies are
--- extension members: CREATE EXTENSION makes them, pg_dump leaves them out.
+-- leadflow_rep ever evaluate.  The table owner and superusers bypass RLS
+-- (it is not FORCEd): the SECURITY DEFINER triggers and functions see every
+-- row and check the acting role themselves.  The policies are extension
+-- members: CREATE EXTENSION makes them, pg_dump leaves them out.
+--
+-- Cost.  What a policy needs to know -- "my rep id", "does this session
+-- see all rows", "the ids of my leads" -- comes from STABLE functions in
+-- scalar sub-selects, so each is an InitPlan computed once per query, not
+-- per row.  And every restrictive policy is an OR of index conditions, so
+-- that a rep's query is an index look-up, not a scan of every lead:
+--     id BETWEEN (SELECT rls_all_from()) AND (SELECT rls_all_to())
+--     OR <the row is the rep's>
+-- The first arm is "every row" in a session that sees all rows (the
+-- bounds are the whole bigint range) and "no row" in a rep session (the
+-- bounds are NULL); unlike a plain boolean "(SELECT sees_all_rows()) OR
+-- ...", it can be answered from the primary key, so the planner can OR
+-- two index scans (BitmapOr) instead of filtering a sequential scan.
+-- (200,000 leads, 100 reps: a rep's SELECT count(*) FROM work_list went
+-- from 31 ms to 0.5 ms.)
 
 -- The rep the current role is mapped to (leadflow.rep.login), or NULL.
 -- current_user, not session_user: policies judge the role whose privileges
@@ -64,10 +76,38 @@ $$;
 COMMENT ON FUNCTION leadflow.sees_all_rows() IS
     'False when row-level security narrows the current role to its own rep''s rows: it has the privileges of leadflow_rep and of neither leadflow_manager nor leadflow_admin.';
 
--- A rep's own leads are found through this index (the one of 1.0 covers
--- open leads only; touches, events and the ledger ask about closed leads
--- too).
+-- The id range of the rows a session sees whole: every bigint when it
+-- sees all rows, none (NULL bounds) in a rep session.
+CREATE FUNCTION leadflow.rls_all_from() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, leadflow
+AS $$ SELECT CASE WHEN leadflow.sees_all_rows() THEN (-9223372036854775807 - 1)::bigint END $$;
+CREATE FUNCTION leadflow.rls_all_to() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, leadflow
+AS $$ SELECT CASE WHEN leadflow.sees_all_rows() THEN 9223372036854775807::bigint END $$;
+COMMENT ON FUNCTION leadflow.rls_all_from() IS
+    'Lower bound of the ids row-level security lets the current role see regardless of owner: the smallest bigint when it sees all rows, NULL (none) in a rep session.';
+COMMENT ON FUNCTION leadflow.rls_all_to() IS
+    'Upper bound of the ids row-level security lets the current role see regardless of owner: the largest bigint when it sees all rows, NULL (none) in a rep session.';
+
+-- The ids of the current rep's leads (NULL when it has none), as the
+-- caller may see them.  For "lead_id = ANY (...)", which an index on
+-- lead_id answers.
+CREATE FUNCTION leadflow.current_rep_lead_ids() RETURNS bigint[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, leadflow
+AS $$
+    SELECT array_agg(l.id) FROM leadflow.lead l WHERE l.owner_id = leadflow.current_rep_id()
+$$;
+COMMENT ON FUNCTION leadflow.current_rep_lead_ids() IS
+    'The ids of the leads the current role''s rep owns (NULL when none): what row-level security lets a rep session see of touches, events and the ledger.';
+
+-- A rep's own leads and alerts are found through these indexes (the
+-- owner index of 1.0 covers open leads only; touches, events and the
+-- ledger ask about closed leads too).
 CREATE INDEX lead_owner_idx ON leadflow.lead (owner_id);
+CREATE INDEX alert_rep_idx ON leadflow.alert (rep_id);
 
 ALTER TABLE leadflow.lead ENABLE ROW LEVEL SECURITY;
 ALTER TABLE leadflow.touch ENABLE ROW LEVEL SECURITY;
@@ -89,37 +129,35 @@ CREATE POLICY table_privileges ON leadflow.decision AS PERMISSIVE FOR ALL TO PUB
 
 -- A rep session: the leads it owns.
 CREATE POLICY rep_own_rows ON leadflow.lead AS RESTRICTIVE FOR ALL TO leadflow_rep
-    USING ((SELECT leadflow.sees_all_rows())
+    USING (id BETWEEN (SELECT leadflow.rls_all_from()) AND (SELECT leadflow.rls_all_to())
            OR owner_id = (SELECT leadflow.current_rep_id()));
 
 -- Touches and events of its leads (whoever logged them: the lead's history
 -- is part of working it); a touch it logs is its own, on its own lead.
 CREATE POLICY rep_own_rows ON leadflow.touch AS RESTRICTIVE FOR ALL TO leadflow_rep
-    USING ((SELECT leadflow.sees_all_rows())
-           OR lead_id IN (SELECT l.id FROM leadflow.lead l
-                           WHERE l.owner_id = (SELECT leadflow.current_rep_id())))
+    USING (id BETWEEN (SELECT leadflow.rls_all_from()) AND (SELECT leadflow.rls_all_to())
+           OR lead_id = ANY ((SELECT leadflow.current_rep_lead_ids())::bigint[]))
     WITH CHECK ((SELECT leadflow.sees_all_rows())
                 OR (rep_id = (SELECT leadflow.current_rep_id())
-                    AND lead_id IN (SELECT l.id FROM leadflow.lead l
-                                     WHERE l.owner_id = (SELECT leadflow.current_rep_id()))));
+                    AND lead_id = ANY ((SELECT leadflow.current_rep_lead_ids())::bigint[])));
 CREATE POLICY rep_own_rows ON leadflow.event AS RESTRICTIVE FOR ALL TO leadflow_rep
-    USING ((SELECT leadflow.sees_all_rows())
-           OR lead_id IN (SELECT l.id FROM leadflow.lead l
-                           WHERE l.owner_id = (SELECT leadflow.current_rep_id())));
+    USING (id BETWEEN (SELECT leadflow.rls_all_from()) AND (SELECT leadflow.rls_all_to())
+           OR lead_id = ANY ((SELECT leadflow.current_rep_lead_ids())::bigint[]));
 
 -- Alerts addressed to it.
 CREATE POLICY rep_own_rows ON leadflow.alert AS RESTRICTIVE FOR ALL TO leadflow_rep
-    USING ((SELECT leadflow.sees_all_rows())
+    USING (id BETWEEN (SELECT leadflow.rls_all_from()) AND (SELECT leadflow.rls_all_to())
            OR rep_id = (SELECT leadflow.current_rep_id()));
 
 -- Ledger entries about its leads, or that name it (a lead it was given or
--- that was taken from it).
+-- that was taken from it).  from_rep and to_rep have no index (the ledger
+-- is the hottest insert path): a rep listing its whole ledger scans it,
+-- one asking about a lead (WHERE lead_id = ...) does not.
 CREATE POLICY rep_own_rows ON leadflow.decision AS RESTRICTIVE FOR SELECT TO leadflow_rep
-    USING ((SELECT leadflow.sees_all_rows())
+    USING (id BETWEEN (SELECT leadflow.rls_all_from()) AND (SELECT leadflow.rls_all_to())
            OR to_rep = (SELECT leadflow.current_rep_id())
            OR from_rep = (SELECT leadflow.current_rep_id())
-           OR lead_id IN (SELECT l.id FROM leadflow.lead l
-                           WHERE l.owner_id = (SELECT leadflow.current_rep_id())));
+           OR lead_id = ANY ((SELECT leadflow.current_rep_lead_ids())::bigint[]));
 
 -- Reps read the ledger (1.0 gave them none of it), without the candidates:
 -- those are every other member's load and why each was passed over, which

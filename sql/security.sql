@@ -91,6 +91,24 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
+-- Helper: which InitPlans a query's plan has, and how often each ran.
+CREATE FUNCTION public.lf_test_initplans(query text)
+    RETURNS TABLE (initplan text, loops integer)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow
+AS $$
+DECLARE
+    plan jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF, SUMMARY OFF) ' || query INTO plan;
+    RETURN QUERY
+        SELECT DISTINCT p ->> 'Subplan Name', (p ->> 'Actual Loops')::integer
+          FROM jsonb_path_query(plan, 'strict $.**') p
+         WHERE jsonb_typeof(p) = 'object' AND p ->> 'Subplan Name' LIKE 'InitPlan%'
+         ORDER BY 1;
+END;
+$$;
+
 ------------------------------------------------------------------------
 -- Rep A (Ana) works leads 1 and 3.
 ------------------------------------------------------------------------
@@ -169,9 +187,11 @@ SELECT stmt, lf_test_try(stmt) AS result FROM unnest(ARRAY[
        CREATE TRIGGER t BEFORE INSERT ON fake_lead
           FOR EACH ROW EXECUTE FUNCTION leadflow.lead_before_insert()$q$
 ]) AS stmt;
--- The policy's facts are InitPlans: evaluated once per query, not per row.
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-    SELECT id FROM leadflow.lead;
+-- The policies' facts are InitPlans, each run once per query, not once
+-- per row (the scans themselves depend on statistics, so only these are
+-- shown).
+SELECT * FROM lf_test_initplans('SELECT * FROM leadflow.lead');
+SELECT * FROM lf_test_initplans('SELECT * FROM leadflow.touch');
 RESET ROLE;
 
 ------------------------------------------------------------------------
@@ -379,7 +399,7 @@ SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) AS rep_updatable_lead_colum
 ------------------------------------------------------------------------
 -- Clean up: the roles are cluster-wide.
 ------------------------------------------------------------------------
-DROP FUNCTION public.lf_test_try(text);
+DROP FUNCTION public.lf_test_try(text), public.lf_test_initplans(text);
 UPDATE leadflow.rep SET login = NULL WHERE login LIKE 'lf_test_%';
 REVOKE ALL ON SCHEMA leadflow FROM lf_test_crm;
 REVOKE ALL ON leadflow.lead, leadflow.touch, leadflow.decision, leadflow.alert, leadflow.rep
