@@ -52,7 +52,8 @@ REGRESS = \
 	sweep \
 	hygiene \
 	reports \
-	scoring
+	scoring \
+	security
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
