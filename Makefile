@@ -86,9 +86,13 @@ PROVE_FLAGS = -v
 
 # Individual suites, so that one failing suite does not hide the others.
 # The harness (test/run-tests.sh) calls these and counts the results.
-.PHONY: regress isolation tap
+.PHONY: regress regress-upgrade isolation tap
 regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+# The same suite on a database that was installed as 1.0, filled, and
+# updated with ALTER EXTENSION (upgrade_setup instead of setup).
+regress-upgrade:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) upgrade_setup $(filter-out setup,$(REGRESS))
 isolation:
 ifneq ($(strip $(ISOLATION)),)
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
