@@ -99,6 +99,12 @@ ifneq ($(strip $(ISOLATION)),)
 endif
 tap:
 	$(prove_installcheck)
+# The mixed pgbench stress test (test/t/005_mixed_stress.pl), 180 s by
+# default (STRESS_SECONDS=n to change); `make tap` runs it for 20 s.
+.PHONY: stress
+stress:
+	rm -rf tmp_check
+	LEADFLOW_STRESS_SECONDS=$(or $(STRESS_SECONDS),180) $(MAKE) tap PROVE_TESTS=test/t/005_mixed_stress.pl
 else
 all:
 	@echo "pg_config with PGXS was not found."

@@ -76,6 +76,18 @@ SET leadflow.route_on_insert = off;
 INSERT INTO leadflow.lead (external_id, email) VALUES ('unrouted', 'u@x.test');
 RESET leadflow.route_on_insert;
 SELECT * FROM pg_temp.show();
+-- A routed row rolled back to a savepoint (here by the failing row after
+-- it) takes its seat with it, and the transaction still commits.
+BEGIN;
+SAVEPOINT s;
+\set VERBOSITY terse
+INSERT INTO leadflow.lead (external_id, email, attrs)
+    VALUES ('sp1', 'sp1@x.test', '{}'), ('sp2', 'sp2@x.test', '[]');
+\set VERBOSITY default
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT count(*) AS kept FROM leadflow.lead WHERE external_id IN ('sp1', 'sp2');
+SELECT * FROM pg_temp.show();
 SELECT l.external_id, l.stage, l.queue, r.name AS owner, r.active
   FROM leadflow.lead l LEFT JOIN leadflow.rep r ON r.id = l.owner_id ORDER BY l.id;
 SELECT r.name, r.max_open, r.max_new_per_day, l.open_count, l.new_day, l.new_count
