@@ -53,6 +53,7 @@ REGRESS = \
 	hygiene \
 	reports \
 	scoring \
+	invariants \
 	security
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
@@ -88,15 +89,25 @@ PROVE_FLAGS = -v
 
 # Individual suites, so that one failing suite does not hide the others.
 # The harness (test/run-tests.sh) calls these and counts the results.
-.PHONY: regress isolation tap
+.PHONY: regress regress-upgrade isolation tap
 regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+# The same suite on a database that was installed as 1.0, filled, and
+# updated with ALTER EXTENSION (upgrade_setup instead of setup).
+regress-upgrade:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) upgrade_setup $(filter-out setup,$(REGRESS))
 isolation:
 ifneq ($(strip $(ISOLATION)),)
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
 endif
 tap:
 	$(prove_installcheck)
+# The mixed pgbench stress test (test/t/005_mixed_stress.pl), 180 s by
+# default (STRESS_SECONDS=n to change); `make tap` runs it for 20 s.
+.PHONY: stress
+stress:
+	rm -rf tmp_check
+	LEADFLOW_STRESS_SECONDS=$(or $(STRESS_SECONDS),180) $(MAKE) tap PROVE_TESTS=test/t/005_mixed_stress.pl
 else
 all:
 	@echo "pg_config with PGXS was not found."

@@ -43,6 +43,8 @@ typedef struct CounterDelta
 	int32		new_count;		/* new leads, all on RepCounters.delta_day */
 	int64		won;
 	int64		closed;
+	bool		has_last;		/* took a seat: last_assigned_at moves to last */
+	TimestampTz last;
 } CounterDelta;
 
 #define MAX_DELTAS 8			/* nesting depth of savepoints we track */
@@ -62,8 +64,7 @@ typedef struct RepCounters
 	int64		closed;
 	bool		has_last_assigned;
 	TimestampTz last_assigned_at;
-	bool		last_assigned_dirty;
-	/* not yet written */
+	/* not yet written (a rolled back subtransaction takes its delta away) */
 	DateADT		delta_day;
 	int			ndeltas;
 	CounterDelta deltas[MAX_DELTAS];
@@ -156,7 +157,7 @@ effective(const RepCounters *e, DateADT today, int32 *open, int32 *new_today,
 static bool
 has_pending(const RepCounters *e)
 {
-	return e->ndeltas > 0 || e->last_assigned_dirty;
+	return e->ndeltas > 0;
 }
 
 static bool
@@ -185,11 +186,8 @@ base_from_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 	e->won = DatumGetInt64(SPI_getbinval(t, d, first + 3, &isnull));
 	e->closed = DatumGetInt64(SPI_getbinval(t, d, first + 4, &isnull));
 	v = SPI_getbinval(t, d, first + 5, &isnull);
-	if (!e->last_assigned_dirty)
-	{
-		e->has_last_assigned = !isnull;
-		e->last_assigned_at = isnull ? 0 : DatumGetTimestampTz(v);
-	}
+	e->has_last_assigned = !isnull;
+	e->last_assigned_at = isnull ? 0 : DatumGetTimestampTz(v);
 }
 
 #define COUNTER_COLUMNS "open_count, new_day, new_count, won_count, closed_count, last_assigned_at"
@@ -310,8 +308,16 @@ flush_counters(RepCounters *e)
 				closed;
 	bool		has_day;
 	DateADT		day;
+	int			i;
 
 	lock_counters(e);			/* after a rolled-back savepoint, re-read */
+	/* the latest seat taken sets last_assigned_at */
+	for (i = 0; i < e->ndeltas; i++)
+		if (e->deltas[i].has_last)
+		{
+			e->has_last_assigned = true;
+			e->last_assigned_at = e->deltas[i].last;
+		}
 	/* the day new_count counts: the pending new leads', else the row's */
 	has_day = pending_new(e) || e->has_new_day;
 	day = pending_new(e) ? e->delta_day : e->new_day;
@@ -342,7 +348,6 @@ flush_counters(RepCounters *e)
 	e->won = won;
 	e->closed = closed;
 	e->ndeltas = 0;
-	e->last_assigned_dirty = false;
 	e->flushed_subxid = GetCurrentSubTransactionId();
 }
 
@@ -391,9 +396,8 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 	d->open++;
 	if (count_as_new)
 		d->new_count++;
-	e->has_last_assigned = true;
-	e->last_assigned_at = now;
-	e->last_assigned_dirty = true;
+	d->has_last = true;
+	d->last = now;
 }
 
 /*
@@ -493,6 +497,11 @@ counters_subxact(SubXactEvent event, SubTransactionId mySubid,
 					into->new_count += from->new_count;
 					into->won += from->won;
 					into->closed += from->closed;
+					if (from->has_last)
+					{
+						into->has_last = true;
+						into->last = from->last;
+					}
 					e->ndeltas--;
 				}
 				else

@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -408,8 +409,26 @@ remember_config_relids(void)
 }
 
 /*
+ * Let go of a replaced configuration.  Callers keep pointers into the
+ * configuration (a queue, a rep) across calls that may reload it -- the
+ * sweep reads a lead's queue, then routes it, and routing reloads when a
+ * concurrent configuration change was noticed meanwhile -- so inside a
+ * transaction the old copy is kept until the transaction ends, as a child
+ * of its memory context.
+ */
+static void
+retire_config(MemoryContext context)
+{
+	if (IsTransactionState())
+		MemoryContextSetParent(context, TopTransactionContext);
+	else
+		MemoryContextDelete(context);
+}
+
+/*
  * The current configuration, loaded when stale.  The caller must be
- * connected to SPI.  The result stays valid until the next call.
+ * connected to SPI.  The result stays valid until the end of the
+ * transaction, even when a later call loads a newer one.
  */
 RoutingConfig *
 routing_config(void)
@@ -444,7 +463,7 @@ routing_config(void)
 		load_stage_labels(c);
 		MemoryContextSwitchTo(old);
 		if (config_context != NULL)
-			MemoryContextDelete(config_context);
+			retire_config(config_context);
 		config_context = fresh;
 		config = c;
 	}

@@ -47,6 +47,7 @@ PGR_OK='\.\.\. ok( |$)'
 PGR_FAIL='\.\.\. (FAILED|failed)'
 
 run_suite regress "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress
+run_suite regress-upgrade "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress-upgrade
 
 if ls test/specs/*.spec >/dev/null 2>&1; then
 	run_suite isolation "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" isolation

@@ -42,6 +42,10 @@ sub check_invariants
 		$node->safe_psql(
 			'postgres', q{SELECT count(DISTINCT lead_id) FROM leadflow.decision WHERE kind = 'reassign_sla'}),
 		"$what: every moved lead has its reassign_sla row, and no other lead moved");
+	is( $node->safe_psql(
+			'postgres', q{SELECT coalesce(string_agg(kind || ': ' || detail, E'\n'), '')
+                            FROM leadflow.check_invariants()}),
+		'', "$what: leadflow.check_invariants() finds nothing");
 }
 
 # SIGKILL to the postmaster and every process it started, as a power cut

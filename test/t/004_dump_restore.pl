@@ -89,6 +89,9 @@ for my $db ('crm_custom', 'crm_plain')
 	}
 	is($node->safe_psql($db, 'SELECT count(*) FROM leadflow.check_counters()'), '0',
 		"$db: counters agree with the leads");
+	is($node->safe_psql($db, q{SELECT coalesce(string_agg(kind || ': ' || detail, E'\n'), '')
+		                          FROM leadflow.check_invariants()}), '',
+		"$db: the invariants hold");
 	# The restored database works: a new lead is routed and counted.
 	my $owner = $node->safe_psql($db, q{
 		SET leadflow.clock = '2026-03-11 14:00:00+00';
