@@ -119,7 +119,7 @@ SET LOCAL session_replication_role = replica;
 UPDATE leadflow.lead SET owner_id = 1, queue = 'q' WHERE external_id = 'unrouted';
 INSERT INTO leadflow.decision (lead_id, at, kind, to_rep, queue, strategy, reason, candidates)
     SELECT id, leadflow.now(), 'assign', 1, 'q', 'round_robin', 'round_robin',
-           '[{"rep": 1, "open": 2, "chosen": true, "max_open": 2, "new_today": 7, "max_new_per_day": 100}]'
+           '[{"rep": 1, "open": 2, "chosen": true, "reason": null, "weight": 1, "eligible": true, "max_open": 2, "new_today": 7, "max_new_per_day": 100}]'
       FROM leadflow.lead WHERE external_id = 'unrouted';
 UPDATE leadflow.rep_load SET open_count = open_count + 1, new_count = new_count + 1 WHERE rep_id = 1;
 SELECT * FROM pg_temp.show();
@@ -131,7 +131,7 @@ SET LOCAL session_replication_role = replica;
 UPDATE leadflow.lead SET owner_id = 4, queue = 'd' WHERE external_id = 'unrouted';
 INSERT INTO leadflow.decision (lead_id, at, kind, to_rep, queue, strategy, reason, candidates)
     SELECT id, leadflow.now(), 'assign', 4, 'd', 'round_robin', 'round_robin',
-           '[{"rep": 4, "open": 2, "chosen": true, "max_open": 100, "new_today": 2, "max_new_per_day": 2}]'
+           '[{"rep": 4, "open": 2, "chosen": true, "reason": null, "weight": 1, "eligible": true, "max_open": 100, "new_today": 2, "max_new_per_day": 2}]'
       FROM leadflow.lead WHERE external_id = 'unrouted';
 UPDATE leadflow.rep_load SET open_count = open_count + 1, new_count = new_count + 1 WHERE rep_id = 4;
 SELECT * FROM pg_temp.show();
