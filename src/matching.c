@@ -30,7 +30,9 @@
  * re-check: whatever would be invalid simply never matches.
  *
  * Routing tests every new lead against every rule, so the matcher reads the
- * jsonb containers in place (EntryCursor) and allocates nothing itself.
+ * jsonb containers in place (EntryCursor) and allocates nothing itself --
+ * except to sort a rule's any-of list when it meets a large document array
+ * (array_has_any_sorted), which keeps the time bounded by (n + m) log m.
  */
 #include "postgres.h"
 
@@ -242,6 +244,73 @@ value_has(const JsonbValue *docval, const JsonbValue *wanted)
 	return false;
 }
 
+/*
+ * A total order of scalars that agrees with scalars_equal (equal exactly
+ * when scalars_equal says so): by type, then by value.  Not for containers.
+ */
+static int
+scalar_cmp(const void *pa, const void *pb)
+{
+	const JsonbValue *a = pa;
+	const JsonbValue *b = pb;
+
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	switch (a->type)
+	{
+		case jbvString:
+			{
+				int			cmp = memcmp(a->val.string.val, b->val.string.val,
+										 Min(a->val.string.len, b->val.string.len));
+
+				if (cmp != 0)
+					return cmp;
+				return (a->val.string.len > b->val.string.len) -
+					(a->val.string.len < b->val.string.len);
+			}
+		case jbvNumeric:
+			return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+													 NumericGetDatum(a->val.numeric),
+													 NumericGetDatum(b->val.numeric)));
+		case jbvBool:
+			return (int) a->val.boolean - (int) b->val.boolean;
+		default:
+			return 0;			/* null */
+	}
+}
+
+/*
+ * Above this many element pairs, a document array (tags) is tested against
+ * a rule's any-of list by sorting the list and searching it, not by
+ * comparing every pair: a CRM may send 100,000 tags to a rule listing
+ * 100,000 values, and 10^10 comparisons would hold routing for minutes.
+ */
+#define ANY_OF_PAIRS_MAX 1024
+
+/* Does any element of the document array equal an element of any_of? */
+static bool
+array_has_any_sorted(JsonbContainer *doc_array, JsonbContainer *any_of)
+{
+	JsonbValue *wanted = palloc(sizeof(JsonbValue) * JsonContainerSize(any_of));
+	int			nwanted = 0;
+	EntryCursor cur;
+	JsonbValue	v;
+	bool		found = false;
+
+	/* containers equal no scalar: leave them out on both sides */
+	elements_init(&cur, any_of);
+	while (cursor_next(&cur, &v))
+		if (v.type != jbvBinary)
+			wanted[nwanted++] = v;
+	qsort(wanted, nwanted, sizeof(JsonbValue), scalar_cmp);
+	elements_init(&cur, doc_array);
+	while (!found && cursor_next(&cur, &v))
+		found = v.type != jbvBinary &&
+			bsearch(&v, wanted, nwanted, sizeof(JsonbValue), scalar_cmp) != NULL;
+	pfree(wanted);
+	return found;
+}
+
 /* Does the document's value have any of the rule array's elements? */
 static bool
 value_has_any(const JsonbValue *docval, JsonbContainer *any_of)
@@ -249,6 +318,10 @@ value_has_any(const JsonbValue *docval, JsonbContainer *any_of)
 	EntryCursor wanted;
 	JsonbValue	w;
 
+	if (is_array(docval) &&
+		(uint64) JsonContainerSize(docval->val.binary.data) *
+		JsonContainerSize(any_of) > ANY_OF_PAIRS_MAX)
+		return array_has_any_sorted(docval->val.binary.data, any_of);
 	elements_init(&wanted, any_of);
 	while (cursor_next(&wanted, &w))
 		if (value_has(docval, &w))
