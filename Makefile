@@ -50,7 +50,8 @@ REGRESS = \
 	sweep \
 	hygiene \
 	reports \
-	scoring
+	scoring \
+	bad_input
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -32,7 +32,7 @@ extern bool leadflow_restoring(void);
  * else its first LEADFLOW_QUOTE_MAX bytes (whole characters) and "...".
  * A careless caller may send megabytes; a message need not repeat them.
  */
-#define LEADFLOW_QUOTE_MAX 100
+#define LEADFLOW_QUOTE_MAX 200
 extern const char *leadflow_quote_clip(const char *s);
 
 /* Module initialisation of the caches (config_cache.c, lead_triggers.c) */

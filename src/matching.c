@@ -26,7 +26,8 @@
  * matches a document without k.
  *
  * Valid matches (match_is_valid) are objects in which "not" holds an object
- * and every array is non-empty and lists only scalars.  The matcher does not
+ * and every array is non-empty and lists only scalars, nesting objects at
+ * most MATCH_MAX_DEPTH deep.  The matcher does not
  * re-check: whatever would be invalid simply never matches.
  *
  * Routing tests every new lead against every rule, so the matcher reads the
@@ -561,7 +562,15 @@ path_pop(StringInfo path, int saved)
 	path->data[saved] = '\0';
 }
 
-static bool valid_object(JsonbContainer *obj, StringInfo path, StringInfo why);
+/*
+ * How deep objects may nest in a match ("not" and sub-matches count).  No
+ * sensible rule comes near; a limit keeps the validator and the matcher,
+ * which recurse as deep as the rule, off the stack limit.
+ */
+#define MATCH_MAX_DEPTH 1000
+
+static bool valid_object(JsonbContainer *obj, int depth, StringInfo path,
+						 StringInfo why);
 
 /* An any-of list: at least one element, and only scalars. */
 static bool
@@ -591,8 +600,8 @@ valid_array(JsonbContainer *array, StringInfo path, StringInfo why)
 }
 
 static bool
-valid_pair(const JsonbValue *key, const JsonbValue *val, StringInfo path,
-		   StringInfo why)
+valid_pair(const JsonbValue *key, const JsonbValue *val, int depth,
+		   StringInfo path, StringInfo why)
 {
 	if (is_not_key(key) && !is_object(val))
 	{
@@ -604,17 +613,24 @@ valid_pair(const JsonbValue *key, const JsonbValue *val, StringInfo path,
 	if (is_array(val))
 		return valid_array(val->val.binary.data, path, why);
 	if (is_object(val))
-		return valid_object(val->val.binary.data, path, why);
+		return valid_object(val->val.binary.data, depth + 1, path, why);
 	return true;
 }
 
 static bool
-valid_object(JsonbContainer *obj, StringInfo path, StringInfo why)
+valid_object(JsonbContainer *obj, int depth, StringInfo path, StringInfo why)
 {
 	PairCursor	pairs;
 	JsonbValue	key;
 	JsonbValue	val;
 
+	if (depth > MATCH_MAX_DEPTH)
+	{
+		if (why)
+			appendStringInfo(why, "The match nests objects more than %d deep.",
+							 MATCH_MAX_DEPTH);
+		return false;
+	}
 	check_stack_depth();
 	pairs_init(&pairs, obj);
 	while (pairs_next(&pairs, &key, &val))
@@ -622,7 +638,7 @@ valid_object(JsonbContainer *obj, StringInfo path, StringInfo why)
 		int			saved = path_push(path, &key);
 
 		/* on failure the path stays as it is: the message already used it */
-		if (!valid_pair(&key, &val, path, why))
+		if (!valid_pair(&key, &val, depth, path, why))
 			return false;
 		path_pop(path, saved);
 	}
@@ -642,9 +658,9 @@ match_is_valid(JsonbContainer *match, StringInfo why)
 		return false;
 	}
 	if (why == NULL)
-		return valid_object(match, NULL, NULL);
+		return valid_object(match, 1, NULL, NULL);
 	initStringInfo(&path);
-	return valid_object(match, &path, why);
+	return valid_object(match, 1, &path, why);
 }
 
 /* Raise the "invalid rule match" error unless the match is valid. */
