@@ -53,6 +53,7 @@ REGRESS = \
 	hygiene \
 	reports \
 	scoring \
+	bad_input \
 	invariants \
 	security
 

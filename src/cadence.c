@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "cadence.h"
+#include "leadflow.h"
 
 PG_FUNCTION_INFO_V1(cadence_in);
 PG_FUNCTION_INFO_V1(cadence_out);
@@ -81,7 +82,8 @@ report_parse_error(const char *str, const CadenceParseError *err)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type %s: \"%s\"", "cadence", str),
+			 errmsg("invalid input syntax for type %s: \"%s\"", "cadence",
+					leadflow_quote_clip(str)),
 			 err->length > 0 ?
 			 errdetail("%s (character %d).", what, charpos) :
 			 err->position > 0 ?
@@ -315,7 +317,7 @@ cadence_named(PG_FUNCTION_ARGS)
 							 named_cadences[i].name);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown cadence name \"%s\"", name),
+				 errmsg("unknown cadence name \"%s\"", leadflow_quote_clip(name)),
 				 errhint("Named cadences are %s.", names.data)));
 	}
 	PG_RETURN_CADENCE_P(result);

@@ -2,8 +2,9 @@
  * hygiene.c
  *	  Normalising a lead's contact data as it is written.
  *
- *	  email    trimmed and lower-cased; one that is not local@domain.tld
- *			   becomes NULL (a malformed address must not match anyone)
+ *	  email    trimmed and lower-cased; one that is not local@domain.tld,
+ *			   or is longer than 254 bytes, becomes NULL (a malformed
+ *			   address must not match anyone)
  *	  phone    digits with the country code: "+4930123456".  "+" or "00"
  *			   starts an international number; otherwise the national trunk
  *			   prefix is dropped and the calling code of the lead's country
@@ -54,6 +55,13 @@ hygiene_clean_text(const char *s)
 	return out.len > 0 ? out.data : NULL;
 }
 
+/*
+ * The longest address that can be delivered (RFC 5321: a 256-byte path
+ * less its angle brackets).  A longer one is junk, and must not reach the
+ * index on lead.email, whose entries are limited to a few kB.
+ */
+#define EMAIL_MAX_BYTES 254
+
 /* local@domain with a dot in the domain, no spaces, one '@'. */
 static bool
 looks_like_email(const char *e)
@@ -61,6 +69,8 @@ looks_like_email(const char *e)
 	const char *at = strchr(e, '@');
 	const char *dot;
 
+	if (strlen(e) > EMAIL_MAX_BYTES)
+		return false;
 	if (at == NULL || at == e || strchr(at + 1, '@') != NULL)
 		return false;
 	dot = strrchr(at + 1, '.');

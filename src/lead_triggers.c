@@ -427,6 +427,13 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	lead_input_from_tuple(&after, newtuple, desc, cols);
 	now = leadflow_now();
 
+	/* the column is NOT NULL, but this trigger reads it before that check */
+	if (!OidIsValid(after.stage))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("the stage of lead " INT64_FORMAT " cannot be NULL", after.id),
+				 errhint("Set one of new, working, qualified, converted, nurture or rejected.")));
+
 	was_open = before.current_owner != 0 && stage_is_open(config, before.stage);
 	is_open = after.current_owner != 0 && stage_is_open(config, after.stage);
 	owner_changed = before.current_owner != after.current_owner;

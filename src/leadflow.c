@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 
 #include "leadflow.h"
 #include "scoring.h"
@@ -28,4 +29,16 @@ _PG_init(void)
 	strategy_init();
 	scoring_init();
 	predict_init();
+}
+
+const char *
+leadflow_quote_clip(const char *s)
+{
+	int			len = strlen(s);
+	int			keep;
+
+	if (len <= LEADFLOW_QUOTE_MAX)
+		return s;
+	keep = pg_mbcliplen(s, len, LEADFLOW_QUOTE_MAX);
+	return psprintf("%.*s...", keep, s);
 }

@@ -27,6 +27,14 @@ extern TimestampTz leadflow_now(void);
 /* True while pg_dump/pg_restore load data: triggers then keep rows as given. */
 extern bool leadflow_restoring(void);
 
+/*
+ * Text a user gave, for quoting in an error message: itself when short,
+ * else its first LEADFLOW_QUOTE_MAX bytes (whole characters) and "...".
+ * A careless caller may send megabytes; a message need not repeat them.
+ */
+#define LEADFLOW_QUOTE_MAX 200
+extern const char *leadflow_quote_clip(const char *s);
+
 /* Module initialisation of the caches (config_cache.c, lead_triggers.c) */
 extern void config_cache_init(void);
 extern void lead_triggers_init(void);

@@ -26,11 +26,14 @@
  * matches a document without k.
  *
  * Valid matches (match_is_valid) are objects in which "not" holds an object
- * and every array is non-empty and lists only scalars.  The matcher does not
+ * and every array is non-empty and lists only scalars, nesting objects at
+ * most MATCH_MAX_DEPTH deep.  The matcher does not
  * re-check: whatever would be invalid simply never matches.
  *
  * Routing tests every new lead against every rule, so the matcher reads the
- * jsonb containers in place (EntryCursor) and allocates nothing itself.
+ * jsonb containers in place (EntryCursor) and allocates nothing itself --
+ * except to sort a rule's any-of list when it meets a large document array
+ * (array_has_any_sorted), which keeps the time bounded by (n + m) log m.
  */
 #include "postgres.h"
 
@@ -242,6 +245,73 @@ value_has(const JsonbValue *docval, const JsonbValue *wanted)
 	return false;
 }
 
+/*
+ * A total order of scalars that agrees with scalars_equal (equal exactly
+ * when scalars_equal says so): by type, then by value.  Not for containers.
+ */
+static int
+scalar_cmp(const void *pa, const void *pb)
+{
+	const JsonbValue *a = pa;
+	const JsonbValue *b = pb;
+
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	switch (a->type)
+	{
+		case jbvString:
+			{
+				int			cmp = memcmp(a->val.string.val, b->val.string.val,
+										 Min(a->val.string.len, b->val.string.len));
+
+				if (cmp != 0)
+					return cmp;
+				return (a->val.string.len > b->val.string.len) -
+					(a->val.string.len < b->val.string.len);
+			}
+		case jbvNumeric:
+			return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+													 NumericGetDatum(a->val.numeric),
+													 NumericGetDatum(b->val.numeric)));
+		case jbvBool:
+			return (int) a->val.boolean - (int) b->val.boolean;
+		default:
+			return 0;			/* null */
+	}
+}
+
+/*
+ * Above this many element pairs, a document array (tags) is tested against
+ * a rule's any-of list by sorting the list and searching it, not by
+ * comparing every pair: a CRM may send 100,000 tags to a rule listing
+ * 100,000 values, and 10^10 comparisons would hold routing for minutes.
+ */
+#define ANY_OF_PAIRS_MAX 1024
+
+/* Does any element of the document array equal an element of any_of? */
+static bool
+array_has_any_sorted(JsonbContainer *doc_array, JsonbContainer *any_of)
+{
+	JsonbValue *wanted = palloc(sizeof(JsonbValue) * JsonContainerSize(any_of));
+	int			nwanted = 0;
+	EntryCursor cur;
+	JsonbValue	v;
+	bool		found = false;
+
+	/* containers equal no scalar: leave them out on both sides */
+	elements_init(&cur, any_of);
+	while (cursor_next(&cur, &v))
+		if (v.type != jbvBinary)
+			wanted[nwanted++] = v;
+	qsort(wanted, nwanted, sizeof(JsonbValue), scalar_cmp);
+	elements_init(&cur, doc_array);
+	while (!found && cursor_next(&cur, &v))
+		found = v.type != jbvBinary &&
+			bsearch(&v, wanted, nwanted, sizeof(JsonbValue), scalar_cmp) != NULL;
+	pfree(wanted);
+	return found;
+}
+
 /* Does the document's value have any of the rule array's elements? */
 static bool
 value_has_any(const JsonbValue *docval, JsonbContainer *any_of)
@@ -249,6 +319,10 @@ value_has_any(const JsonbValue *docval, JsonbContainer *any_of)
 	EntryCursor wanted;
 	JsonbValue	w;
 
+	if (is_array(docval) &&
+		(uint64) JsonContainerSize(docval->val.binary.data) *
+		JsonContainerSize(any_of) > ANY_OF_PAIRS_MAX)
+		return array_has_any_sorted(docval->val.binary.data, any_of);
 	elements_init(&wanted, any_of);
 	while (cursor_next(&wanted, &w))
 		if (value_has(docval, &w))
@@ -488,7 +562,15 @@ path_pop(StringInfo path, int saved)
 	path->data[saved] = '\0';
 }
 
-static bool valid_object(JsonbContainer *obj, StringInfo path, StringInfo why);
+/*
+ * How deep objects may nest in a match ("not" and sub-matches count).  No
+ * sensible rule comes near; a limit keeps the validator and the matcher,
+ * which recurse as deep as the rule, off the stack limit.
+ */
+#define MATCH_MAX_DEPTH 1000
+
+static bool valid_object(JsonbContainer *obj, int depth, StringInfo path,
+						 StringInfo why);
 
 /* An any-of list: at least one element, and only scalars. */
 static bool
@@ -518,8 +600,8 @@ valid_array(JsonbContainer *array, StringInfo path, StringInfo why)
 }
 
 static bool
-valid_pair(const JsonbValue *key, const JsonbValue *val, StringInfo path,
-		   StringInfo why)
+valid_pair(const JsonbValue *key, const JsonbValue *val, int depth,
+		   StringInfo path, StringInfo why)
 {
 	if (is_not_key(key) && !is_object(val))
 	{
@@ -531,17 +613,24 @@ valid_pair(const JsonbValue *key, const JsonbValue *val, StringInfo path,
 	if (is_array(val))
 		return valid_array(val->val.binary.data, path, why);
 	if (is_object(val))
-		return valid_object(val->val.binary.data, path, why);
+		return valid_object(val->val.binary.data, depth + 1, path, why);
 	return true;
 }
 
 static bool
-valid_object(JsonbContainer *obj, StringInfo path, StringInfo why)
+valid_object(JsonbContainer *obj, int depth, StringInfo path, StringInfo why)
 {
 	PairCursor	pairs;
 	JsonbValue	key;
 	JsonbValue	val;
 
+	if (depth > MATCH_MAX_DEPTH)
+	{
+		if (why)
+			appendStringInfo(why, "The match nests objects more than %d deep.",
+							 MATCH_MAX_DEPTH);
+		return false;
+	}
 	check_stack_depth();
 	pairs_init(&pairs, obj);
 	while (pairs_next(&pairs, &key, &val))
@@ -549,7 +638,7 @@ valid_object(JsonbContainer *obj, StringInfo path, StringInfo why)
 		int			saved = path_push(path, &key);
 
 		/* on failure the path stays as it is: the message already used it */
-		if (!valid_pair(&key, &val, path, why))
+		if (!valid_pair(&key, &val, depth, path, why))
 			return false;
 		path_pop(path, saved);
 	}
@@ -569,9 +658,9 @@ match_is_valid(JsonbContainer *match, StringInfo why)
 		return false;
 	}
 	if (why == NULL)
-		return valid_object(match, NULL, NULL);
+		return valid_object(match, 1, NULL, NULL);
 	initStringInfo(&path);
-	return valid_object(match, &path, why);
+	return valid_object(match, 1, &path, why);
 }
 
 /* Raise the "invalid rule match" error unless the match is valid. */

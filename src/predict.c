@@ -65,6 +65,8 @@
 #define NUMERIC_SHARE 0.9
 /* Leads read per cursor fetch while training. */
 #define TRAIN_FETCH 1000
+/* The most features a model may have (each is a column of every training row). */
+#define TRAIN_MAX_FEATURES 256
 #define DEFAULT_MODEL "default"
 
 /* ----------------------------------------------------------------------
@@ -1011,6 +1013,13 @@ setup_features(TrainingSet *ts, ArrayType *arr)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("features must not be empty"),
 				 errhint("Name keys of the routing document: attrs keys, source, campaign, company, country, domain.")));
+	/* each feature costs a column per training row and a hash table */
+	if (n > TRAIN_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many features: %d", n),
+				 errdetail("A model has at most %d features.", TRAIN_MAX_FEATURES),
+				 errhint("Choose the features that matter, e.g. by forward selection on a validation set.")));
 	ts->nfeatures = n;
 	ts->features = palloc0(sizeof(TrainFeature) * n);
 	for (int i = 0; i < n; i++)
@@ -1137,6 +1146,11 @@ leadflow_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the model needs a name")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name \"%s\" is too long", leadflow_quote_clip(name)),
+				 errdetail("A model name has at most %d bytes.", NAMEDATALEN - 1)));
 	features = PG_GETARG_ARRAYTYPE_P(0);
 
 	caller = CurrentMemoryContext;

@@ -293,11 +293,19 @@ Datum
 leadflow_assign(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[] = {INT8OID, INT4OID};
-	int64		lead_id = PG_GETARG_INT64(0);
-	int32		rep_id = PG_GETARG_INT32(1);
+	int64		lead_id;
+	int32		rep_id;
 	char	   *reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	Datum		args[2];
 
+	/* not STRICT, for the reason's message: a NULL id would read as 0 */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a manual move needs a lead id and a rep id"),
+				 errhint("Say which lead goes to which rep, e.g. leadflow.assign(42, 7, 'customer asked for Ada').")));
+	lead_id = PG_GETARG_INT64(0);
+	rep_id = PG_GETARG_INT32(1);
 	if (reason == NULL || reason[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -136,9 +136,15 @@ leadflow_reopen(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr reopen_plan = NULL;
 	static const Oid argtypes[] = {INT8OID, TEXTOID};
-	int64		lead_id = PG_GETARG_INT64(0);
+	int64		lead_id;
 	Datum		args[2];
 
+	/* not STRICT, for the reason's message: a NULL id would read as 0 */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("reopening a lead needs its id")));
+	lead_id = PG_GETARG_INT64(0);
 	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

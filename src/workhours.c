@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "workhours.h"
+#include "leadflow.h"
 
 PG_FUNCTION_INFO_V1(workhours_in);
 PG_FUNCTION_INFO_V1(workhours_out);
@@ -156,7 +157,8 @@ report_input_error(const char *str, int byte_pos, const char *detail, const char
 	msg[0] = pg_toupper((unsigned char) msg[0]);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type %s: \"%s\"", "workhours", str),
+			 errmsg("invalid input syntax for type %s: \"%s\"", "workhours",
+					leadflow_quote_clip(str)),
 			 errdetail("%s at position %d.", msg, pg_mbstrlen_with_len(str, byte_pos) + 1),
 			 hint && hint[0] ? errhint("%s", hint) : 0));
 }

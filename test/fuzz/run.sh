@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build and run every libFuzzer target test/fuzz/fuzz_X.c against its
-# parser src/X_parse.c, with AddressSanitizer and UBSan.
+# parser src/X_parse.c, with AddressSanitizer and UBSan; then every
+# SQL-level target test/fuzz/fuzz_X.pl against a throwaway server (see
+# sql_fuzz below).
 #
 #   test/fuzz/run.sh [seconds-per-target]     (default 10)
 #
@@ -52,6 +54,45 @@ for target in test/fuzz/fuzz_*.c; do
 	else
 		echo "FAILED (see $log)"
 		grep -E '^fuzz_|^input:|^==[0-9]+== *ERROR|^SUMMARY|Test unit written' "$log" | head -n 10 | sed 's/^/    /'
+		failed=1
+	fi
+done
+
+# SQL-level targets: test/fuzz/fuzz_X.pl drives leadflow's SQL functions
+# through a throwaway server and checks them against a reference of its own
+# (the rule matcher reads jsonb in place, so it cannot be linked without
+# PostgreSQL).  They need leadflow built and installed for $PG_CONFIG.
+sql_fuzz() {
+	local target=$1 log=$2 dir bindir port=5499 seed=$((RANDOM * 32768 + RANDOM)) status
+	(
+		. test/lib.sh
+		bindir=$($PG_CONFIG --bindir) || exit 1
+		dir=$(mktemp -d /tmp/leadflow-fuzz.XXXXXX) || exit 1
+		trap 'stop_cluster "$dir"' EXIT
+		start_cluster "$dir" "$port" || exit 1
+		as_run_user "$bindir/psql" -X -q -h "$dir/sock" -p "$port" -U postgres -d postgres \
+			-c "CREATE EXTENSION leadflow" || exit 1
+		echo "seed $seed"
+		# the script on stdin: the server's user may not read this tree
+		as_run_user perl - "$seconds" "$seed" -- "$bindir/psql" -h "$dir/sock" -p "$port" \
+			-U postgres -d postgres <"$target"
+	) >"$log" 2>&1
+}
+
+for target in test/fuzz/fuzz_*.pl; do
+	[ -e "$target" ] || continue
+	found=1
+	name=$(basename "$target" .pl)
+	x=${name#fuzz_}
+	log=$build/$name.log
+	printf 'fuzz %s ... ' "$x"
+	if sql_fuzz "$target" "$log"; then
+		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+		echo "ok (${runs:-?} runs)"
+	else
+		echo "FAILED (see $log)"
+		grep -E '^fuzz_|^  (server|reference|case):|^seed|ERROR|error' "$log" | head -n 10 |
+			cut -c 1-300 | sed 's/^/    /'
 		failed=1
 	fi
 done
