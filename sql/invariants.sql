@@ -11,6 +11,7 @@ SET leadflow.clock = '2026-03-09 10:00:00+00';   -- a Monday morning
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;
 TRUNCATE leadflow.queue_member, leadflow.member_state;
+DELETE FROM leadflow.queue WHERE name <> 'default';
 
 INSERT INTO leadflow.rep (id, name, max_open, max_new_per_day) VALUES
     (1, 'Ada', 4, 100),

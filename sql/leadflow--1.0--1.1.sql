@@ -629,5 +629,7 @@ END;
 $$;
 CREATE TRIGGER touch_check_input BEFORE INSERT ON leadflow.touch
     FOR EACH ROW EXECUTE FUNCTION leadflow.touch_check_input();
+-- Like every trigger function (see security): nobody calls it directly.
+REVOKE ALL ON FUNCTION leadflow.touch_check_input() FROM PUBLIC;
 
 -- END bad input
