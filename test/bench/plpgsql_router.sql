@@ -379,21 +379,22 @@ ANALYZE ref.rep_load;
 \quit
 \endif
 
--- The benchmark: the same 50,000 rows (and the same 500 warm-up rows)
--- into each table, one session.
+-- The benchmark: the same N rows (50,000; quick: 10,000), and the same
+-- 500 warm-up rows, into each table, one session.
+SELECT CASE WHEN :'scale' = 'quick' THEN 10000 ELSE 50000 END AS n \gset
 INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(500);
 INSERT INTO ref.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(500);
 INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(500);
 CHECKPOINT;
 
-INSERT INTO results SELECT 'bare', 50000, timed($$INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000, 'b')$$);
+INSERT INTO results SELECT 'bare', :n, timed(format($$INSERT INTO bare_lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(%s, 'b')$$, :n));
 CHECKPOINT;
-INSERT INTO results SELECT 'leadflow', 50000, timed($$INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000, 'b')$$);
+INSERT INTO results SELECT 'leadflow', :n, timed(format($$INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(%s, 'b')$$, :n));
 CHECKPOINT;
-INSERT INTO results SELECT 'PL/pgSQL reference', 50000, timed($$INSERT INTO ref.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(50000, 'b')$$);
+INSERT INTO results SELECT 'PL/pgSQL reference', :n, timed(format($$INSERT INTO ref.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(%s, 'b')$$, :n));
 CHECKPOINT;
 
-\echo 'Bulk INSERT ... SELECT of 50,000 leads, one session: leadflow against the PL/pgSQL reference router:'
+\echo 'Bulk INSERT ... SELECT, one session: leadflow against the PL/pgSQL reference router:'
 SELECT r.kind, r.leads,
        round(r.seconds::numeric, 2) AS seconds,
        round((r.leads / r.seconds)::numeric) AS leads_per_s,
