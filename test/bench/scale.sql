@@ -3,7 +3,9 @@
 -- strategies, half sticky; 30 rules) over a lead table already holding
 -- 100,000 leads; then, one at a time, 2,000 reps (10 queues of 200),
 -- 300 rules (the extra rules never match, so an unmatched lead tries all
--- 300: the worst case), and 1,000,000 leads already in the table.  Each
+-- 300: the worst case), and 1,000,000 leads already in the table; and
+-- the base with the four extra indexes views.sql tries (their cost to
+-- routing).  Each
 -- variant times a routed INSERT ... SELECT of M leads (20,000; quick:
 -- 5,000) next to the same rows into a bare table of the same size, in a
 -- freshly configured database state, one session.  The base is measured
@@ -79,11 +81,24 @@ END $$;
 
 CREATE TABLE scale_results (variant text, reps int, rules int, preloaded int, leads int,
                             bare_s float8, routed_s float8);
-CREATE PROCEDURE measure(variant text, nreps int, nrules int, npre int, n int) LANGUAGE plpgsql AS $$
+CREATE PROCEDURE measure(variant text, nreps int, nrules int, npre int, n int,
+                         view_indexes boolean DEFAULT false) LANGUAGE plpgsql AS $$
 DECLARE
     b float8;
 BEGIN
     CALL configure(nreps, nrules, npre);
+    -- The extra indexes views.sql tries for the reporting views: what do
+    -- they cost routing?
+    DROP INDEX IF EXISTS leadflow.lead_open_owner_cover_idx, leadflow.lead_open_next_touch_idx,
+                         leadflow.lead_open_sla_due_idx, leadflow.decision_given_idx;
+    IF view_indexes THEN
+        CREATE INDEX lead_open_owner_cover_idx ON leadflow.lead (owner_id)
+            INCLUDE (next_touch_at, sla_due_at, last_touch_at) WHERE stage IN ('new', 'working');
+        CREATE INDEX lead_open_next_touch_idx ON leadflow.lead (next_touch_at) WHERE stage IN ('new', 'working');
+        CREATE INDEX lead_open_sla_due_idx ON leadflow.lead (sla_due_at) WHERE stage IN ('new', 'working');
+        CREATE INDEX decision_given_idx ON leadflow.decision (queue, to_rep)
+            WHERE kind IN ('assign', 'reassign_sla', 'handoff', 'escalate') AND to_rep IS NOT NULL;
+    END IF;
     COMMIT;
     -- warm-up (not counted): 200 leads each
     INSERT INTO leadflow.lead (email, source, campaign, country, attrs) SELECT * FROM bench_rows(200, 'w');
@@ -107,6 +122,7 @@ CALL measure('base', 200, 30, :preload, :m);
 CALL measure('10x reps', 2000, 30, :preload, :m);
 CALL measure('10x rules', 200, 300, :preload, :m);
 CALL measure('10x leads in table', 200, 30, 10 * :preload, :m);
+CALL measure('base + views.sql''s extra indexes', 200, 30, :preload, :m, true);
 CALL measure('base, again', 200, 30, :preload, :m);   -- how much the machine drifted
 
 \echo 'Routing cost at 10x (routed INSERT ... SELECT against a bare table of the same size, one session):'
@@ -118,5 +134,5 @@ SELECT s.variant, s.reps, s.rules, s.preloaded, s.leads,
        round((s.routed_s * 1e6 / s.leads)::numeric) AS us_per_lead,
        round((s.routed_s / b.routed_s)::numeric, 2) AS cost_vs_base
   FROM scale_results s,
-       (SELECT avg(routed_s) AS routed_s FROM scale_results WHERE variant LIKE 'base%') b
+       (SELECT avg(routed_s) AS routed_s FROM scale_results WHERE variant IN ('base', 'base, again')) b
  ORDER BY s.ctid;
