@@ -72,3 +72,32 @@ INSERT INTO leadflow.lead (email, value)
 SELECT count(*) AS decisions, count(*) FILTER (WHERE lead_id > 2500) AS after_the_first_batch
   FROM leadflow.decision;
 SELECT * FROM leadflow.check_counters();
+
+-- A user's trigger that writes leads inside an exception block runs a
+-- nested statement, whose end writes the ledger; when the block then
+-- rolls back, the decisions of the statement that fired the trigger must
+-- survive, and those of the rolled-back leads must not.
+CREATE FUNCTION public.refer_and_regret() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO leadflow.lead (email, source) VALUES ('regret-' || NEW.id || '@example.org', 'inner');
+        RAISE EXCEPTION 'changed my mind';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    RETURN NULL;
+END;
+$$;
+UPDATE leadflow.rep SET max_new_per_day = 10000;
+CREATE TRIGGER refer_and_regret AFTER INSERT ON leadflow.lead
+    FOR EACH ROW WHEN (NEW.source = 'outer') EXECUTE FUNCTION public.refer_and_regret();
+INSERT INTO leadflow.lead (email, source) SELECT 'outer' || g || '@example.org', 'outer' FROM generate_series(1, 3) g;
+DROP TRIGGER refer_and_regret ON leadflow.lead;
+DROP FUNCTION public.refer_and_regret();
+SELECT l.email, l.owner_id IS NOT NULL AS owned,
+       (SELECT count(*) FROM leadflow.decision d WHERE d.lead_id = l.id) AS decisions
+  FROM leadflow.lead l WHERE l.source IN ('outer', 'inner') ORDER BY l.id;
+SELECT count(*) AS decisions_of_rolled_back_leads
+  FROM leadflow.decision d WHERE NOT EXISTS (SELECT FROM leadflow.lead l WHERE l.id = d.lead_id);
+SELECT * FROM leadflow.check_invariants();
+SELECT * FROM leadflow.check_counters();

@@ -63,8 +63,10 @@ typedef struct RowBatch
 	int			ncolumns;
 	Oid			types[MAX_BATCH_COLUMNS];	/* of the columns, not arrays */
 	SPIPlanPtr	plan;
-	PendingRow *rows;			/* BATCH_ROWS of them, in pending_context */
+	PendingRow *rows;			/* in pending_context */
 	int			nrows;
+	int			capacity;		/* BATCH_ROWS, more only while rows of an
+								 * enclosing subtransaction wait */
 } RowBatch;
 
 enum
@@ -177,28 +179,56 @@ alert_plan(void)
 					  " SELECT payload FROM a ORDER BY id");
 }
 
-/* Write a batch's rows with one INSERT.  The caller is connected to SPI. */
-static void
+/*
+ * Where the rows of the current subtransaction begin: they are the last
+ * ones, as it began after the others.
+ */
+static int
+current_rows_start(RowBatch *batch)
+{
+	SubTransactionId current = GetCurrentSubTransactionId();
+	int			start = batch->nrows;
+
+	while (start > 0 && batch->rows[start - 1].subxid == current)
+		start--;
+	return start;
+}
+
+/*
+ * Write the rows of the current subtransaction with one INSERT; false when
+ * there were none.  Rows of an enclosing one stay in memory: a flush can
+ * run in a nested statement (a user's trigger writing leads inside an
+ * exception block), and rows written there would vanish if that block
+ * rolled back while the statement that routed them went on.  The caller is
+ * connected to SPI.
+ */
+static bool
 batch_write(RowBatch *batch, int expected)
 {
+	int			start = current_rows_start(batch);
+	int			n = batch->nrows - start;
 	Datum		args[MAX_BATCH_COLUMNS];
-	Datum	   *column = palloc(sizeof(Datum) * batch->nrows);
-	bool	   *column_nulls = palloc(sizeof(bool) * batch->nrows);
+	Datum	   *column;
+	bool	   *column_nulls;
 	int			col,
 				i;
 
+	if (n == 0)
+		return false;
+	column = palloc(sizeof(Datum) * n);
+	column_nulls = palloc(sizeof(bool) * n);
 	for (col = 0; col < batch->ncolumns; col++)
 	{
-		int			dims[1] = {batch->nrows};
+		int			dims[1] = {n};
 		int			lbs[1] = {1};
 		int16		typlen;
 		bool		typbyval;
 		char		typalign;
 
-		for (i = 0; i < batch->nrows; i++)
+		for (i = 0; i < n; i++)
 		{
-			column[i] = batch->rows[i].values[col];
-			column_nulls[i] = batch->rows[i].nulls[col];
+			column[i] = batch->rows[start + i].values[col];
+			column_nulls[i] = batch->rows[start + i].nulls[col];
 		}
 		get_typlenbyvalalign(batch->types[col], &typlen, &typbyval, &typalign);
 		args[col] = PointerGetDatum(construct_md_array(column, column_nulls, 1, dims, lbs,
@@ -206,12 +236,16 @@ batch_write(RowBatch *batch, int expected)
 													   typbyval, typalign));
 	}
 	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
-		SPI_processed != (uint64) batch->nrows)
+		SPI_processed != (uint64) n)
 		elog(ERROR, "leadflow: could not write the %s", batch->what);
-	batch->nrows = 0;
+	batch->nrows = start;
+	return true;
 }
 
-/* Write the decisions and alerts kept in memory.  The caller is connected to SPI. */
+/*
+ * Write the decisions and alerts of the current subtransaction kept in
+ * memory.  The caller is connected to SPI.
+ */
 void
 ledger_flush(void)
 {
@@ -220,39 +254,44 @@ ledger_flush(void)
 	if (decisions.nrows > 0)
 	{
 		decision_plan();
-		batch_write(&decisions, SPI_OK_INSERT);
+		(void) batch_write(&decisions, SPI_OK_INSERT);
 	}
 	if (alerts.nrows > 0)
 	{
 		alert_plan();
-		batch_write(&alerts, SPI_OK_SELECT);
-		for (i = 0; i < SPI_processed; i++)
+		if (batch_write(&alerts, SPI_OK_SELECT))
 		{
-			bool		isnull;
+			for (i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
 
-			Async_Notify("leadflow_alert",
-						 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull)));
+				Async_Notify("leadflow_alert",
+							 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull)));
+			}
 		}
 	}
-	if (pending_context != NULL)
+	if (pending_context != NULL && decisions.nrows == 0 && alerts.nrows == 0)
 	{
 		MemoryContextDelete(pending_context);
 		pending_context = NULL;
 		decisions.rows = alerts.rows = NULL;
+		decisions.capacity = alerts.capacity = 0;
 	}
 }
 
 /*
  * A new row of the batch, to be filled by the caller while in
- * pending_context (switched to here; the caller switches back).
+ * pending_context (switched to here; the caller switches back).  A full
+ * batch is written first; one full of an enclosing subtransaction's rows
+ * grows instead.
  */
 static PendingRow *
 batch_add(RowBatch *batch, MemoryContext *old)
 {
 	PendingRow *row;
 
-	if (batch->nrows == BATCH_ROWS)
+	if (batch->nrows > 0 && batch->nrows == batch->capacity)
 		ledger_flush();
 	if (pending_context == NULL)
 		pending_context = AllocSetContextCreate(TopTransactionContext,
@@ -260,7 +299,15 @@ batch_add(RowBatch *batch, MemoryContext *old)
 												ALLOCSET_DEFAULT_SIZES);
 	*old = MemoryContextSwitchTo(pending_context);
 	if (batch->rows == NULL)
-		batch->rows = palloc(sizeof(PendingRow) * BATCH_ROWS);
+	{
+		batch->capacity = BATCH_ROWS;
+		batch->rows = palloc(sizeof(PendingRow) * batch->capacity);
+	}
+	else if (batch->nrows == batch->capacity)
+	{
+		batch->capacity += BATCH_ROWS;
+		batch->rows = repalloc(batch->rows, sizeof(PendingRow) * batch->capacity);
+	}
 	row = &batch->rows[batch->nrows++];
 	row->subxid = GetCurrentSubTransactionId();
 	return row;
@@ -399,6 +446,7 @@ ledger_xact(XactEvent event, void *arg)
 			pending_context = NULL;
 			decisions.rows = alerts.rows = NULL;
 			decisions.nrows = alerts.nrows = 0;
+			decisions.capacity = alerts.capacity = 0;
 			break;
 	}
 }
