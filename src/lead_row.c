@@ -11,8 +11,11 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
+#include "utils/datum.h"
 #include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "leadflow.h"
 
@@ -176,45 +179,149 @@ lead_apply_result(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 									 (Datum *) values, (bool *) nulls);
 }
 
-/* An existing lead, updated with the result's values. */
+/* The types of the result columns, in lead_result_values()'s order. */
+static void
+result_column_types(RoutingConfig *config, Oid *types)
+{
+	static const Oid fixed[LEAD_RESULT_NCOLS] = {INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID,
+		InvalidOid, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, InvalidOid,
+	TIMESTAMPTZOID, TEXTOID};
+
+	memcpy(types, fixed, sizeof(fixed));
+	/* the two extension types' OIDs are only known at run time */
+	types[4] = config->cadence_type;
+	types[8] = config->stage_type;
+}
+
+/* An empty batch whose memory is a child of parent (freed with it). */
+void
+lead_writes_init(LeadWrites *w, MemoryContext parent)
+{
+	memset(w, 0, sizeof(*w));
+	w->cxt = AllocSetContextCreate(parent, "leadflow lead writes", ALLOCSET_SMALL_SIZES);
+}
+
+/* After its memory was reset: no rows, nothing allocated. */
+static void
+lead_writes_init_arrays(LeadWrites *w)
+{
+	MemoryContext cxt = w->cxt;
+
+	memset(w, 0, sizeof(*w));
+	w->cxt = cxt;
+}
+
+static void *
+resize(void *ptr, Size size)
+{
+	return ptr ? repalloc(ptr, size) : palloc(size);
+}
+
+/* Keep one lead's result (copied into the batch's memory) for the next flush. */
+void
+lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
+				const Datum *values, const bool *nulls, int32 add_reassignments)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	Oid			types[LEAD_RESULT_NCOLS];
+	int			col;
+
+	if (w->n == w->capacity)
+	{
+		w->capacity = w->capacity ? w->capacity * 2 : 16;
+		w->ids = resize(w->ids, sizeof(Datum) * w->capacity);
+		w->add_reassignments = resize(w->add_reassignments, sizeof(Datum) * w->capacity);
+		for (col = 0; col < LEAD_RESULT_NCOLS; col++)
+		{
+			w->values[col] = resize(w->values[col], sizeof(Datum) * w->capacity);
+			w->nulls[col] = resize(w->nulls[col], sizeof(bool) * w->capacity);
+		}
+	}
+	result_column_types(config, types);
+	w->ids[w->n] = Int64GetDatum(lead_id);
+	w->add_reassignments[w->n] = Int32GetDatum(add_reassignments);
+	for (col = 0; col < LEAD_RESULT_NCOLS; col++)
+	{
+		int16		typlen;
+		bool		typbyval;
+
+		get_typlenbyval(types[col], &typlen, &typbyval);
+		w->nulls[col][w->n] = nulls[col];
+		w->values[col][w->n] = nulls[col] ? (Datum) 0 : datumCopy(values[col], typbyval, typlen);
+	}
+	w->n++;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Write the kept results onto their leads with one UPDATE, and forget them.
+ * The lead's own trigger lets these through unchanged and uncounted
+ * (leadflow_routing_writes): routing has counted them already.  A batch
+ * (the sweep) writes once per thousand leads instead of once per lead,
+ * which spares an executor start-up with its constraint and foreign-key
+ * set-up per lead.  The caller is connected to SPI.
+ */
+void
+lead_writes_flush(LeadWrites *w, RoutingConfig *config)
+{
+	Oid			types[LEAD_RESULT_NCOLS];
+	Oid			argtypes[LEAD_RESULT_NCOLS + 2];
+	Datum		args[LEAD_RESULT_NCOLS + 2];
+	int			col;
+
+	if (w->n == 0)
+		return;
+	result_column_types(config, types);
+	args[0] = leadflow_array_param(w->ids, NULL, w->n, INT8OID);
+	for (col = 0; col < LEAD_RESULT_NCOLS; col++)
+		args[col + 1] = leadflow_array_param(w->values[col], w->nulls[col], w->n, types[col]);
+	args[LEAD_RESULT_NCOLS + 1] = leadflow_array_param(w->add_reassignments, NULL, w->n, INT4OID);
+	for (col = 0; col < LEAD_RESULT_NCOLS + 2; col++)
+		argtypes[col] = get_array_type(col == 0 ? INT8OID : col == LEAD_RESULT_NCOLS + 1 ? INT4OID
+									   : types[col - 1]);
+
+	leadflow_routing_writes = true;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(leadflow_plan(&write_plan,
+										   "UPDATE leadflow.lead l SET account_id = u.account_id,"
+										   " queue = u.queue, owner_id = u.owner_id,"
+										   " assigned_at = u.assigned_at, cadence = u.cadence,"
+										   " cadence_step = u.cadence_step, next_touch_at = u.next_touch_at,"
+										   " sla_due_at = u.sla_due_at, stage = u.stage,"
+										   " stage_changed_at = u.stage_changed_at,"
+										   " reject_reason = u.reject_reason,"
+										   " reassignments = l.reassignments + u.add_reassignments"
+										   " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+										   "  AS u (id, account_id, queue, owner_id, assigned_at, cadence,"
+										   "        cadence_step, next_touch_at, sla_due_at, stage,"
+										   "        stage_changed_at, reject_reason, add_reassignments)"
+										   " WHERE l.id = u.id",
+										   LEAD_RESULT_NCOLS + 2, argtypes),
+							 args, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != (uint64) w->n)
+			elog(ERROR, "leadflow: could not write the routing results of %d leads", w->n);
+	}
+	PG_FINALLY();
+	{
+		leadflow_routing_writes = false;
+	}
+	PG_END_TRY();
+	MemoryContextReset(w->cxt);
+	lead_writes_init_arrays(w);
+}
+
+/* Write one lead's result at once. */
 void
 lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
 				  const bool *nulls, int32 add_reassignments)
 {
-	static const Oid argtypes[] = {INT8OID, INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID,
-		InvalidOid, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, InvalidOid,
-	TIMESTAMPTZOID, TEXTOID, INT4OID};
-	Oid			types[LEAD_RESULT_NCOLS + 2];
-	Datum		args[LEAD_RESULT_NCOLS + 2];
-	char		argnulls[LEAD_RESULT_NCOLS + 2];
-	int			i;
+	LeadWrites	w;
 
-	StaticAssertStmt(lengthof(argtypes) == LEAD_RESULT_NCOLS + 2,
-					 "one parameter per result column, plus the id and the reassignment count");
-	/* The two extension types' OIDs are only known at run time. */
-	memcpy(types, argtypes, sizeof(types));
-	types[5] = config->cadence_type;
-	types[9] = config->stage_type;
-
-	args[0] = Int64GetDatum(lead_id);
-	argnulls[0] = ' ';
-	for (i = 0; i < LEAD_RESULT_NCOLS; i++)
-	{
-		args[i + 1] = values[i];
-		argnulls[i + 1] = nulls[i] ? 'n' : ' ';
-	}
-	args[LEAD_RESULT_NCOLS + 1] = Int32GetDatum(add_reassignments);
-	argnulls[LEAD_RESULT_NCOLS + 1] = ' ';
-	if (SPI_execute_plan(leadflow_plan(&write_plan,
-									   "UPDATE leadflow.lead SET account_id = $2, queue = $3,"
-									   " owner_id = $4, assigned_at = $5, cadence = $6,"
-									   " cadence_step = $7, next_touch_at = $8, sla_due_at = $9,"
-									   " stage = $10, stage_changed_at = $11, reject_reason = $12,"
-									   " reassignments = reassignments + $13"
-									   " WHERE id = $1",
-									   LEAD_RESULT_NCOLS + 2, types),
-						 args, argnulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not update lead " INT64_FORMAT, lead_id);
+	lead_writes_init(&w, CurrentMemoryContext);
+	lead_writes_add(&w, config, lead_id, values, nulls, add_reassignments);
+	lead_writes_flush(&w, config);
+	MemoryContextDelete(w.cxt);
 }
 
 /* The text value of a column, or NULL. */

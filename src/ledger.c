@@ -219,21 +219,12 @@ batch_write(RowBatch *batch, int expected)
 	column_nulls = palloc(sizeof(bool) * n);
 	for (col = 0; col < batch->ncolumns; col++)
 	{
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
-
 		for (i = 0; i < n; i++)
 		{
 			column[i] = batch->rows[start + i].values[col];
 			column_nulls[i] = batch->rows[start + i].nulls[col];
 		}
-		get_typlenbyvalalign(batch->types[col], &typlen, &typbyval, &typalign);
-		args[col] = PointerGetDatum(construct_md_array(column, column_nulls, 1, dims, lbs,
-													   batch->types[col], typlen,
-													   typbyval, typalign));
+		args[col] = leadflow_array_param(column, column_nulls, n, batch->types[col]);
 	}
 	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
 		SPI_processed != (uint64) n)

@@ -203,10 +203,11 @@ extern void ledger_alert(const char *kind, int64 lead_id, int32 rep_id,
 						 Jsonb *detail, TimestampTz at);
 extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);
 
-/* spi_plans.c: prepared once per backend, kept for its life */
+/* spi_plans.c: saved plans (prepared once per backend) and array parameters */
 extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
 								int nargs, const Oid *argtypes);
 extern void leadflow_plans_reset(void);
+extern Datum leadflow_array_param(Datum *elems, bool *nulls, int n, Oid type);
 
 /*
  * While routing code itself updates a lead, the lead's own triggers must

@@ -116,16 +116,7 @@ route_by_id(int64 lead_id, bool *already_owned)
 	route_decide(&lead, first_attempt ? ROUTE_NEW : ROUTE_RETRY, now, &res);
 	lead_result_values(&lead, &res, config, now, values, nulls);
 
-	leadflow_routing_writes = true;
-	PG_TRY();
-	{
-		lead_write_result(config, lead.id, values, nulls, 0);
-	}
-	PG_FINALLY();
-	{
-		leadflow_routing_writes = false;
-	}
-	PG_END_TRY();
+	lead_write_result(config, lead.id, values, nulls, 0);
 	route_record(&lead, &res, first_attempt, now);
 	return res.outcome == ROUTE_ASSIGNED ? res.owner->id : 0;
 }

@@ -123,6 +123,23 @@ extern void lead_result_values(const LeadInput *lead, const RouteResult *res,
 extern HeapTuple lead_apply_result(HeapTuple tuple, TupleDesc desc,
 								   const LeadColumns *cols, const Datum *values,
 								   const bool *nulls);
+/* Routing results waiting to be written onto their leads by one UPDATE. */
+typedef struct LeadWrites
+{
+	MemoryContext cxt;			/* the kept values; reset by each flush */
+	int			n;
+	int			capacity;
+	Datum	   *ids;
+	Datum	   *add_reassignments;
+	Datum	   *values[LEAD_RESULT_NCOLS];
+	bool	   *nulls[LEAD_RESULT_NCOLS];
+} LeadWrites;
+
+extern void lead_writes_init(LeadWrites *w, MemoryContext cxt);
+extern void lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
+							const Datum *values, const bool *nulls,
+							int32 add_reassignments);
+extern void lead_writes_flush(LeadWrites *w, RoutingConfig *config);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);

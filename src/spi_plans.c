@@ -12,6 +12,8 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 
 #include "routing.h"
 
@@ -65,4 +67,23 @@ leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 		elog(ERROR, "leadflow: too many saved plans");
 	plan_slots[nplan_slots++] = slot;
 	return plan;
+}
+
+/*
+ * A one-dimensional array of n elements of the given type, as the
+ * parameter of a statement that writes many rows at once from arrays
+ * ("... FROM unnest($1, $2, ...)").  nulls may be NULL when none is.
+ */
+Datum
+leadflow_array_param(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
 }

@@ -134,7 +134,16 @@ read_lead(RoutingConfig *config, int64 lead_id, LeadInput *lead)
 	return stage_is_open(config, lead->stage) && lead->current_owner != 0;
 }
 
-/* Write a move's result onto the lead, releasing the old owner's seat. */
+/*
+ * The moves of the batch being swept, written onto their leads together
+ * (see lead_writes_flush).  Each lead of a batch is locked and moved once,
+ * and nothing in a batch reads another lead's row, so the writes can wait
+ * for the end of the batch.
+ */
+#define MOVES_PER_WRITE 1000
+static LeadWrites *batch_moves = NULL;
+
+/* Record a move's result for the lead, releasing the old owner's seat. */
 static void
 apply_move(RoutingConfig *config, LeadInput *lead, RouteResult *res,
 		   TimestampTz now, bool reassignment)
@@ -144,16 +153,7 @@ apply_move(RoutingConfig *config, LeadInput *lead, RouteResult *res,
 
 	lead_result_values(lead, res, config, now, values, nulls);
 	caps_release(lead->current_owner);
-	leadflow_routing_writes = true;
-	PG_TRY();
-	{
-		lead_write_result(config, lead->id, values, nulls, reassignment ? 1 : 0);
-	}
-	PG_FINALLY();
-	{
-		leadflow_routing_writes = false;
-	}
-	PG_END_TRY();
+	lead_writes_add(batch_moves, config, lead->id, values, nulls, reassignment ? 1 : 0);
 	route_record(lead, res, true, now);
 }
 
@@ -278,20 +278,33 @@ sweep_batch(SPIPlanPtr plan, SweepStep step, TimestampTz as_of, int64 *counts)
 	int			n,
 				i;
 	int64	   *ids = claim_batch(plan, as_of, &n);
+	LeadWrites	moves;
 
 	if (n > 0)
 		routing_lock_all_queues();
-	for (i = 0; i < n; i++)
+	lead_writes_init(&moves, CurrentMemoryContext);
+	batch_moves = &moves;
+	PG_TRY();
 	{
-		RoutingConfig *config;
-		LeadInput	lead;
+		for (i = 0; i < n; i++)
+		{
+			RoutingConfig *config;
+			LeadInput	lead;
 
-		SPI_connect();
-		config = routing_config();
-		if (read_lead(config, ids[i], &lead))
-			counts[step(config, &lead, as_of)]++;
-		SPI_finish();
+			SPI_connect();
+			config = routing_config();
+			if (read_lead(config, ids[i], &lead))
+				counts[step(config, &lead, as_of)]++;
+			if (moves.n == MOVES_PER_WRITE || (i == n - 1 && moves.n > 0))
+				lead_writes_flush(&moves, config);
+			SPI_finish();
+		}
 	}
+	PG_FINALLY();
+	{
+		batch_moves = NULL;
+	}
+	PG_END_TRY();
 }
 
 PG_FUNCTION_INFO_V1(leadflow_sweep);
