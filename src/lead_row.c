@@ -11,10 +11,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "leadflow.h"
@@ -179,18 +177,30 @@ lead_apply_result(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 									 (Datum *) values, (bool *) nulls);
 }
 
-/* The types of the result columns, in lead_result_values()'s order. */
-static void
-result_column_types(RoutingConfig *config, Oid *types)
+/*
+ * The parameters of the UPDATE that writes results: the lead id, the result
+ * columns in lead_result_values()'s order, and the reassignments to add.
+ * Their type facts are looked up once, and again only when the extension's
+ * types have new OIDs (it was dropped and created again).
+ */
+static const ArrayParams *
+lead_write_params(RoutingConfig *config)
 {
-	static const Oid fixed[LEAD_RESULT_NCOLS] = {INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID,
-		InvalidOid, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, InvalidOid,
-	TIMESTAMPTZOID, TEXTOID};
+	static ArrayParams params;
+	static bool valid = false;
 
-	memcpy(types, fixed, sizeof(fixed));
-	/* the two extension types' OIDs are only known at run time */
-	types[4] = config->cadence_type;
-	types[8] = config->stage_type;
+	if (!valid || params.elem_types[LEAD_WRITE_CADENCE] != config->cadence_type ||
+		params.elem_types[LEAD_WRITE_STAGE] != config->stage_type)
+	{
+		Oid			types[LEAD_WRITE_PARAMS] = {INT8OID,
+			INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID, config->cadence_type, INT4OID,
+			TIMESTAMPTZOID, TIMESTAMPTZOID, config->stage_type, TIMESTAMPTZOID, TEXTOID,
+		INT4OID};
+
+		array_params_init(&params, LEAD_WRITE_PARAMS, types);
+		valid = true;
+	}
+	return &params;
 }
 
 /* An empty batch whose memory is a child of parent (freed with it). */
@@ -199,16 +209,6 @@ lead_writes_init(LeadWrites *w, MemoryContext parent)
 {
 	memset(w, 0, sizeof(*w));
 	w->cxt = AllocSetContextCreate(parent, "leadflow lead writes", ALLOCSET_SMALL_SIZES);
-}
-
-/* After its memory was reset: no rows, nothing allocated. */
-static void
-lead_writes_init_arrays(LeadWrites *w)
-{
-	MemoryContext cxt = w->cxt;
-
-	memset(w, 0, sizeof(*w));
-	w->cxt = cxt;
 }
 
 static void *
@@ -222,33 +222,28 @@ void
 lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
 				const Datum *values, const bool *nulls, int32 add_reassignments)
 {
+	const ArrayParams *params = lead_write_params(config);
 	MemoryContext old = MemoryContextSwitchTo(w->cxt);
-	Oid			types[LEAD_RESULT_NCOLS];
-	int			col;
+	int			p;
 
 	if (w->n == w->capacity)
 	{
 		w->capacity = w->capacity ? w->capacity * 2 : 16;
-		w->ids = resize(w->ids, sizeof(Datum) * w->capacity);
-		w->add_reassignments = resize(w->add_reassignments, sizeof(Datum) * w->capacity);
-		for (col = 0; col < LEAD_RESULT_NCOLS; col++)
+		for (p = 0; p < LEAD_WRITE_PARAMS; p++)
 		{
-			w->values[col] = resize(w->values[col], sizeof(Datum) * w->capacity);
-			w->nulls[col] = resize(w->nulls[col], sizeof(bool) * w->capacity);
+			w->values[p] = resize(w->values[p], sizeof(Datum) * w->capacity);
+			w->nulls[p] = resize(w->nulls[p], sizeof(bool) * w->capacity);
 		}
 	}
-	result_column_types(config, types);
-	w->ids[w->n] = Int64GetDatum(lead_id);
-	w->add_reassignments[w->n] = Int32GetDatum(add_reassignments);
-	for (col = 0; col < LEAD_RESULT_NCOLS; col++)
+	w->values[0][w->n] = Int64GetDatum(lead_id);
+	w->nulls[0][w->n] = false;
+	for (p = 1; p <= LEAD_RESULT_NCOLS; p++)
 	{
-		int16		typlen;
-		bool		typbyval;
-
-		get_typlenbyval(types[col], &typlen, &typbyval);
-		w->nulls[col][w->n] = nulls[col];
-		w->values[col][w->n] = nulls[col] ? (Datum) 0 : datumCopy(values[col], typbyval, typlen);
+		w->nulls[p][w->n] = nulls[p - 1];
+		w->values[p][w->n] = nulls[p - 1] ? (Datum) 0 : array_param_copy(params, p, values[p - 1]);
 	}
+	w->values[LEAD_WRITE_PARAMS - 1][w->n] = Int32GetDatum(add_reassignments);
+	w->nulls[LEAD_WRITE_PARAMS - 1][w->n] = false;
 	w->n++;
 	MemoryContextSwitchTo(old);
 }
@@ -264,21 +259,14 @@ lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
 void
 lead_writes_flush(LeadWrites *w, RoutingConfig *config)
 {
-	Oid			types[LEAD_RESULT_NCOLS];
-	Oid			argtypes[LEAD_RESULT_NCOLS + 2];
-	Datum		args[LEAD_RESULT_NCOLS + 2];
-	int			col;
+	const ArrayParams *params = lead_write_params(config);
+	Datum		args[LEAD_WRITE_PARAMS];
+	int			p;
 
 	if (w->n == 0)
 		return;
-	result_column_types(config, types);
-	args[0] = leadflow_array_param(w->ids, NULL, w->n, INT8OID);
-	for (col = 0; col < LEAD_RESULT_NCOLS; col++)
-		args[col + 1] = leadflow_array_param(w->values[col], w->nulls[col], w->n, types[col]);
-	args[LEAD_RESULT_NCOLS + 1] = leadflow_array_param(w->add_reassignments, NULL, w->n, INT4OID);
-	for (col = 0; col < LEAD_RESULT_NCOLS + 2; col++)
-		argtypes[col] = get_array_type(col == 0 ? INT8OID : col == LEAD_RESULT_NCOLS + 1 ? INT4OID
-									   : types[col - 1]);
+	for (p = 0; p < LEAD_WRITE_PARAMS; p++)
+		args[p] = array_param(params, p, w->values[p], w->nulls[p], w->n);
 
 	leadflow_routing_writes = true;
 	PG_TRY();
@@ -297,7 +285,7 @@ lead_writes_flush(LeadWrites *w, RoutingConfig *config)
 										   "        cadence_step, next_touch_at, sla_due_at, stage,"
 										   "        stage_changed_at, reject_reason, add_reassignments)"
 										   " WHERE l.id = u.id",
-										   LEAD_RESULT_NCOLS + 2, argtypes),
+										   LEAD_WRITE_PARAMS, params->array_types),
 							 args, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_processed != (uint64) w->n)
 			elog(ERROR, "leadflow: could not write the routing results of %d leads", w->n);
@@ -307,8 +295,11 @@ lead_writes_flush(LeadWrites *w, RoutingConfig *config)
 		leadflow_routing_writes = false;
 	}
 	PG_END_TRY();
+	/* forget the rows and their memory; the context stays for the next ones */
 	MemoryContextReset(w->cxt);
-	lead_writes_init_arrays(w);
+	memset(w->values, 0, sizeof(w->values));
+	memset(w->nulls, 0, sizeof(w->nulls));
+	w->n = w->capacity = 0;
 }
 
 /* Write one lead's result at once. */
@@ -328,10 +319,9 @@ lead_write_result(RoutingConfig *config, int64 lead_id, const Datum *values,
 static char *
 column_cstring(HeapTuple tuple, TupleDesc desc, int attnum)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+	text	   *t = get_text(tuple, desc, attnum);
 
-	return isnull ? NULL : TextDatumGetCString(d);
+	return t ? text_to_cstring(t) : NULL;
 }
 
 /*

@@ -23,12 +23,11 @@
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "leadflow.h"
 #include "routing.h"
 
 
@@ -62,6 +61,7 @@ typedef struct RowBatch
 	const char *what;			/* for error messages */
 	int			ncolumns;
 	Oid			types[MAX_BATCH_COLUMNS];	/* of the columns, not arrays */
+	ArrayParams params;			/* set with plan */
 	SPIPlanPtr	plan;
 	PendingRow *rows;			/* in pending_context */
 	int			nrows;
@@ -122,18 +122,17 @@ set_int8(PendingRow *row, int col, int64 v)
 }
 
 /*
- * Prepare a batch's INSERT (once per backend).  Its parameters are arrays
- * of the column types: "INSERT ... SELECT ... FROM unnest($1, ...)".
+ * Prepare a batch's INSERT (once per backend, and again after the
+ * extension was created anew).  Its parameters are arrays of the column
+ * types: "INSERT ... SELECT ... FROM unnest($1, ...)".
  */
-static SPIPlanPtr
+static void
 batch_plan(RowBatch *batch, const char *sql)
 {
-	Oid			array_types[MAX_BATCH_COLUMNS];
-	int			i;
-
-	for (i = 0; i < batch->ncolumns; i++)
-		array_types[i] = get_array_type(batch->types[i]);
-	return leadflow_plan(&batch->plan, sql, batch->ncolumns, array_types);
+	if (batch->plan != NULL)
+		return;
+	array_params_init(&batch->params, batch->ncolumns, batch->types);
+	(void) leadflow_plan(&batch->plan, sql, batch->ncolumns, batch->params.array_types);
 }
 
 /*
@@ -153,7 +152,7 @@ decision_plan(void)
 		candidates_packed = OidIsValid(list_type);
 		decisions.types[DECISION_CANDIDATES] = candidates_packed ? list_type : JSONBOID;
 	}
-	(void) batch_plan(&decisions,
+	batch_plan(&decisions,
 					  "INSERT INTO leadflow.decision"
 					  " (lead_id, at, kind, from_rep, to_rep, rule_id,"
 					  "  queue, strategy, reason, candidates)"
@@ -168,7 +167,7 @@ decision_plan(void)
 static void
 alert_plan(void)
 {
-	(void) batch_plan(&alerts,
+	batch_plan(&alerts,
 					  "WITH a AS ("
 					  " INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
 					  " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
@@ -224,7 +223,7 @@ batch_write(RowBatch *batch, int expected)
 			column[i] = batch->rows[start + i].values[col];
 			column_nulls[i] = batch->rows[start + i].nulls[col];
 		}
-		args[col] = leadflow_array_param(column, column_nulls, n, batch->types[col]);
+		args[col] = array_param(&batch->params, col, column, column_nulls, n);
 	}
 	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
 		SPI_processed != (uint64) n)

@@ -189,7 +189,6 @@ typedef struct DecisionRow
 extern void ledger_decision(const DecisionRow *row);
 extern void ledger_flush(void);
 extern int	ledger_pending_reps(int64 lead_id, int32 *reps, int max);
-extern void ledger_init(void);
 
 /* candidates.c: the packed candidate list and jsonb building helpers */
 extern Datum candidate_list_pack(const Candidate *cands, int ncands);
@@ -207,7 +206,22 @@ extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);
 extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
 								int nargs, const Oid *argtypes);
 extern void leadflow_plans_reset(void);
-extern Datum leadflow_array_param(Datum *elems, bool *nulls, int n, Oid type);
+
+/* Array parameters of statements that write many rows at once */
+#define MAX_ARRAY_PARAMS 16
+typedef struct ArrayParams
+{
+	int			n;
+	Oid			elem_types[MAX_ARRAY_PARAMS];
+	Oid			array_types[MAX_ARRAY_PARAMS];	/* for SPI_prepare */
+	int16		typlen[MAX_ARRAY_PARAMS];
+	bool		typbyval[MAX_ARRAY_PARAMS];
+	char		typalign[MAX_ARRAY_PARAMS];
+} ArrayParams;
+
+extern void array_params_init(ArrayParams *params, int n, const Oid *elem_types);
+extern Datum array_param_copy(const ArrayParams *params, int i, Datum value);
+extern Datum array_param(const ArrayParams *params, int i, Datum *elems, bool *nulls, int n);
 
 /*
  * While routing code itself updates a lead, the lead's own triggers must

@@ -123,16 +123,21 @@ extern void lead_result_values(const LeadInput *lead, const RouteResult *res,
 extern HeapTuple lead_apply_result(HeapTuple tuple, TupleDesc desc,
 								   const LeadColumns *cols, const Datum *values,
 								   const bool *nulls);
-/* Routing results waiting to be written onto their leads by one UPDATE. */
+/*
+ * Routing results waiting to be written onto their leads by one UPDATE,
+ * parameter by parameter: the lead id, the LEAD_RESULT_NCOLS result
+ * columns, the reassignments to add.
+ */
+#define LEAD_WRITE_PARAMS (LEAD_RESULT_NCOLS + 2)
+#define LEAD_WRITE_CADENCE 5	/* parameters of the extension's own types */
+#define LEAD_WRITE_STAGE 9
 typedef struct LeadWrites
 {
 	MemoryContext cxt;			/* the kept values; reset by each flush */
 	int			n;
 	int			capacity;
-	Datum	   *ids;
-	Datum	   *add_reassignments;
-	Datum	   *values[LEAD_RESULT_NCOLS];
-	bool	   *nulls[LEAD_RESULT_NCOLS];
+	Datum	   *values[LEAD_WRITE_PARAMS];
+	bool	   *nulls[LEAD_WRITE_PARAMS];
 } LeadWrites;
 
 extern void lead_writes_init(LeadWrites *w, MemoryContext cxt);

@@ -13,6 +13,7 @@
 
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "routing.h"
@@ -70,20 +71,44 @@ leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 }
 
 /*
- * A one-dimensional array of n elements of the given type, as the
- * parameter of a statement that writes many rows at once from arrays
- * ("... FROM unnest($1, $2, ...)").  nulls may be NULL when none is.
+ * The element types of a statement's array parameters, with what building
+ * and copying their values needs, looked up once instead of per row.
+ */
+void
+array_params_init(ArrayParams *params, int n, const Oid *elem_types)
+{
+	int			i;
+
+	Assert(n <= MAX_ARRAY_PARAMS);
+	params->n = n;
+	for (i = 0; i < n; i++)
+	{
+		params->elem_types[i] = elem_types[i];
+		params->array_types[i] = get_array_type(elem_types[i]);
+		get_typlenbyvalalign(elem_types[i], &params->typlen[i], &params->typbyval[i],
+							 &params->typalign[i]);
+	}
+}
+
+/* A copy of a value of parameter i's element type, in the current context. */
+Datum
+array_param_copy(const ArrayParams *params, int i, Datum value)
+{
+	return datumCopy(value, params->typbyval[i], params->typlen[i]);
+}
+
+/*
+ * Parameter i as a one-dimensional array of n elements, for a statement
+ * that writes many rows at once ("... FROM unnest($1, $2, ...)").  nulls
+ * may be NULL when none is.
  */
 Datum
-leadflow_array_param(Datum *elems, bool *nulls, int n, Oid type)
+array_param(const ArrayParams *params, int i, Datum *elems, bool *nulls, int n)
 {
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
-											  typlen, typbyval, typalign));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  params->elem_types[i], params->typlen[i],
+											  params->typbyval[i], params->typalign[i]));
 }
