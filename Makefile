@@ -33,7 +33,7 @@ OBJS = \
 	src/scoring.o \
 	src/predict.o
 
-DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql
+DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
 # pg_regress tests, listed explicitly so install scripts are never taken
 # for tests.

@@ -1,6 +1,7 @@
 -- The upgrade path: install 1.0, route and work some leads with it, update
--- to 1.1 with ALTER EXTENSION, and check that the data is untouched, that
--- the invariants hold, and that routing goes on.  `make regress-upgrade`
+-- along the chain with ALTER EXTENSION (1.0 -> 1.1, then 1.1 -> the
+-- current version), and check that the data is untouched, that the
+-- invariants hold, and that routing goes on.  `make regress-upgrade`
 -- runs this instead of `setup`, then the rest of the suite against the
 -- updated database.
 \set VERBOSITY default
@@ -43,8 +44,12 @@ CREATE TEMP TABLE before_rep AS SELECT * FROM leadflow.rep;
 CREATE TEMP TABLE before_touch AS SELECT * FROM leadflow.touch;
 CREATE TEMP TABLE before_account AS SELECT * FROM leadflow.account;
 
+ALTER EXTENSION leadflow UPDATE TO '1.1';
+SELECT extname, extversion FROM pg_extension WHERE extname = 'leadflow';
 ALTER EXTENSION leadflow UPDATE;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'leadflow';
+SELECT extversion = default_version AS current
+  FROM pg_extension, pg_available_extensions WHERE extname = 'leadflow' AND name = extname;
 
 -- Nothing changed in the data: each table equals its copy, both ways.
 SELECT 'lead' AS t, count(*) FROM (TABLE before_lead EXCEPT ALL SELECT * FROM leadflow.lead
@@ -66,7 +71,7 @@ SELECT 'account', count(*) FROM (TABLE before_account EXCEPT ALL SELECT * FROM l
                               UNION ALL (SELECT * FROM leadflow.account EXCEPT ALL TABLE before_account)) x;
 SELECT (SELECT count(*) FROM leadflow.lead) AS leads, (SELECT count(*) FROM leadflow.decision) AS decisions;
 
--- The data 1.0 wrote satisfies 1.1's invariants.
+-- The data 1.0 wrote satisfies the current invariants.
 SELECT * FROM leadflow.check_invariants();
 
 -- Routing, touches and the sweep go on after the update.

@@ -1,5 +1,6 @@
-# An extension updated from 1.0 to 1.1 with ALTER EXTENSION is the same as
-# a fresh 1.1: the same member objects, function definitions, table
+# An extension updated with ALTER EXTENSION from each released version
+# (1.0, 1.1) is the same as a fresh install of the current one: the same
+# member objects, function definitions, table
 # columns and constraints, indexes, triggers, views, policies, privileges,
 # comments and dump registrations.
 use strict;
@@ -15,12 +16,21 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'leadflow'\n")
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('postgres', 'CREATE DATABASE updated');
 $node->safe_psql('fresh', 'CREATE EXTENSION leadflow');
-$node->safe_psql('updated', q{CREATE EXTENSION leadflow VERSION '1.0'});
-is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'leadflow'}),
-	'1.0', 'installed as 1.0');
-$node->safe_psql('updated', 'ALTER EXTENSION leadflow UPDATE');
+my $current = $node->safe_psql('fresh',
+	q{SELECT default_version FROM pg_available_extensions WHERE name = 'leadflow'});
+my @released = ('1.0', '1.1');
+for my $from (@released)
+{
+	(my $db = "updated_from_$from") =~ s/\./_/g;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, qq{CREATE EXTENSION leadflow VERSION '$from'});
+	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'leadflow'}),
+		$from, "installed as $from");
+	$node->safe_psql($db, 'ALTER EXTENSION leadflow UPDATE');
+	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'leadflow'}),
+		$current, "$from updated to $current");
+}
 
 # Each aspect as sorted text, free of OIDs.  Objects are named through
 # pg_describe_object and regclass/regprocedure, never by OID.
@@ -99,26 +109,30 @@ my %aspects = (
 		ORDER BY 1},
 );
 
-for my $aspect (sort keys %aspects)
+for my $from (@released)
 {
-	my $fresh = $node->safe_psql('fresh', $aspects{$aspect});
-	my $updated = $node->safe_psql('updated', $aspects{$aspect});
-	if ($fresh eq $updated)
+	(my $db = "updated_from_$from") =~ s/\./_/g;
+	for my $aspect (sort keys %aspects)
 	{
-		pass("$aspect: the updated extension equals a fresh install");
-	}
-	else
-	{
-		fail("$aspect: the updated extension equals a fresh install");
-		my %f = map { $_ => 1 } split /\n/, $fresh;
-		my %u = map { $_ => 1 } split /\n/, $updated;
-		diag("only in fresh: $_") for grep { !$u{$_} } sort keys %f;
-		diag("only in updated: $_") for grep { !$f{$_} } sort keys %u;
+		my $fresh = $node->safe_psql('fresh', $aspects{$aspect});
+		my $updated = $node->safe_psql($db, $aspects{$aspect});
+		if ($fresh eq $updated)
+		{
+			pass("$aspect: updated from $from equals a fresh install");
+		}
+		else
+		{
+			fail("$aspect: updated from $from equals a fresh install");
+			my %f = map { $_ => 1 } split /\n/, $fresh;
+			my %u = map { $_ => 1 } split /\n/, $updated;
+			diag("only in fresh: $_") for grep { !$u{$_} } sort keys %f;
+			diag("only in updated: $_") for grep { !$f{$_} } sort keys %u;
+		}
 	}
 }
 isnt($node->safe_psql('fresh', $aspects{'member objects'}), '', 'the comparison sees the members');
-like($node->safe_psql('updated', $aspects{'member objects'}), qr/function leadflow\.check_invariants\(\)/,
-	'the updated extension has 1.1 objects');
+like($node->safe_psql('updated_from_1_0', $aspects{'member objects'}),
+	qr/function leadflow\.check_invariants\(\)/, 'the updated extension has 1.1 objects');
 
 $node->stop;
 done_testing();
