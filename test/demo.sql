@@ -17,9 +17,9 @@ SELECT 'mon-fri 09:00-12:30,13:30-17:30; sat 10:00-13:00 America/New_York'::lead
            AS "Fri 15:00 New York + 4 working hours (across the DST change)";
 
 \echo
-\echo '== The floor: 30 reps in New York, Berlin and Bangalore, 4 queues, 5 rules'
+\echo '== The floor: 27 reps and 3 managers in seven cities, 4 queues, 5 rules'
 \echo
-SELECT setseed(0.42);
+SELECT setseed(0.42) \gset
 SET leadflow.clock = '2026-03-30 00:00:00+00';   -- Monday; Good Friday and Easter Monday in Berlin
 INSERT INTO leadflow.rep (name, hours, holidays, max_open, max_new_per_day, skills)
 SELECT r.name, r.hours::leadflow.workhours, r.holidays::date[], 60, 12, r.skills::text[]
@@ -86,21 +86,28 @@ INSERT INTO leadflow.rule (priority, name, match, require_skills, queue, action)
     (40, 'web and events', '{"source": ["web_form", "event", "referral"]}', '{}', 'inside', 'route');
 INSERT INTO leadflow.account (domain, status, suppress_reason) VALUES ('competitor.example', 'suppressed', 'competitor');
 
-\echo 'Playing two weeks, hour by hour: leads arrive, reps work their lists (some sit on theirs), the sweep runs...'
 CREATE TEMP TABLE diligence AS
 SELECT id AS rep_id,
        CASE WHEN name IN ('Gus', 'Mats', 'Vik') THEN 0.25    -- they sit on leads
             WHEN name LIKE '%(mgr%' THEN 0.9 ELSE 0.8 END AS p_work
   FROM leadflow.rep;
-DO $$
+-- One day of the floor, hour by hour; returns a line for the progress report.
+CREATE FUNCTION pg_temp.play_day(day date) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     hour timestamptz;
+    started timestamptz := clock_timestamp();
     l record;
     n int;
     outcome leadflow.outcome;
     u float8;
+    leads_before bigint := (SELECT count(*) FROM leadflow.lead);
+    touches_before bigint := (SELECT count(*) FROM leadflow.touch);
+    moved_before bigint := (SELECT count(*) FROM leadflow.decision
+                             WHERE kind IN ('reassign_sla', 'escalate'));
 BEGIN
-    FOR hour IN SELECT generate_series(timestamptz '2026-03-30 00:00+00', '2026-04-10 23:00+00', '1 hour') LOOP
+    FOR hour IN SELECT generate_series(day::timestamp AT TIME ZONE 'UTC',
+                                       day::timestamp AT TIME ZONE 'UTC' + interval '23 hours',
+                                       '1 hour') LOOP
         PERFORM set_config('leadflow.clock', hour::text, false);
         -- leads arrive: more on weekdays and in the European and American day
         n := CASE WHEN extract(isodow FROM hour) > 5 THEN 2
@@ -144,8 +151,23 @@ BEGIN
          WHERE stage = 'qualified' AND random() < 0.02;
         PERFORM leadflow.sweep();
     END LOOP;
+    RETURN format('  %s: %s leads in, %s touches, %s taken away by the sweep (%s s)',
+                  to_char(day, 'Dy DD Mon'),
+                  (SELECT count(*) FROM leadflow.lead) - leads_before,
+                  (SELECT count(*) FROM leadflow.touch) - touches_before,
+                  (SELECT count(*) FROM leadflow.decision
+                    WHERE kind IN ('reassign_sla', 'escalate')) - moved_before,
+                  round(extract(epoch FROM clock_timestamp() - started)::numeric, 1));
 END;
 $$;
+\echo 'Playing two weeks, hour by hour: leads arrive, reps work their lists (some sit on'
+\echo 'theirs), the sweep runs every hour.  A line per day (15 to 30 s in all):'
+\pset tuples_only on
+\pset format unaligned
+SELECT format('SELECT pg_temp.play_day(%L)', d::date)
+  FROM generate_series(date '2026-03-30', date '2026-04-10', '1 day') d \gexec
+\pset format aligned
+\pset tuples_only off
 SET leadflow.clock = '2026-04-10 22:00:00+00';   -- Friday night: the manager reads the reports
 
 \echo
@@ -226,3 +248,6 @@ SELECT kind, count(*) FROM leadflow.alert GROUP BY 1 ORDER BY 2 DESC;
 \echo 'Counters agree with the leads (no rows = all well):'
 SELECT * FROM leadflow.check_counters();
 RESET leadflow.clock;
+-- Sessions that explore the demo afterwards see the floor as it stood on
+-- Friday night, not as of today's date (when every open lead is overdue).
+ALTER DATABASE leadflow_demo SET leadflow.clock = '2026-04-10 22:00:00+00';

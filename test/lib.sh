@@ -95,6 +95,22 @@ start_cluster() {
 		{ cat "$dir/server.log"; return 1; }
 }
 
+# claim_cluster_dir DIR: make sure DIR is free or holds a cluster that this
+# checkout started (its path is in DIR/owner); refuse another's.  Set
+# LEADFLOW_REPLACE_CLUSTER=1 to take it over anyway.
+claim_cluster_dir() {
+	local dir=$1 me owner
+	me=$(pwd -P)
+	[ -e "$dir" ] || return 0
+	owner=$(cat "$dir/owner" 2>/dev/null || echo "something else")
+	[ "$owner" = "$me" ] && return 0
+	[ "${LEADFLOW_REPLACE_CLUSTER:-0}" = 1 ] && return 0
+	echo "$dir is in use by $owner, not by this checkout ($me)."
+	echo "Stop it from there, choose another directory (LEADFLOW_DEMO_DIR=... LEADFLOW_DEMO_PORT=...),"
+	echo "or set LEADFLOW_REPLACE_CLUSTER=1 to replace it."
+	return 1
+}
+
 # stop_cluster DIR: stop the cluster in DIR (if running) and remove DIR.
 stop_cluster() {
 	local dir=$1
