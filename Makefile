@@ -10,6 +10,7 @@ MODULE_big = leadflow
 OBJS = \
 	src/leadflow.o \
 	src/guc.o \
+	src/roles.o \
 	src/cadence_parse.o \
 	src/cadence.o \
 	src/workhours_parse.o \

@@ -48,6 +48,7 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "roles.h"
 #include "routing.h"
 #include "scoring.h"
 

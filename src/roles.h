@@ -1,0 +1,19 @@
+/*
+ * roles.h
+ *	  Who is acting, as leadflow's rules judge it (roles.c).
+ */
+#ifndef LEADFLOW_ROLES_H
+#define LEADFLOW_ROLES_H
+
+#include "postgres.h"
+
+/*
+ * True while a restore loads data: check_function_bodies is off (every
+ * pg_dump script and pg_restore session sets it) and the acting role is a
+ * superuser or the extension's owner.  The triggers then keep rows as
+ * given.  Anybody else who turns check_function_bodies off gets the
+ * normal rules.
+ */
+extern bool leadflow_restoring(void);
+
+#endif							/* LEADFLOW_ROLES_H */
