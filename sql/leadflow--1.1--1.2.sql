@@ -276,6 +276,22 @@ BEGIN
 END;
 $$;
 
+-- What reps may read of the model.
+--
+-- leadflow.model holds every feature value's counts of closed leads --
+-- every rep's customers' companies and domains with their outcomes -- and
+-- predict(doc) answers for any document a rep makes up.  Reps read the
+-- prediction leadflow stored on their own leads (lead.predicted) and
+-- explain_score of their own leads without its prediction rows (see
+-- src/scoring.c); managers and admins keep everything.
+REVOKE SELECT ON leadflow.model FROM leadflow_rep;
+REVOKE EXECUTE ON FUNCTION leadflow.predict(jsonb, text) FROM leadflow_rep;
+
+-- Alerts: NOTIFY cannot be restricted by row-level security -- any role
+-- that LISTENs leadflow_alert hears every alert -- so since 1.2 a payload
+-- carries only {"id", "kind", "lead_id", "rep_id"} (src/ledger.c); a front
+-- end reads the row, through row-level security, for the rest.
+
 -- SECURITY DEFINER audit: every such function, and why it must be one
 -- (listed with the same reasons in the README; sql/audit.sql fails when
 -- the two lists differ).  All run with the path above and bypass

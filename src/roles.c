@@ -19,6 +19,7 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
@@ -67,6 +68,24 @@ leadflow_restoring(void)
 		return false;
 	acting = GetOuterUserId();
 	return superuser_arg(acting) || acting == extension_owner();
+}
+
+static bool
+has_privs_of(Oid role, const char *group)
+{
+	Oid			group_oid = get_role_oid(group, true);
+
+	return OidIsValid(group_oid) && has_privs_of_role(role, group_oid);
+}
+
+bool
+current_role_is_rep_session(void)
+{
+	Oid			role = GetUserId();
+
+	return has_privs_of(role, "leadflow_rep") &&
+		!has_privs_of(role, "leadflow_manager") &&
+		!has_privs_of(role, "leadflow_admin");
 }
 
 PG_FUNCTION_INFO_V1(leadflow_restoring_sql);

@@ -16,4 +16,12 @@
  */
 extern bool leadflow_restoring(void);
 
+/*
+ * Is the current role (GetUserId(): call it from SECURITY INVOKER code) a
+ * rep session: the privileges of leadflow_rep and of neither
+ * leadflow_manager nor leadflow_admin?  The C twin of NOT
+ * leadflow.sees_all_rows().
+ */
+extern bool current_role_is_rep_session(void);
+
 #endif							/* LEADFLOW_ROLES_H */
