@@ -240,17 +240,28 @@ BEGIN
 END;
 $$;
 
--- touch_authorize (1.1), with the restore signal above: a rep who turned
--- check_function_bodies off skipped its checks.
+-- Touch times within reason for reps.
+--
+-- A touch's time moves the lead's cadence and SLA clock (the next touch
+-- is computed from it) and every report of speed to lead.  Reps dated
+-- touches freely (1990, 2099, year 294276): a touch dated next week
+-- pushed the lead's SLA past the sweep.  A rep session now records a
+-- touch at most 5 minutes after leadflow.now() -- room for the clock of a
+-- laptop or phone that runs a little fast, well short of moving an SLA of
+-- an hour -- and not before the lead was assigned (created, for a lead
+-- imported without assigned_at): a touch from before that was another
+-- owner's.  Managers and CRM back ends (imports of history) record any
+-- finite time.  As in 1.1, this trigger runs as the caller, so a rep sees
+-- only its own leads; the rest is unchanged.
 CREATE OR REPLACE FUNCTION leadflow.touch_authorize() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, leadflow, pg_temp
 AS $$
 DECLARE
     me integer;
+    since timestamptz;   -- when the lead became the rep's
 BEGIN
-    IF leadflow.restoring()   -- a restore
-       OR leadflow.sees_all_rows() THEN
+    IF leadflow.restoring() OR leadflow.sees_all_rows() THEN
         RETURN NEW;
     END IF;
     me := leadflow.current_rep_id();
@@ -266,11 +277,24 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Leave rep_id out: the touch is the acting rep''s.';
     END IF;
-    IF NEW.lead_id IS NOT NULL   -- else touch_check_input says what is wrong
-       AND NOT EXISTS (SELECT FROM leadflow.lead l WHERE l.id = NEW.lead_id) THEN
+    SELECT coalesce(l.assigned_at, l.created_at) INTO since FROM leadflow.lead l WHERE l.id = NEW.lead_id;
+    IF NOT FOUND AND NEW.lead_id IS NOT NULL THEN   -- else touch_check_input says what is wrong
         RAISE EXCEPTION 'lead % is not one of rep %''s leads', NEW.lead_id, me
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Only the owner or a member of leadflow_manager may log a touch on a lead.';
+    END IF;
+    IF NEW.at > leadflow.now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'touch time % is in the future', NEW.at
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = format('A rep records a touch at most 5 minutes after leadflow.now() (%s), for clock skew.',
+                                  leadflow.now()),
+                  HINT = 'Leave "at" out to record the touch now; a manager may record other times.';
+    END IF;
+    IF NEW.at < since THEN
+        RAISE EXCEPTION 'touch time % is before lead % was assigned (%)', NEW.at, NEW.lead_id, since
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = 'A rep records the touches it made since the lead became its own.',
+                  HINT = 'A manager may record touches from before the assignment.';
     END IF;
     RETURN NEW;
 END;
@@ -291,6 +315,11 @@ REVOKE EXECUTE ON FUNCTION leadflow.predict(jsonb, text) FROM leadflow_rep;
 -- that LISTENs leadflow_alert hears every alert -- so since 1.2 a payload
 -- carries only {"id", "kind", "lead_id", "rep_id"} (src/ledger.c); a front
 -- end reads the row, through row-level security, for the rest.
+--
+-- Contact keys: a lead's email or phone may become that of another
+-- owner's open lead only when a manager sets it (src/lead_triggers.c,
+-- src/duplicates.c): else a rep could take the other owner's prospect's
+-- re-inquiries as duplicates of its own lead.
 
 -- SECURITY DEFINER audit: every such function, and why it must be one
 -- (listed with the same reasons in the README; sql/audit.sql fails when
@@ -299,7 +328,8 @@ REVOKE EXECUTE ON FUNCTION leadflow.predict(jsonb, text) FROM leadflow_rep;
 --   lead_before_insert (trigger): routes, claims seats and writes the
 --     ledger and alerts, which no role that inserts leads may write.
 --   lead_before_update (trigger): claims and releases seats, writes the
---     ledger and stage history for manual moves and stage changes.
+--     ledger and stage history for manual moves and stage changes, and
+--     looks for other owners' open leads with a new contact key.
 --   flush_routing_state (trigger): writes the statement's counters,
 --     rotation state and ledger rows.
 --   touch_before_insert (trigger): advances the lead's stage, cadence and

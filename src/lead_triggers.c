@@ -381,6 +381,46 @@ restart_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	return heap_modify_tuple_by_cols(tuple, desc, 5, attnums, values, nulls);
 }
 
+/*
+ * The column's value in the new row when it is set and differs from the
+ * old row's; else NULL.
+ */
+static char *
+changed_text(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, int attnum)
+{
+	bool		old_null,
+				new_null;
+	Datum		old_value = heap_getattr(oldtuple, attnum, desc, &old_null);
+	Datum		new_value = heap_getattr(newtuple, attnum, desc, &new_null);
+	char	   *now;
+
+	if (new_null)
+		return NULL;
+	now = TextDatumGetCString(new_value);
+	if (!old_null && strcmp(now, TextDatumGetCString(old_value)) == 0)
+		return NULL;
+	return now;
+}
+
+/*
+ * A lead's new email or phone must not be that of another owner's open
+ * lead, unless a manager sets it (see duplicate_refuse_contact_taken).
+ */
+static void
+refuse_taken_contacts(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+					  const LeadColumns *cols, const LeadInput *lead)
+{
+	char	   *email = changed_text(oldtuple, newtuple, desc, cols->email);
+	char	   *phone = changed_text(oldtuple, newtuple, desc, cols->phone);
+
+	if ((email == NULL && phone == NULL) || acting_role_is_manager())
+		return;
+	if (email != NULL)
+		duplicate_refuse_contact_taken(lead->id, lead->current_owner, "email", email);
+	if (phone != NULL)
+		duplicate_refuse_contact_taken(lead->id, lead->current_owner, "phone", phone);
+}
+
 static HeapTuple
 set_stage_changed_at(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 					 TimestampTz now)
@@ -422,6 +462,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	lead_input_from_tuple(&before, td->tg_trigtuple, desc, cols);
 	lead_input_from_tuple(&after, newtuple, desc, cols);
 	now = leadflow_now();
+	refuse_taken_contacts(td->tg_trigtuple, newtuple, desc, cols, &after);
 
 	/* the column is NOT NULL, but this trigger reads it before that check */
 	if (!OidIsValid(after.stage))

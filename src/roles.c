@@ -79,6 +79,12 @@ has_privs_of(Oid role, const char *group)
 }
 
 bool
+acting_role_is_manager(void)
+{
+	return has_privs_of(GetOuterUserId(), "leadflow_manager");
+}
+
+bool
 current_role_is_rep_session(void)
 {
 	Oid			role = GetUserId();

@@ -16,6 +16,9 @@
  */
 extern bool leadflow_restoring(void);
 
+/* Has the acting role the privileges of leadflow_manager (superusers do)? */
+extern bool acting_role_is_manager(void);
+
 /*
  * Is the current role (GetUserId(): call it from SECURITY INVOKER code) a
  * rep session: the privileges of leadflow_rep and of neither
