@@ -56,7 +56,10 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
-	security
+	security \
+	audit \
+	trust \
+	attack
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -17,7 +17,9 @@
 -- BEGIN security
 ------------------------------------------------------------------------
 -- Trust (issue 14): no role can escalate through leadflow or switch its
--- rules off.
+-- rules off.  sql/audit.sql checks the catalog against what is said here
+-- and in the README's "Roles and row-level security"; sql/attack.sql and
+-- sql/trust.sql try the attacks.
 ------------------------------------------------------------------------
 
 -- search_path: pg_temp last.

@@ -18,7 +18,10 @@
  * leadflow.x, and built-in types, functions and operators stay
  * unqualified: nothing a role creates can come before them.  A saved plan
  * is re-analysed when it runs under another search_path than it was
- * prepared with, so the pin must hold wherever a plan runs.
+ * prepared with, so the pin must hold wherever a plan runs: sql/audit.sql
+ * fails for every extension function without a pinned path that it does
+ * not list with its reason, and sql/attack.sql shadows the built-in names
+ * in pg_temp and public and drives every entry point.
  */
 #include "postgres.h"
 
