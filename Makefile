@@ -10,6 +10,7 @@ MODULE_big = leadflow
 OBJS = \
 	src/leadflow.o \
 	src/guc.o \
+	src/roles.o \
 	src/cadence_parse.o \
 	src/cadence.o \
 	src/workhours_parse.o \
@@ -55,7 +56,10 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
-	security
+	security \
+	audit \
+	trust \
+	attack
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -22,6 +22,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 
+#include "leadflow.h"
 #include "hygiene.h"
 #include "routing.h"
 
@@ -32,6 +33,8 @@
 static SPIPlanPtr by_email_plan = NULL;
 static SPIPlanPtr by_phone_plan = NULL;
 static SPIPlanPtr reinquiry_plan = NULL;
+static SPIPlanPtr email_taken_plan = NULL;
+static SPIPlanPtr phone_taken_plan = NULL;
 
 static void
 lock_contact(const char *key)
@@ -88,6 +91,52 @@ duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
 	match->open = DatumGetBool(SPI_getbinval(t, d, 3, &isnull));
 	v = SPI_getbinval(t, d, 4, &isnull);
 	match->queue = isnull ? NULL : TextDatumGetCString(v);
+}
+
+/*
+ * A lead's email or phone (column, already normalised) is about to become
+ * key: refuse when another owner's open lead has it.  Duplicates of a new
+ * lead go to the owner of the open lead with its contact, so a rep who
+ * gave one of its leads another rep's prospect's email would get that
+ * prospect's re-inquiries -- and, once the other lead closes, its return.
+ * Only managers may (they can merge the two instead).  Takes the same
+ * contact lock as duplicate_find, so an INSERT of that prospect running at
+ * the same time is seen or sees this lead.  The error names the value the
+ * caller wrote and nothing of the lead it cannot read.  The caller is
+ * connected to SPI.
+ */
+void
+duplicate_refuse_contact_taken(int64 lead_id, int32 owner_id, const char *column,
+							   const char *key)
+{
+	static const Oid argtypes[] = {TEXTOID, INT8OID, INT4OID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	SPIPlanPtr	plan;
+
+	lock_contact(key);
+#define TAKEN_QUERY(column) \
+	"SELECT FROM leadflow.lead WHERE " column " = $1 AND id <> $2" \
+	" AND stage IN ('new', 'working') AND owner_id IS DISTINCT FROM $3 LIMIT 1"
+	plan = strcmp(column, "email") == 0
+		? leadflow_plan(&email_taken_plan, TAKEN_QUERY("email"), 3, argtypes)
+		: leadflow_plan(&phone_taken_plan, TAKEN_QUERY("phone"), 3, argtypes);
+#undef TAKEN_QUERY
+	args[0] = CStringGetTextDatum(key);
+	args[1] = Int64GetDatum(lead_id);
+	args[2] = Int32GetDatum(owner_id);
+	nulls[2] = owner_id == 0 ? 'n' : ' ';
+	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not look for the owner of a contact");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("%s \"%s\" is the contact of another owner's open lead",
+						column, leadflow_quote_clip(key)),
+				 errdetail("Lead " INT64_FORMAT " would take that prospect's re-inquiries from its owner.",
+						   lead_id),
+				 errhint("If both leads are the same person, ask a manager to merge them (leadflow.merge); a manager may also set the %s.",
+						 column)));
 }
 
 /* A prospect asking twice is a buying signal: an event on the open lead. */

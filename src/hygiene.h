@@ -35,5 +35,8 @@ typedef struct DuplicateMatch
 
 extern void duplicate_find(const char *email, const char *phone, DuplicateMatch *match);
 extern void duplicate_note_reinquiry(int64 open_lead, int64 new_lead, TimestampTz at);
+/* error when another owner's open lead has this email or phone (column) */
+extern void duplicate_refuse_contact_taken(int64 lead_id, int32 owner_id, const char *column,
+										   const char *key);
 
 #endif							/* LEADFLOW_HYGIENE_H */

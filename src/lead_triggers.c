@@ -14,10 +14,11 @@
  * itself as a manual move: cap-checked, recorded, and given a fresh
  * follow-up clock.
  *
- * Restores.  pg_dump and pg_restore run with check_function_bodies off;
- * so does nothing else that writes leads.  While it is off the triggers
- * load rows exactly as given -- the dump already holds the counters and
- * the ledger, and a restore must not route, count or alert again.
+ * Restores.  pg_dump and pg_restore run with check_function_bodies off.
+ * While it is off and a superuser or the extension's owner acts
+ * (leadflow_restoring(), roles.c), the triggers load rows exactly as given
+ * -- the dump already holds the counters and the ledger, and a restore
+ * must not route, count or alert again.  Anybody else gets the rules.
  */
 #include "postgres.h"
 
@@ -36,6 +37,7 @@
 #include "leadflow.h"
 #include "hygiene.h"
 #include "matching.h"
+#include "roles.h"
 #include "routing_decide.h"
 #include "scoring.h"
 
@@ -70,12 +72,6 @@ lead_columns_for(Relation rel)
 		lead_columns_valid = true;
 	}
 	return &lead_columns;
-}
-
-bool
-leadflow_restoring(void)
-{
-	return !check_function_bodies;
 }
 
 static TriggerData *
@@ -385,6 +381,46 @@ restart_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	return heap_modify_tuple_by_cols(tuple, desc, 5, attnums, values, nulls);
 }
 
+/*
+ * The column's value in the new row when it is set and differs from the
+ * old row's; else NULL.
+ */
+static char *
+changed_text(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc, int attnum)
+{
+	bool		old_null,
+				new_null;
+	Datum		old_value = heap_getattr(oldtuple, attnum, desc, &old_null);
+	Datum		new_value = heap_getattr(newtuple, attnum, desc, &new_null);
+	char	   *now;
+
+	if (new_null)
+		return NULL;
+	now = TextDatumGetCString(new_value);
+	if (!old_null && strcmp(now, TextDatumGetCString(old_value)) == 0)
+		return NULL;
+	return now;
+}
+
+/*
+ * A lead's new email or phone must not be that of another owner's open
+ * lead, unless a manager sets it (see duplicate_refuse_contact_taken).
+ */
+static void
+refuse_taken_contacts(HeapTuple oldtuple, HeapTuple newtuple, TupleDesc desc,
+					  const LeadColumns *cols, const LeadInput *lead)
+{
+	char	   *email = changed_text(oldtuple, newtuple, desc, cols->email);
+	char	   *phone = changed_text(oldtuple, newtuple, desc, cols->phone);
+
+	if ((email == NULL && phone == NULL) || acting_role_is_manager())
+		return;
+	if (email != NULL)
+		duplicate_refuse_contact_taken(lead->id, lead->current_owner, "email", email);
+	if (phone != NULL)
+		duplicate_refuse_contact_taken(lead->id, lead->current_owner, "phone", phone);
+}
+
 static HeapTuple
 set_stage_changed_at(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 					 TimestampTz now)
@@ -426,6 +462,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	lead_input_from_tuple(&before, td->tg_trigtuple, desc, cols);
 	lead_input_from_tuple(&after, newtuple, desc, cols);
 	now = leadflow_now();
+	refuse_taken_contacts(td->tg_trigtuple, newtuple, desc, cols, &after);
 
 	/* the column is NOT NULL, but this trigger reads it before that check */
 	if (!OidIsValid(after.stage))

@@ -24,9 +24,6 @@ extern void leadflow_define_gucs(void);
  */
 extern TimestampTz leadflow_now(void);
 
-/* True while pg_dump/pg_restore load data: triggers then keep rows as given. */
-extern bool leadflow_restoring(void);
-
 /*
  * Text a user gave, for quoting in an error message: itself when short,
  * else its first LEADFLOW_QUOTE_MAX bytes (whole characters) and "...".

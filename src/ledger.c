@@ -163,7 +163,13 @@ decision_plan(void)
 					  "        queue, strategy, reason, candidates)");
 }
 
-/* Alerts come back as their NOTIFY payloads, in the order they were raised. */
+/*
+ * Alerts come back as their NOTIFY payloads, in the order they were raised.
+ * A payload carries ids and the kind only: NOTIFY reaches every session
+ * that LISTENs, whatever row-level security lets it read, so names, the
+ * detail and the rest stay in the row, which a front end reads through
+ * row-level security.
+ */
 static void
 alert_plan(void)
 {
@@ -173,8 +179,7 @@ alert_plan(void)
 					  " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
 					  " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
 					  " RETURNING id, json_build_object('id', id, 'kind', kind,"
-					  "  'lead_id', lead_id, 'rep_id', rep_id, 'at', at,"
-					  "  'detail', detail)::text AS payload)"
+					  "  'lead_id', lead_id, 'rep_id', rep_id)::text AS payload)"
 					  " SELECT payload FROM a ORDER BY id");
 }
 
@@ -335,9 +340,8 @@ ledger_decision(const DecisionRow *d)
 
 /*
  * Record an alert; it is written with its batch and announced on channel
- * leadflow_alert with a JSON payload {"id", "kind", "lead_id", "rep_id",
- * "at", "detail"}.  NOTIFY delivers at commit, so the delay changes nothing
- * a listener sees.
+ * leadflow_alert with a JSON payload {"id", "kind", "lead_id", "rep_id"}.
+ * NOTIFY delivers at commit, so the delay changes nothing a listener sees.
  */
 void
 ledger_alert(const char *kind, int64 lead_id, int32 rep_id, Jsonb *detail,

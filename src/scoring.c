@@ -48,6 +48,7 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "roles.h"
 #include "routing.h"
 #include "scoring.h"
 
@@ -634,7 +635,15 @@ leadflow_explain_score(PG_FUNCTION_ARGS)
 				 psprintf("as of %s", timestamptz_to_str(as_of)), engagement);
 	explain_emit(rsinfo, "score", "total", "leadflow.current_score",
 				 clamp_int32((double) stored + engagement));
-	predict_explain(&doc, explain_emit, rsinfo);
+
+	/*
+	 * Not for reps: a feature's log-likelihood ratio is the model's count
+	 * of closed leads with the value, and a rep may set its own lead's
+	 * company or attrs to any value -- other reps' customers included --
+	 * and read it back.  A rep reads its lead's stored lead.predicted.
+	 */
+	if (!current_role_is_rep_session())
+		predict_explain(&doc, explain_emit, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -8,6 +8,20 @@
  * routing of one row of a multi-row INSERT sees the counters and turns the
  * rows before it claimed, and (in READ COMMITTED) what other transactions
  * committed while it waited for a lock.
+ *
+ * Names.  Every function that runs these statements pins search_path =
+ * pg_catalog, leadflow, pg_temp: a built-in name resolves in pg_catalog
+ * first, leadflow's in leadflow (only its owner can create there), and
+ * pg_temp -- the one schema every role can fill -- comes last, for
+ * relations and types only (PostgreSQL never looks up functions or
+ * operators there); public is not on the path.  So relations are written
+ * leadflow.x, and built-in types, functions and operators stay
+ * unqualified: nothing a role creates can come before them.  A saved plan
+ * is re-analysed when it runs under another search_path than it was
+ * prepared with, so the pin must hold wherever a plan runs: sql/audit.sql
+ * fails for every extension function without a pinned path that it does
+ * not list with its reason, and sql/attack.sql shadows the built-in names
+ * in pg_temp and public and drives every entry point.
  */
 #include "postgres.h"
 

@@ -357,11 +357,20 @@ test('the sweep reassigns the untouched lead; LISTEN leadflow_alert hears of it 
 	]);
 	assert.deepEqual(payloads.map((p) => String(p.id)), inTx.map((a) => a.id), 'payload ids are the alert rows');
 	for (const p of payloads) {
-		assert.deepEqual(new Date(p.at), new Date('2026-03-09T10:30:00Z'), 'at is the sweep\'s as_of');
-		assert.equal(p.detail.from_rep, 'Ana');
-		assert.equal(p.detail.queue, 'inside');
+		assert.deepEqual(Object.keys(p).sort(), ['id', 'kind', 'lead_id', 'rep_id'],
+			'ids and the kind only: any role may LISTEN');
 	}
-	assert.equal(payloads[1].detail.to_rep, 'Ben');
+	// the rest is in the rows, which a front end reads by id
+	const rows = (await listener.query(
+		'SELECT id, at, detail FROM leadflow.alert WHERE id = ANY($1::bigint[]) ORDER BY id',
+		[payloads.map((p) => String(p.id))])).rows;
+	assert.equal(rows.length, 2);
+	for (const a of rows) {
+		assert.deepEqual(new Date(a.at), new Date('2026-03-09T10:30:00Z'), 'at is the sweep\'s as_of');
+		assert.equal(a.detail.from_rep, 'Ana');
+		assert.equal(a.detail.queue, 'inside');
+	}
+	assert.equal(rows[1].detail.to_rep, 'Ben');
 
 	// The lead changed hands, for every session now.
 	const l = await leadRow(listener, lead.first);
