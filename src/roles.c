@@ -22,6 +22,7 @@
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/rel.h"
 
 #include "roles.h"
@@ -70,6 +71,53 @@ leadflow_restoring(void)
 	return superuser_arg(acting) || acting == extension_owner();
 }
 
+/*
+ * The value check_function_bodies had before the outermost function or
+ * extension script now running saved it, or its value when nothing did.
+ * A function's SET clause and CREATE and ALTER EXTENSION (which run their
+ * script with check_function_bodies off, and only save the session's
+ * value when it was on) push a GUC_SAVE entry on the setting's stack,
+ * older entries below.
+ */
+static bool
+session_check_function_bodies(void)
+{
+	static struct config_generic *setting = NULL;
+	GucStack   *entry;
+	bool		value = check_function_bodies;
+
+	if (setting == NULL)
+	{
+		struct config_generic **vars = get_guc_variables();
+		int			n = GetNumConfigOptions();
+		int			i;
+
+		for (i = 0; i < n && setting == NULL; i++)
+			if (strcmp(vars[i]->name, "check_function_bodies") == 0)
+				setting = vars[i];
+		if (setting == NULL)
+			elog(ERROR, "leadflow: setting check_function_bodies not found");
+	}
+	for (entry = setting->stack; entry != NULL; entry = entry->prev)
+		if (entry->state == GUC_SAVE)
+			value = entry->prior.val.boolval;
+	return value;
+}
+
+/*
+ * leadflow_restoring(), also inside an extension script: a restore runs
+ * CREATE EXTENSION in a session that turned check_function_bodies off
+ * itself, where a plain CREATE EXTENSION (or ALTER EXTENSION UPDATE) only
+ * turned it off for its script, and leadflow_restoring() is true for every
+ * superuser there.  For what must tell the two apart: the configuration
+ * audit, whose rows a restore brings back (and must not write again).
+ */
+bool
+leadflow_restoring_dump(void)
+{
+	return leadflow_restoring() && !session_check_function_bodies();
+}
+
 static bool
 has_privs_of(Oid role, const char *group)
 {
@@ -101,4 +149,13 @@ Datum
 leadflow_restoring_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(leadflow_restoring());
+}
+
+PG_FUNCTION_INFO_V1(leadflow_restoring_dump_sql);
+
+/* leadflow.restoring_dump(): leadflow_restoring_dump() for SQL. */
+Datum
+leadflow_restoring_dump_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(leadflow_restoring_dump());
 }

@@ -16,6 +16,13 @@
  */
 extern bool leadflow_restoring(void);
 
+/*
+ * leadflow_restoring(), but inside an extension script (always run with
+ * check_function_bodies off) true only when the session running it turned
+ * check_function_bodies off itself: a restore's CREATE EXTENSION.
+ */
+extern bool leadflow_restoring_dump(void);
+
 /* Has the acting role the privileges of leadflow_manager (superusers do)? */
 extern bool acting_role_is_manager(void);
 
