@@ -9,6 +9,15 @@
  * trigger on those tables (leadflow.config_changed) sends a relcache
  * invalidation for the table, which every backend receives -- our own at
  * the end of the modifying command, the others when it commits.
+ *
+ * Version.  With the configuration the cache holds the id of the latest
+ * configuration change (leadflow.config_change) it was read with, which
+ * goes into every decision taken with it (decision.config_version).  The
+ * tables and the version are read in one snapshot, so the copy is exactly
+ * the configuration at that version.  Every audited change also
+ * invalidates the cache (a statement trigger on config_change), including
+ * changes of tables routing does not cache, so the version moves with
+ * them.
  */
 #include "postgres.h"
 
@@ -24,6 +33,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "leadflow.h"
@@ -33,15 +43,18 @@ const char *const strategy_names[] = {
 	"round_robin", "weighted", "load_balanced", "performance"
 };
 
-#define NUM_CONFIG_TABLES 6
+#define NUM_CONFIG_TABLES 7
+#define CONFIG_CHANGE_TABLE 6	/* config_change: missing before 1.2 */
 static const char *const config_table_names[NUM_CONFIG_TABLES] = {
-	"rep", "queue", "queue_member", "rule", "freemail_domain", "country_calling_code"
+	"rep", "queue", "queue_member", "rule", "freemail_domain", "country_calling_code",
+	"config_change"
 };
 
 static MemoryContext config_context = NULL;
 static RoutingConfig *config = NULL;
 static bool config_stale = true;
 static Oid	config_relids[NUM_CONFIG_TABLES];
+static bool config_relids_known = false;
 
 static void
 config_invalidate(Datum arg, Oid relid)
@@ -159,7 +172,8 @@ col_array(HeapTuple tuple, TupleDesc desc, int col)
 }
 
 /*
- * Run a configuration query.  SPI returns with CurrentMemoryContext set to
+ * Run a configuration query, read-only: in the snapshot routing_config()
+ * pushed for the whole load.  SPI returns with CurrentMemoryContext set to
  * its own procedure context, which dies at SPI_finish; switch back to the
  * cache's context so that what is built from the result outlives it.
  */
@@ -168,7 +182,7 @@ run_config_query(const char *sql)
 {
 	MemoryContext cache = CurrentMemoryContext;
 
-	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read configuration: %s", sql);
 	MemoryContextSwitchTo(cache);
 }
@@ -359,10 +373,6 @@ load_stage_labels(RoutingConfig *c)
 	c->stage_rejected = stage_label(c->stage_type, "rejected");
 }
 
-/*
- * Note the configuration tables' OIDs for the invalidation callback.  New
- * OIDs mean the extension was created again: saved plans must go too.
- */
 static int
 cmp_country(const void *a, const void *b)
 {
@@ -390,21 +400,46 @@ load_countries(RoutingConfig *c)
 	}
 }
 
+/*
+ * The version: the latest configuration change (0 when there is none, and
+ * in a database not yet updated to 1.2, which has no audit).
+ */
+static void
+load_version(RoutingConfig *c)
+{
+	bool		isnull;
+	Datum		v;
+
+	c->version = 0;
+	if (!OidIsValid(config_relids[CONFIG_CHANGE_TABLE]))
+		return;
+	run_config_query("SELECT max(id) FROM leadflow.config_change");
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	c->version = isnull ? 0 : DatumGetInt64(v);
+}
+
+/*
+ * Note the configuration tables' OIDs for the invalidation callback.  New
+ * OIDs mean the extension was created again, or updated to a version with
+ * new tables (ALTER EXTENSION UPDATE): saved plans must go too, since they
+ * were prepared for the old tables and columns.
+ */
 static void
 remember_config_relids(void)
 {
 	Oid			nsp = get_namespace_oid("leadflow", false);
-	bool		recreated = false;
+	bool		changed = false;
 	int			i;
 
 	for (i = 0; i < NUM_CONFIG_TABLES; i++)
 	{
 		Oid			relid = get_relname_relid(config_table_names[i], nsp);
 
-		recreated |= OidIsValid(config_relids[i]) && config_relids[i] != relid;
+		changed |= config_relids_known && config_relids[i] != relid;
 		config_relids[i] = relid;
 	}
-	if (recreated)
+	config_relids_known = true;
+	if (changed)
 		leadflow_plans_reset();
 }
 
@@ -443,6 +478,12 @@ routing_config(void)
 	 * Load into a fresh context and swap only on success, so an error
 	 * half-way leaves no half-built cache behind.  Clear the flag first: an
 	 * invalidation arriving during the load marks the new copy stale.
+	 *
+	 * Every table is read in one snapshot, taken as SPI would take one for
+	 * each query (after advancing the command counter, so that what this
+	 * transaction has done so far is seen), so that the copy is one
+	 * configuration and its version says which.  (An error pops the
+	 * snapshot with the (sub)transaction it aborts.)
 	 */
 	config_stale = false;
 	fresh = AllocSetContextCreate(TopMemoryContext, "leadflow routing config",
@@ -454,18 +495,24 @@ routing_config(void)
 		old = MemoryContextSwitchTo(fresh);
 		c = palloc0(sizeof(RoutingConfig));
 		remember_config_relids();
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		load_version(c);
 		load_reps(c);
 		load_queues(c);
 		load_members(c);
 		load_rules(c);
 		load_freemail(c);
 		load_countries(c);
+		PopActiveSnapshot();
 		load_stage_labels(c);
 		MemoryContextSwitchTo(old);
 		if (config_context != NULL)
 			retire_config(config_context);
 		config_context = fresh;
 		config = c;
+		/* what the decisions taken with it are recorded under */
+		ledger_set_config_version(c->version);
 	}
 	PG_CATCH();
 	{

@@ -20,11 +20,13 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "leadflow.h"
@@ -47,7 +49,7 @@ ledger_detail(int npairs, const char **keys, const char **values)
 }
 
 #define BATCH_ROWS 1000
-#define MAX_BATCH_COLUMNS 10
+#define MAX_BATCH_COLUMNS 11
 
 typedef struct PendingRow
 {
@@ -73,7 +75,7 @@ enum
 {
 	DECISION_LEAD_ID, DECISION_AT, DECISION_KIND, DECISION_FROM_REP,
 	DECISION_TO_REP, DECISION_RULE_ID, DECISION_QUEUE, DECISION_STRATEGY,
-	DECISION_REASON, DECISION_CANDIDATES, DECISION_COLUMNS
+	DECISION_REASON, DECISION_CANDIDATES, DECISION_CONFIG_VERSION, DECISION_COLUMNS
 };
 
 enum
@@ -85,7 +87,7 @@ static RowBatch decisions = {
 	.what = "decision ledger",
 	.ncolumns = DECISION_COLUMNS,
 	.types = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID},
+	TEXTOID, TEXTOID, JSONBOID, INT8OID},
 };
 static RowBatch alerts = {
 	.what = "alerts",
@@ -98,6 +100,12 @@ static MemoryContext pending_context = NULL;
 
 /* Whether this database stores candidates packed (1.1) or as jsonb (1.0). */
 static bool candidates_packed = false;
+
+/*
+ * The version of the routing configuration loaded last (config_cache.c
+ * sets it): the one the decisions recorded now were taken with.
+ */
+static int64 config_version = 0;
 
 static void
 set_text(PendingRow *row, int col, const char *s)
@@ -136,31 +144,54 @@ batch_plan(RowBatch *batch, const char *sql)
 }
 
 /*
+ * The decision INSERT, with or without config_version (the last column).
+ * Version 1.2 has the column; 1.0 and 1.1 do not (the 1.2 library serves
+ * them until they are updated): see decision_plan.
+ */
+#define DECISION_INSERT(version_column, version_param) \
+	"INSERT INTO leadflow.decision" \
+	" (lead_id, at, kind, from_rep, to_rep, rule_id," \
+	"  queue, strategy, reason, candidates" version_column ")" \
+	" SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id," \
+	"  queue, strategy::leadflow.strategy, reason, candidates" version_column \
+	" FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10" version_param ")" \
+	"  AS d (lead_id, at, kind, from_rep, to_rep, rule_id," \
+	"        queue, strategy, reason, candidates" version_column ")"
+
+/* Does leadflow.decision have config_version (version 1.2)? */
+static bool
+decision_has_config_version(void)
+{
+	Oid			decision = get_relname_relid("decision", get_namespace_oid("leadflow", false));
+
+	return OidIsValid(decision) && get_attnum(decision, "config_version") != InvalidAttrNumber;
+}
+
+/*
  * Version 1.1 stores the candidates packed (leadflow.candidate_list, see
  * candidates.c); a database still on 1.0 has a jsonb column.  Which one is
  * decided when the INSERT is prepared; after ALTER EXTENSION UPDATE in the
  * same session the saved statement is re-planned and the jsonb array is
- * converted by the assignment cast.
+ * converted by the assignment cast.  Whether config_version is written is
+ * decided the same way; an update to 1.2 drops the saved plans
+ * (config_cache.c), so the next INSERT names it.
  */
 static void
 decision_plan(void)
 {
+	static bool versioned;
+
 	if (decisions.plan == NULL)
 	{
 		Oid			list_type = candidate_list_type_oid();
 
 		candidates_packed = OidIsValid(list_type);
 		decisions.types[DECISION_CANDIDATES] = candidates_packed ? list_type : JSONBOID;
+		versioned = decision_has_config_version();
+		decisions.ncolumns = versioned ? DECISION_COLUMNS : DECISION_CONFIG_VERSION;
 	}
 	batch_plan(&decisions,
-					  "INSERT INTO leadflow.decision"
-					  " (lead_id, at, kind, from_rep, to_rep, rule_id,"
-					  "  queue, strategy, reason, candidates)"
-					  " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
-					  "  queue, strategy::leadflow.strategy, reason, candidates"
-					  " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-					  "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
-					  "        queue, strategy, reason, candidates)");
+			   versioned ? DECISION_INSERT(", config_version", ", $11") : DECISION_INSERT("", ""));
 }
 
 /*
@@ -335,7 +366,15 @@ ledger_decision(const DecisionRow *d)
 		row->values[DECISION_CANDIDATES] = candidate_list_pack(d->cands, d->ncands);
 	else
 		row->values[DECISION_CANDIDATES] = JsonbPGetDatum(candidates_jsonb(d->cands, d->ncands));
+	set_int8(row, DECISION_CONFIG_VERSION, config_version);
 	MemoryContextSwitchTo(old);
+}
+
+/* Decisions recorded from now on were taken with this configuration. */
+void
+ledger_set_config_version(int64 version)
+{
+	config_version = version;
 }
 
 /*

@@ -108,6 +108,7 @@ typedef struct RoutingConfig
 	Oid			stage_converted;
 	Oid			stage_nurture;
 	Oid			stage_rejected;
+	int64		version;		/* latest leadflow.config_change id; 0: none */
 } RoutingConfig;
 
 /* config_cache.c */
@@ -187,6 +188,7 @@ typedef struct DecisionRow
 } DecisionRow;
 
 extern void ledger_decision(const DecisionRow *row);
+extern void ledger_set_config_version(int64 version);
 extern void ledger_flush(void);
 extern int	ledger_pending_reps(int64 lead_id, int32 *reps, int max);
 
