@@ -59,13 +59,14 @@ REGRESS = \
 	security \
 	audit \
 	trust \
-	attack
+	attack \
+	policy
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify touch_vs_move sweep_races duplicate_insert
+	alert_notify touch_vs_move sweep_races duplicate_insert config_version
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

@@ -211,7 +211,7 @@ BEGIN
     FOREACH name IN ARRAY ARRAY['lead', 'touch', 'event', 'decision', 'alert', 'stage_history',
                                 'rep', 'rep_load', 'member_state', 'queue', 'queue_member', 'rule',
                                 'account', 'freemail_domain', 'country_calling_code', 'scoring_rule',
-                                'qualification_criterion', 'model', 'work_list', 'pg_roles']
+                                'qualification_criterion', 'model', 'work_list', 'pg_roles', 'config_change']
     LOOP
         EXECUTE pg_catalog.format('CREATE TEMP VIEW %I AS SELECT 1 AS id WHERE public.lf_atk_trap(%L)',
                                   name, pg_catalog.concat('pg_temp table ', name));
@@ -300,6 +300,8 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('rep', 'route', $$SELECT leadflow.route(20)$$),
     ('rep', 'assign', $$SELECT leadflow.assign(14, 1, 'mine')$$),
     ('rep', 'sweep', $$SELECT * FROM leadflow.sweep()$$),
+    ('rep', 'SELECT config_change', $$SELECT * FROM leadflow.config_change$$),
+    ('rep', 'config_as_of', $$SELECT * FROM leadflow.config_as_of(leadflow.now())$$),
     ('manager', 'INSERT lead', $$INSERT INTO leadflow.lead (email, name, company, source, phone, country, attrs) VALUES ('joe@juliet.test', 'Joe', 'Juliet', 'web', '0171 555', 'GB', '{"budget": "yes"}')$$),
     ('manager', 'INSERT lead, sticky account', $$INSERT INTO leadflow.lead (email, name, source) VALUES ('kim@acme.test', 'Kim', 'web')$$),
     ('manager', 'INSERT duplicate', $$INSERT INTO leadflow.lead (email, source) VALUES ('BOB@beta.test', 'fair')$$),
@@ -328,6 +330,8 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('manager', 'leads_needed', $$SELECT * FROM leadflow.leads_needed(5) a, leadflow.leads_needed(5, 'web') b$$),
     ('manager', 'check_counters', $$SELECT * FROM leadflow.check_counters()$$),
     ('manager', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
+    ('manager', 'UPDATE account status', $$UPDATE leadflow.account SET status = 'customer' WHERE domain OPERATOR(pg_catalog.=) 'beta.test'$$),
+    ('manager', 'config_as_of', $$SELECT * FROM leadflow.config_as_of(leadflow.now()) a, leadflow.config_as_of(leadflow.now(), NULL::leadflow.rep) b$$),
     ('manager', 'views', $$SELECT * FROM leadflow.work_list, leadflow.rep_pipeline, leadflow.source_performance, leadflow.funnel, leadflow.speed_to_lead, leadflow.reject_reasons$$),
     ('manager', 'more views', $$SELECT * FROM leadflow.overdue, leadflow.backlog, leadflow.fairness, leadflow.capacity, leadflow.duplicate_rates$$),
     ('crm', 'INSERT lead', $$INSERT INTO leadflow.lead (email, name, source) VALUES ('ned@november.test', 'Ned', 'fair')$$),
@@ -345,7 +349,10 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'route_pending', $$SELECT leadflow.route_pending()$$),
     ('admin', 'explain', $$SELECT * FROM leadflow.explain(14)$$),
     ('admin', 'sweep', $$SELECT * FROM leadflow.sweep()$$),
-    ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$);
+    ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
+    ('admin', 'DELETE rule', $$DELETE FROM leadflow.rule WHERE name OPERATOR(pg_catalog.=) 'de'$$),
+    ('admin', 'config_at_version', $$SELECT * FROM leadflow.config_at_version(leadflow.current_config_version(), NULL::leadflow.queue_member), leadflow.config_version_at(leadflow.now())$$),
+    ('admin', 'UPDATE config_change', $$UPDATE leadflow.config_change SET role_name = 'nobody'$$);
 
 -- One attacker's turn, in a session of its own (a fresh backend: no plan,
 -- cache or compiled function from before the shadows): shadows first,

@@ -115,6 +115,7 @@ INSERT INTO unpinned VALUES
     ('now()', 'clock: reads leadflow.clock, runs no SQL'),
     ('acting_role()', 'names the session''s role, runs no SQL'),
     ('restoring()', 'reads a setting and the extension''s owner by OID, runs no SQL'),
+    ('restoring_dump()', 'reads a setting, its saved values and the extension''s owner by OID, runs no SQL'),
     ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL');
 -- Listed and unpinned, and nothing else; SQL and PL/pgSQL functions always
 -- pin (only C can run no SQL at all).

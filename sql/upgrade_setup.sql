@@ -44,6 +44,9 @@ CREATE TEMP TABLE before_rep AS SELECT * FROM leadflow.rep;
 CREATE TEMP TABLE before_touch AS SELECT * FROM leadflow.touch;
 CREATE TEMP TABLE before_account AS SELECT * FROM leadflow.account;
 
+-- (1.2 adds decision.config_version: the rest is compared)
+\set decision_1_0 'id, lead_id, at, kind, from_rep, to_rep, rule_id, queue, strategy, reason, candidates, txid'
+
 ALTER EXTENSION leadflow UPDATE TO '1.1';
 SELECT extname, extversion FROM pg_extension WHERE extname = 'leadflow';
 ALTER EXTENSION leadflow UPDATE;
@@ -55,8 +58,8 @@ SELECT extversion = default_version AS current
 SELECT 'lead' AS t, count(*) FROM (TABLE before_lead EXCEPT ALL SELECT * FROM leadflow.lead
                               UNION ALL (SELECT * FROM leadflow.lead EXCEPT ALL TABLE before_lead)) x
 UNION ALL
-SELECT 'decision', count(*) FROM (TABLE before_decision EXCEPT ALL SELECT * FROM leadflow.decision
-                              UNION ALL (SELECT * FROM leadflow.decision EXCEPT ALL TABLE before_decision)) x
+SELECT 'decision', count(*) FROM (TABLE before_decision EXCEPT ALL SELECT :decision_1_0 FROM leadflow.decision
+                              UNION ALL (SELECT :decision_1_0 FROM leadflow.decision EXCEPT ALL TABLE before_decision)) x
 UNION ALL
 SELECT 'rep_load', count(*) FROM (TABLE before_rep_load EXCEPT ALL SELECT * FROM leadflow.rep_load
                               UNION ALL (SELECT * FROM leadflow.rep_load EXCEPT ALL TABLE before_rep_load)) x
@@ -71,6 +74,13 @@ SELECT 'account', count(*) FROM (TABLE before_account EXCEPT ALL SELECT * FROM l
                               UNION ALL (SELECT * FROM leadflow.account EXCEPT ALL TABLE before_account)) x;
 SELECT (SELECT count(*) FROM leadflow.lead) AS leads, (SELECT count(*) FROM leadflow.decision) AS decisions;
 
+-- The decisions of 1.0 name no configuration version; the configuration
+-- found at the update is the audit's baseline (3 reps, the default queue
+-- and 2 more, 4 members, 2 rules, the built-in free-mail domains and
+-- calling codes; the routed prospect accounts are no configuration).
+SELECT count(*) AS decisions, count(config_version) AS with_a_version FROM leadflow.decision;
+SELECT table_name, op, count(*) FROM leadflow.config_change GROUP BY 1, 2 ORDER BY 1, 2;
+
 -- The data 1.0 wrote satisfies the current invariants.
 SELECT * FROM leadflow.check_invariants();
 
@@ -78,7 +88,8 @@ SELECT * FROM leadflow.check_invariants();
 INSERT INTO leadflow.lead (external_id, email, source, attrs)
     VALUES ('after', 'ceo@acme.test', 'event', '{"employees": "500+"}')
     RETURNING queue, owner_id;
-SELECT kind, to_rep, reason FROM leadflow.decision ORDER BY id DESC LIMIT 1;
+SELECT kind, to_rep, reason, config_version = (SELECT max(id) FROM leadflow.config_change) AS names_the_baseline
+  FROM leadflow.decision ORDER BY id DESC LIMIT 1;
 SELECT (leadflow.log_touch(id, 'email', 'not_reached')).outcome
   FROM leadflow.lead WHERE external_id = 'after';
 SELECT * FROM leadflow.sweep('2026-03-10 12:00:00+00') WHERE leads > 0;

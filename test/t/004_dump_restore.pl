@@ -67,6 +67,8 @@ my $before = signature('crm');
 cmp_ok(scalar(@tables), '>=', 18, 'leadflow registers its tables for dumping');
 like($before->{decision}, qr/^[1-9]/, 'the source database has a ledger');
 like($before->{alert}, qr/^[1-9]/, 'and alerts');
+like($before->{config_change}, qr/^[1-9]/, 'and a configuration audit');
+my $audit_last = $node->safe_psql('crm', 'SELECT max(id) FROM leadflow.config_change');
 
 my $dumpfile = $node->basedir . '/crm.dump';
 my $sqlfile = $node->basedir . '/crm.sql';
@@ -97,6 +99,12 @@ for my $db ('crm_custom', 'crm_plain')
 		SET leadflow.clock = '2026-03-11 14:00:00+00';
 		INSERT INTO leadflow.lead (email, source) VALUES ('new@c7.example', 'web_form') RETURNING owner_id});
 	like($owner, qr/^\d+$/, "$db: a new lead is routed after the restore");
+	# The restore wrote no audit row (the table is as dumped, above); the
+	# audit and the versions go on from where the dump left them.
+	is($node->safe_psql($db, 'SELECT config_version FROM leadflow.decision ORDER BY id DESC LIMIT 1'),
+		$audit_last, "$db: its decision names the configuration as dumped");
+	is($node->safe_psql($db, q{UPDATE leadflow.rep SET max_open = 151 WHERE id = 2;
+		SELECT max(id) FROM leadflow.config_change}), $audit_last + 1, "$db: the audit goes on");
 	is($node->safe_psql($db, 'SELECT count(*) FROM leadflow.check_counters()'), '0',
 		"$db: and counted");
 }
