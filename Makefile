@@ -31,7 +31,8 @@ OBJS = \
 	src/hygiene.o \
 	src/duplicates.o \
 	src/scoring.o \
-	src/predict.o
+	src/predict.o \
+	src/operations.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -55,6 +56,7 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	operations \
 	security
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
