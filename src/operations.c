@@ -17,6 +17,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "postmaster/bgworker.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -61,17 +63,36 @@ session_is_pg_cron(void)
 	return application_name != NULL && strcmp(application_name, "pg_cron") == 0;
 }
 
+static const Oid record_argtypes[] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,
+TEXTARRAYOID, INT8ARRAYOID};
+
+/*
+ * Whether this database has leadflow.sweep_record (1.2 on).  The library
+ * is installed before ALTER EXTENSION ... UPDATE and serves older
+ * databases meanwhile; their sweeps work as before, unrecorded.
+ */
+static bool
+sweep_record_exists(void)
+{
+	List	   *name = list_make2(makeString("leadflow"), makeString("sweep_record"));
+
+	return OidIsValid(LookupFuncName(name, lengthof(record_argtypes), record_argtypes, true));
+}
+
 void
 operations_record_sweep(TimestampTz as_of, int nactions,
 						const char *const *names, const int64 *counts)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,
-	TEXTARRAYOID, INT8ARRAYOID};
 	Datum		args[6];
-	Datum	   *name_datums = palloc(sizeof(Datum) * nactions);
-	Datum	   *count_datums = palloc(sizeof(Datum) * nactions);
+	Datum	   *name_datums;
+	Datum	   *count_datums;
 	int			i;
+
+	if (!sweep_record_exists())
+		return;
+	name_datums = palloc(sizeof(Datum) * nactions);
+	count_datums = palloc(sizeof(Datum) * nactions);
 
 	for (i = 0; i < nactions; i++)
 	{
@@ -89,7 +110,7 @@ operations_record_sweep(TimestampTz as_of, int nactions,
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	if (SPI_execute_plan(leadflow_plan(&plan,
 									   "SELECT leadflow.sweep_record($1, $2, $3, $4, $5, $6)",
-									   6, argtypes),
+									   lengthof(record_argtypes), record_argtypes),
 						 args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not record the sweep");
 }
