@@ -436,11 +436,11 @@ staffing AS (
 unstaffed AS (
     SELECT count(*) FILTER (WHERE s.active_members = 0 OR s.working_soon = 0) AS queues,
            count(*) AS routed,
-           pg_catalog.string_agg(pg_catalog.format('"%s" (%s)', s.name,
+           pg_catalog.array_to_string((pg_catalog.array_agg(pg_catalog.format('"%s" (%s)', s.name,
                                      CASE WHEN s.active_members = 0 THEN 'no active member'
-                                          ELSE 'no member works in the next 7 days' END),
-                                 ', ' ORDER BY s.name)
-               FILTER (WHERE s.active_members = 0 OR s.working_soon = 0) AS names
+                                          ELSE 'no member works in the next 7 days' END)
+                                 ORDER BY s.name)
+               FILTER (WHERE s.active_members = 0 OR s.working_soon = 0))[1:10], ', ') AS names
       FROM staffing s
 ),
 rep_cap AS (
@@ -455,10 +455,11 @@ rep_cap AS (
 at_cap AS (
     SELECT count(*) AS active,
            count(*) FILTER (WHERE c.at_open OR c.at_new) AS reps,
-           pg_catalog.string_agg(pg_catalog.format('%s (%s)', c.name,
+           -- the first ten by name: a detail stays readable
+           pg_catalog.array_to_string((pg_catalog.array_agg(pg_catalog.format('%s (%s)', c.name,
                                      CASE WHEN c.at_open THEN 'max_open ' || c.max_open
-                                          ELSE 'max_new_per_day ' || c.max_new_per_day END),
-                                 ', ' ORDER BY c.name) FILTER (WHERE c.at_open OR c.at_new) AS names
+                                          ELSE 'max_new_per_day ' || c.max_new_per_day END)
+                                 ORDER BY c.name) FILTER (WHERE c.at_open OR c.at_new))[1:10], ', ') AS names
       FROM rep_cap c
 ),
 alerts AS (
@@ -533,14 +534,16 @@ SELECT 2, 'backlog',
 UNION ALL
 SELECT 3, 'unstaffed_queues',
        CASE WHEN u.queues > 0 THEN 'fail' ELSE 'ok' END,
-       CASE WHEN u.queues > 0 THEN pg_catalog.format('%s of %s queues that leads are routed to have nobody to take them: %s', u.queues, u.routed, u.names)
+       CASE WHEN u.queues > 0 THEN pg_catalog.format('%s of %s queues that leads are routed to have nobody to take them: %s%s', u.queues, u.routed, u.names,
+                                                     CASE WHEN u.queues > 10 THEN pg_catalog.format(' and %s more', u.queues - 10) ELSE '' END)
             ELSE pg_catalog.format('each of the %s queues that leads are routed to has an active member working in the next 7 days', u.routed) END,
        CASE WHEN u.queues > 0 THEN 'Add active members (leadflow.queue_member) or fix their hours and away_until; until then their leads wait in the backlog.' END
   FROM unstaffed u
 UNION ALL
 SELECT 4, 'reps_at_cap',
        CASE WHEN c.reps > 0 THEN 'warn' ELSE 'ok' END,
-       CASE WHEN c.reps > 0 THEN pg_catalog.format('%s of %s active reps are at a cap: %s', c.reps, c.active, c.names)
+       CASE WHEN c.reps > 0 THEN pg_catalog.format('%s of %s active reps are at a cap: %s%s', c.reps, c.active, c.names,
+                                                   CASE WHEN c.reps > 10 THEN pg_catalog.format(' and %s more', c.reps - 10) ELSE '' END)
             ELSE pg_catalog.format('none of the %s active reps is at a cap', c.active) END,
        CASE WHEN c.reps > 0 THEN 'A rep at a cap takes no new lead: see leadflow.rep_pipeline; raise max_open or max_new_per_day in leadflow.rep if they can take more.' END
   FROM at_cap c

@@ -58,6 +58,10 @@ SELECT * FROM pg_temp.problems() WHERE "check" = 'reps_at_cap';
 -- and a new-per-day cap in the rep's own day
 UPDATE leadflow.rep SET max_new_per_day = 0 WHERE id = 2;
 SELECT * FROM pg_temp.problems() WHERE "check" = 'reps_at_cap';
+-- at most ten are named
+INSERT INTO leadflow.rep (id, name, max_open) SELECT g, 'Zed' || g, 0 FROM generate_series(10, 20) g;
+SELECT detail FROM pg_temp.problems() WHERE "check" = 'reps_at_cap';
+DELETE FROM leadflow.rep WHERE name LIKE 'Zed%';
 UPDATE leadflow.rep SET max_new_per_day = 10 WHERE id = 2;
 
 -- The backlog: Ben is away, Ana full; a lead waits.  Within the queue's

@@ -18,6 +18,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(sleep);
 
 my $exporter = $ENV{LEADFLOW_PG_EXPORTER} // '/usr/bin/prometheus-postgres-exporter';
 plan skip_all => "$exporter is not installed: 'make test' installs Debian's prometheus-postgres-exporter "
@@ -75,13 +76,15 @@ sub scrape
 	my $res = $http->get("http://127.0.0.1:$port/metrics");
 	return $res->{success} ? $res->{content} : '';
 }
+# Up to a minute for the exporter to listen (a loaded machine is slow).
 my $metrics = '';
-for (1 .. 100)
+for (1 .. 300)
 {
 	$metrics = scrape();
 	last if $metrics =~ /^leadflow_/m;
 	sleep 0.2;
 }
+$proc->pump_nb;
 ok($metrics =~ /^leadflow_/m, 'the exporter serves leadflow metrics') or diag("exporter stderr:\n$err");
 
 # The value of metric NAME whose labels include LABELS (a hash).
