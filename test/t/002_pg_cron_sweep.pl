@@ -112,8 +112,8 @@ ok( $node->poll_query_until(
 		'sales', q{SELECT status FROM leadflow.health() WHERE "check" = 'sweep'}, 'ok'),
 	'health(): after the second run by pg_cron the sweep is ok');
 like($node->safe_psql('sales', q{SELECT detail FROM leadflow.health() WHERE "check" = 'sweep'}),
-	qr/^the last sweep by pg_cron started \d+ s ago and took [0-9.]+ s; the one before started (59 s|1 min( 1 s)?) earlier$/,
-	'health(): runs a minute apart');
+	qr/^the last sweep by pg_cron started \d+ s ago and took [0-9.]+ s; the one before started (5\d s|1 min( \d s)?) earlier$/,
+	'health(): runs about a minute apart (a worker may start a few seconds late)');
 ok($node->safe_psql('sales', 'SELECT cron_runs >= 2 AND runs > cron_runs FROM leadflow.sweep_stats') eq 't',
 	'the record tells pg_cron runs from the one by hand');
 
