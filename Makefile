@@ -31,7 +31,8 @@ OBJS = \
 	src/hygiene.o \
 	src/duplicates.o \
 	src/scoring.o \
-	src/predict.o
+	src/predict.o \
+	src/standby.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -55,7 +56,8 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
-	security
+	security \
+	replication
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
