@@ -42,6 +42,8 @@ max_connections = 40
 shared_buffers = 32MB
 timezone = 'UTC'
 wal_receiver_status_interval = 1s
+# pg_rewind goes back to the last checkpoint before the timelines forked
+wal_keep_size = 512MB
 });
 	return $node;
 }
@@ -124,12 +126,16 @@ sub rewind_as_standby
 	{
 		$keep{$file} = slurp_file("$data/$file");
 	}
+	# pg_rewind reads the source's timeline from its control file, which a
+	# promotion updates only at the next checkpoint.
+	$new_primary->safe_psql('postgres', 'CHECKPOINT');
 	my $source = $new_primary->connstr('postgres');
 	my ($stdout, $stderr);
 	my $ok = IPC::Run::run(
-		[ 'pg_rewind', '--target-pgdata', $data, '--source-server', $source ],
+		[ 'pg_rewind', '--progress', '--target-pgdata', $data, '--source-server', $source ],
 		'>', \$stdout, '2>', \$stderr);
-	ok($ok, $old->name . ' rewound with pg_rewind') or diag($stderr);
+	ok($ok && $stderr =~ /Done!/, $old->name . ' rewound with pg_rewind')
+	  or die "pg_rewind failed: $stderr";
 	for my $file (keys %keep)
 	{
 		open(my $fh, '>', "$data/$file") or die "$data/$file: $!";
