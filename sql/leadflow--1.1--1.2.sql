@@ -77,16 +77,28 @@ ALTER FUNCTION leadflow.unschedule_sweep() SET leadflow.primary_only = 'leadflow
 -- streaming standby it arrives with the replayed commit.  On a logical
 -- subscriber with leadflow installed, rows are applied with
 -- session_replication_role = replica, where ordinary triggers do not
--- fire: ALWAYS, so that the subscriber's caches follow the configuration
--- it receives.  The trigger writes nothing, so firing it there is safe.
-ALTER TABLE leadflow.rep ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.queue ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.queue_member ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.rule ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.freemail_domain ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.country_calling_code ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.scoring_rule ENABLE ALWAYS TRIGGER config_changed;
-ALTER TABLE leadflow.model ENABLE ALWAYS TRIGGER config_changed;
+-- fire, and the apply worker fires row triggers only (its initial copy
+-- and a replicated TRUNCATE fire statement triggers).  So config_changed
+-- fires ALWAYS, and a row-level twin fires where rows are replicated
+-- (REPLICA: never on the primary, which the statement trigger serves):
+-- the subscriber's caches follow the configuration it receives.  The
+-- trigger only sends the invalidation, so firing it there is safe.
+DO $$
+DECLARE
+    config_table text;
+BEGIN
+    FOREACH config_table IN ARRAY ARRAY['rep', 'queue', 'queue_member', 'rule', 'freemail_domain',
+                                        'country_calling_code', 'scoring_rule', 'model'] LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE leadflow.%I ENABLE ALWAYS TRIGGER config_changed',
+                                  config_table);
+        EXECUTE pg_catalog.format('CREATE TRIGGER config_replicated AFTER INSERT OR UPDATE OR DELETE'
+                                  ' ON leadflow.%I FOR EACH ROW EXECUTE FUNCTION leadflow.config_changed()',
+                                  config_table);
+        EXECUTE pg_catalog.format('ALTER TABLE leadflow.%I ENABLE REPLICA TRIGGER config_replicated',
+                                  config_table);
+    END LOOP;
+END;
+$$;
 
 -- The schema an analytics database needs to subscribe to leadflow's
 -- tables without leadflow installed, as one SQL script: the enum types,

@@ -59,14 +59,18 @@ ALTER SYSTEM SET leadflow.primary_only = 'x';
 SHOW leadflow.primary_only;
 
 ------------------------------------------------------------------------
--- The caches' invalidation triggers fire on a logical subscriber too
--- (ALWAYS: the apply worker runs with session_replication_role = replica).
+-- The caches' invalidation triggers fire on a logical subscriber too: the
+-- apply worker runs with session_replication_role = replica and fires row
+-- triggers only.  A: always (statement); R: only where rows are
+-- replicated (row).
 ------------------------------------------------------------------------
-SELECT c.relname, t.tgenabled
+SELECT c.relname, t.tgname, t.tgenabled,
+       CASE WHEN t.tgtype & 1 = 1 THEN 'row' ELSE 'statement' END AS level
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
- WHERE c.relnamespace = 'leadflow'::regnamespace AND t.tgname = 'config_changed'
- ORDER BY 1;
+ WHERE c.relnamespace = 'leadflow'::regnamespace
+   AND t.tgname IN ('config_changed', 'config_replicated')
+ ORDER BY 1, 2;
 
 ------------------------------------------------------------------------
 -- analytics_ddl(): the schema a subscriber without leadflow needs.
