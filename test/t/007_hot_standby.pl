@@ -11,7 +11,7 @@ use warnings;
 
 use FindBin;
 use lib $FindBin::RealBin;
-use LeadflowRepl;
+use LeadflowNodes;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -32,42 +32,11 @@ CREATE ROLE watcher LOGIN;
 GRANT leadflow_rep TO ana, ben;
 GRANT leadflow_manager TO boss, watcher;
 GRANT pg_read_all_stats TO watcher;
-INSERT INTO leadflow.rep (id, name, max_open, max_new_per_day) VALUES (1, 'Mia', 1000, 1000);
-INSERT INTO leadflow.rep (id, name, login, manager_id, max_open, max_new_per_day, hours) VALUES
-    (2, 'Ana', 'ana', 1, 1000, 1000, 'mon-fri 09:00-17:00 Europe/Berlin'),
-    (3, 'Ben', 'ben', 1, 1000, 1000, 'mon-fri 08:00-16:00 America/New_York'),
-    (4, 'Cy', NULL, 1, 1000, 1000, 'mon-sat 09:00-18:00 UTC'),
-    (5, 'Dee', NULL, 1, 1000, 1000, 'mon-fri 09:00-17:00 UTC'),
-    (6, 'Eve', NULL, 1, 1000, 1000, 'mon-fri 09:00-17:00 UTC');
-INSERT INTO leadflow.queue (name, strategy, sticky_account) VALUES
-    ('inside', 'round_robin', true), ('partners', 'weighted', false);
-INSERT INTO leadflow.queue_member (queue, rep_id, weight) VALUES
-    ('inside', 2, 1), ('inside', 3, 1), ('inside', 4, 1), ('partners', 5, 3), ('partners', 6, 1);
-INSERT INTO leadflow.rule (id, priority, name, match, queue) VALUES
-    (1, 10, 'partners', '{"source": "partner"}', 'partners'),
-    (2, 20, 'everyone else', '{}', 'inside');
-INSERT INTO leadflow.scoring_rule (name, kind, match, points) VALUES
-    ('web', 'fit', '{"source": "web"}', 10);
-INSERT INTO leadflow.scoring_rule (name, kind, event_kind, points, half_life) VALUES
-    ('views', 'engagement', 'page_view', 5, '1 day');
-INSERT INTO leadflow.qualification_criterion (name, attribute) VALUES ('budget', 'budget');
-SET leadflow.clock = '2026-03-09 10:00:00+00';
-INSERT INTO leadflow.lead (email, source, campaign, attrs)
-SELECT 'p' || g || '\@co' || (g % 40) || '.test',
-       (ARRAY['web', 'list', 'partner', 'event'])[1 + g % 4],
-       'spring' || (g % 3),
-       jsonb_build_object('size', g % 5, 'budget', CASE WHEN g % 2 = 0 THEN 'yes' END)
-  FROM generate_series(1, 400) g;
-INSERT INTO leadflow.event (lead_id, kind, at)
-SELECT id, 'page_view', '2026-03-10 12:00+00' FROM leadflow.lead WHERE id % 3 = 0;
-SET leadflow.clock = '2026-03-10 11:00:00+00';
-SELECT count(*) FROM (
-    SELECT leadflow.log_touch(id, 'call',
-           (CASE WHEN id % 8 = 0 THEN 'qualified' WHEN id % 8 = 2 THEN 'dead' ELSE 'not_reached' END)::leadflow.outcome)
-      FROM leadflow.lead WHERE id <= 160 ORDER BY id) t;
-UPDATE leadflow.lead SET stage = 'converted' WHERE stage = 'qualified' AND id % 16 = 0;
-SELECT * FROM leadflow.sweep('2026-03-11 12:00:00+00');
-SELECT * FROM leadflow.train(ARRAY['source', 'size']);
+});
+fill_sales_floor($primary, 'postgres');
+$primary->safe_psql('postgres', qq{
+UPDATE leadflow.rep SET login = 'ana' WHERE id = 2;
+UPDATE leadflow.rep SET login = 'ben' WHERE id = 3;
 -- two leads not routed yet (401 from a partner, 402 from the web)
 SET leadflow.route_on_insert = off;
 INSERT INTO leadflow.lead (email, source) VALUES ('wait1\@new1.test', 'partner'), ('wait2\@new2.test', 'web');

@@ -15,7 +15,7 @@ use warnings;
 
 use FindBin;
 use lib $FindBin::RealBin;
-use LeadflowRepl;
+use LeadflowNodes;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;

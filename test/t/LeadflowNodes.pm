@@ -1,7 +1,8 @@
-# LeadflowRepl.pm -- what the replication TAP tests (007-009) share:
-# nodes with pg_cron and leadflow preloaded, streaming standbys, kill -9,
-# pg_rewind, and comparing leadflow's tables between two servers.
-package LeadflowRepl;
+# LeadflowNodes.pm -- what the TAP tests share: nodes with pg_cron and
+# leadflow preloaded, streaming standbys, kill -9, pg_rewind, a small
+# sales floor to work on, and comparing leadflow's tables between two
+# servers.
+package LeadflowNodes;
 
 use strict;
 use warnings;
@@ -13,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(sweep_job_name new_node new_standby follow make_sync make_async
-  kill9_all rewind_as_standby leadflow_digest invariants_hold);
+  kill9_all rewind_as_standby fill_sales_floor leadflow_digest invariants_hold);
 
 # ISSUE-17 (operations) makes schedule_sweep() schedule one job per
 # database with the database in its name.  This is the one place where
@@ -144,6 +145,57 @@ sub rewind_as_standby
 	}
 	follow($old, $new_primary);
 	$old->start;
+	return;
+}
+
+# A small sales floor in $dbname, where leadflow is installed: a manager
+# and five reps in three time zones, two queues (round robin and sticky;
+# weighted), two rules, fit and engagement scoring rules, a qualification
+# criterion, 400 leads from four sources, page views, touches (qualified,
+# dead, not reached), some leads converted, a sweep and a trained model:
+# ledger rows, alerts and reports to compare between servers.
+sub fill_sales_floor
+{
+	my ($node, $dbname) = @_;
+	$node->safe_psql($dbname, q{
+INSERT INTO leadflow.rep (id, name, max_open, max_new_per_day) VALUES (1, 'Mia', 1000, 1000);
+INSERT INTO leadflow.rep (id, name, manager_id, max_open, max_new_per_day, hours) VALUES
+    (2, 'Ana', 1, 1000, 1000, 'mon-fri 09:00-17:00 Europe/Berlin'),
+    (3, 'Ben', 1, 1000, 1000, 'mon-fri 08:00-16:00 America/New_York'),
+    (4, 'Cy', 1, 1000, 1000, 'mon-sat 09:00-18:00 UTC'),
+    (5, 'Dee', 1, 1000, 1000, 'mon-fri 09:00-17:00 UTC'),
+    (6, 'Eve', 1, 1000, 1000, 'mon-fri 09:00-17:00 UTC');
+INSERT INTO leadflow.queue (name, strategy, sticky_account) VALUES
+    ('inside', 'round_robin', true), ('partners', 'weighted', false);
+INSERT INTO leadflow.queue_member (queue, rep_id, weight) VALUES
+    ('inside', 2, 1), ('inside', 3, 1), ('inside', 4, 1), ('partners', 5, 3), ('partners', 6, 1);
+INSERT INTO leadflow.rule (id, priority, name, match, queue) VALUES
+    (1, 10, 'partners', '{"source": "partner"}', 'partners'),
+    (2, 20, 'everyone else', '{}', 'inside');
+INSERT INTO leadflow.scoring_rule (name, kind, match, points) VALUES
+    ('web', 'fit', '{"source": "web"}', 10);
+INSERT INTO leadflow.scoring_rule (name, kind, event_kind, points, half_life) VALUES
+    ('views', 'engagement', 'page_view', 5, '1 day');
+INSERT INTO leadflow.qualification_criterion (name, attribute) VALUES ('budget', 'budget');
+SET leadflow.clock = '2026-03-09 10:00:00+00';
+INSERT INTO leadflow.lead (email, source, campaign, attrs)
+SELECT 'p' || g || '@co' || (g % 40) || '.test',
+       (ARRAY['web', 'list', 'partner', 'event'])[1 + g % 4],
+       'spring' || (g % 3),
+       jsonb_build_object('size', g % 5, 'budget', CASE WHEN g % 2 = 0 THEN 'yes' END)
+  FROM generate_series(1, 400) g;
+INSERT INTO leadflow.event (lead_id, kind, at)
+SELECT id, 'page_view', '2026-03-10 12:00+00' FROM leadflow.lead WHERE id % 3 = 0;
+SET leadflow.clock = '2026-03-10 11:00:00+00';
+SELECT count(*) FROM (
+    SELECT leadflow.log_touch(id, 'call',
+           (CASE WHEN id % 8 = 0 THEN 'qualified' WHEN id % 8 = 2 THEN 'dead' ELSE 'not_reached' END)::leadflow.outcome)
+      FROM leadflow.lead WHERE id <= 160 ORDER BY id) t;
+UPDATE leadflow.lead SET stage = 'converted' WHERE stage = 'qualified' AND id % 16 = 0;
+SET leadflow.clock = '2026-03-11 12:00:00+00';
+SELECT * FROM leadflow.sweep();
+SELECT * FROM leadflow.train(ARRAY['source', 'size']);
+});
 	return;
 }
 
