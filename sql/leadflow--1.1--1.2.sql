@@ -53,24 +53,33 @@
 -- carries leadflow.primary_only = its name: entering it sets the setting,
 -- whose check hook (src/standby.c) fails with SQLSTATE 25006 on a hot
 -- standby (hint: the primary) and in a read-only transaction, before the
--- body has read or computed anything.  Every VOLATILE leadflow function
--- that is not a trigger is one of these (sql/replication.sql checks it).
--- Triggers need none: PostgreSQL refuses the INSERT or UPDATE that would
--- fire them.  Kept as ALTER FUNCTION, last: a CREATE OR REPLACE in an
--- earlier section (which resets a function's settings) comes before it.
-ALTER FUNCTION leadflow.route(bigint) SET leadflow.primary_only = 'leadflow.route';
-ALTER FUNCTION leadflow.route_pending(integer) SET leadflow.primary_only = 'leadflow.route_pending';
-ALTER FUNCTION leadflow.assign(bigint, integer, text) SET leadflow.primary_only = 'leadflow.assign';
-ALTER FUNCTION leadflow.reopen(bigint, text) SET leadflow.primary_only = 'leadflow.reopen';
-ALTER FUNCTION leadflow.sweep(timestamptz) SET leadflow.primary_only = 'leadflow.sweep';
-ALTER FUNCTION leadflow.log_touch(bigint, leadflow.channel, leadflow.outcome, text, jsonb)
-    SET leadflow.primary_only = 'leadflow.log_touch';
-ALTER FUNCTION leadflow.acknowledge_alert(bigint) SET leadflow.primary_only = 'leadflow.acknowledge_alert';
-ALTER FUNCTION leadflow.merge(bigint, bigint) SET leadflow.primary_only = 'leadflow.merge';
-ALTER FUNCTION leadflow.rescore(bigint) SET leadflow.primary_only = 'leadflow.rescore';
-ALTER FUNCTION leadflow.train(text[], text) SET leadflow.primary_only = 'leadflow.train';
-ALTER FUNCTION leadflow.schedule_sweep(text) SET leadflow.primary_only = 'leadflow.schedule_sweep';
-ALTER FUNCTION leadflow.unschedule_sweep() SET leadflow.primary_only = 'leadflow.unschedule_sweep';
+-- body has read or computed anything.  The rule: every VOLATILE leadflow
+-- function that is not a trigger writes, and carries it; a function that
+-- only reads must be STABLE (or IMMUTABLE) to serve on standbys.  Today
+-- these are route, route_pending, assign, reopen, sweep, log_touch,
+-- acknowledge_alert, merge, rescore, train, schedule_sweep and
+-- unschedule_sweep; taken from the catalog, so that a writer another
+-- section adds or re-signs is covered too.  Triggers need none:
+-- PostgreSQL refuses the INSERT or UPDATE that would fire them.  Done
+-- here, near the end: a CREATE OR REPLACE in an earlier section resets a
+-- function's settings.  sql/replication.sql checks the rule.
+DO $$
+DECLARE
+    writer record;
+BEGIN
+    FOR writer IN
+        SELECT p.oid::pg_catalog.regprocedure AS signature, p.proname
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'leadflow'::pg_catalog.regnamespace
+           AND p.provolatile = 'v'
+           AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+         ORDER BY p.oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET leadflow.primary_only = %L',
+                                  writer.signature, 'leadflow.' || writer.proname);
+    END LOOP;
+END;
+$$;
 
 -- The per-backend caches (routing configuration, scoring rules, models)
 -- are dropped by a relcache invalidation that config_changed sends.  On a

@@ -9,9 +9,8 @@ SET timezone = 'UTC';
 -- Every function that writes is refused at once where it cannot write.
 ------------------------------------------------------------------------
 -- Each VOLATILE function of leadflow that is not a trigger carries
--- leadflow.primary_only = its own name (none is listed: a new writing
--- function without it, or one whose CREATE OR REPLACE dropped it, shows
--- up here).
+-- leadflow.primary_only = its own name (none is listed: one that a later
+-- update script creates or replaces without it shows up here).
 SELECT p.oid::regprocedure AS function_without_the_standby_refusal
   FROM pg_proc p
  WHERE p.pronamespace = 'leadflow'::regnamespace
