@@ -33,7 +33,8 @@ OBJS = \
 	src/duplicates.o \
 	src/scoring.o \
 	src/predict.o \
-	src/operations.o
+	src/operations.o \
+	src/standby.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -61,7 +62,8 @@ REGRESS = \
 	security \
 	audit \
 	trust \
-	attack
+	attack \
+	replication
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
