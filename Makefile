@@ -32,7 +32,9 @@ OBJS = \
 	src/hygiene.o \
 	src/duplicates.o \
 	src/scoring.o \
-	src/predict.o
+	src/predict.o \
+	src/operations.o \
+	src/standby.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -56,10 +58,12 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	operations \
 	security \
 	audit \
 	trust \
 	attack \
+	replication \
 	policy
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \

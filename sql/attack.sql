@@ -334,6 +334,9 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('manager', 'config_as_of', $$SELECT * FROM leadflow.config_as_of(leadflow.now()) a, leadflow.config_as_of(leadflow.now(), NULL::leadflow.rep) b$$),
     ('manager', 'views', $$SELECT * FROM leadflow.work_list, leadflow.rep_pipeline, leadflow.source_performance, leadflow.funnel, leadflow.speed_to_lead, leadflow.reject_reasons$$),
     ('manager', 'more views', $$SELECT * FROM leadflow.overdue, leadflow.backlog, leadflow.fairness, leadflow.capacity, leadflow.duplicate_rates$$),
+    ('manager', 'health', $$SELECT * FROM leadflow.health()$$),
+    ('manager', 'record_invariants', $$SELECT leadflow.record_invariants()$$),
+    ('manager', 'metrics views', $$SELECT * FROM leadflow.metrics_backlog, leadflow.metrics_sla, leadflow.metrics_reps, leadflow.metrics_sweep, leadflow.metrics_health$$),
     ('crm', 'INSERT lead', $$INSERT INTO leadflow.lead (email, name, source) VALUES ('ned@november.test', 'Ned', 'fair')$$),
     ('crm', 'UPDATE lead', $$UPDATE leadflow.lead SET company = 'November', attrs = '{"budget": "no"}' WHERE email OPERATOR(pg_catalog.=) 'ned@november.test'$$),
     ('crm', 'UPDATE email to another owner''s', $$UPDATE leadflow.lead SET email = 'joe@juliet.test' WHERE email OPERATOR(pg_catalog.=) 'ned@november.test'$$),
@@ -350,6 +353,8 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'explain', $$SELECT * FROM leadflow.explain(14)$$),
     ('admin', 'sweep', $$SELECT * FROM leadflow.sweep()$$),
     ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
+    ('admin', 'health', $$SELECT * FROM leadflow.health()$$),
+    ('admin', 'schedule_sweep', $$SELECT leadflow.schedule_sweep()$$),
     ('admin', 'DELETE rule', $$DELETE FROM leadflow.rule WHERE name OPERATOR(pg_catalog.=) 'de'$$),
     ('admin', 'config_at_version', $$SELECT * FROM leadflow.config_at_version(leadflow.current_config_version(), NULL::leadflow.queue_member), leadflow.config_version_at(leadflow.now())$$),
     ('admin', 'UPDATE config_change', $$UPDATE leadflow.config_change SET role_name = 'nobody'$$);

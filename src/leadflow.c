@@ -12,7 +12,9 @@
 #include "mb/pg_wchar.h"
 
 #include "leadflow.h"
+#include "operations.h"
 #include "scoring.h"
+#include "standby.h"
 
 PG_MODULE_MAGIC;
 
@@ -22,6 +24,7 @@ void
 _PG_init(void)
 {
 	leadflow_define_gucs();
+	standby_guard_init();
 	config_cache_init();
 	lead_triggers_init();
 	caps_init();
@@ -29,6 +32,7 @@ _PG_init(void)
 	strategy_init();
 	scoring_init();
 	predict_init();
+	operations_init();
 }
 
 const char *
