@@ -58,6 +58,7 @@ SET session_replication_role = replica;
 DELETE FROM leadflow.queue;
 DELETE FROM leadflow.freemail_domain;
 DELETE FROM leadflow.country_calling_code;
+DELETE FROM leadflow.config_change;
 });
 }
 $sub->safe_psql('analytics', "CREATE SUBSCRIPTION analytics CONNECTION '$crm' PUBLICATION leadflow_all");
