@@ -206,7 +206,7 @@ TRUNCATE leadflow.config_change;
 -- "web"; rival.test suppressed.
 CREATE TEMP TABLE at_mon_rep AS SELECT * FROM leadflow.rep;
 CREATE TEMP TABLE at_mon_queue AS SELECT * FROM leadflow.queue;
-CREATE TEMP TABLE at_mon_member AS SELECT * FROM leadflow.queue_member;
+CREATE TEMP TABLE at_mon_queue_member AS SELECT * FROM leadflow.queue_member;
 CREATE TEMP TABLE at_mon_rule AS SELECT * FROM leadflow.rule;
 -- Tuesday: caps and weights change, a rule comes, the queue is renamed
 -- (its members and rules follow), acme.test becomes a customer.
@@ -218,7 +218,7 @@ UPDATE leadflow.queue SET name = 'inbound' WHERE name = 'inside';
 UPDATE leadflow.account SET status = 'customer' WHERE domain = 'acme.test';
 CREATE TEMP TABLE at_tue_rep AS SELECT * FROM leadflow.rep;
 CREATE TEMP TABLE at_tue_queue AS SELECT * FROM leadflow.queue;
-CREATE TEMP TABLE at_tue_member AS SELECT * FROM leadflow.queue_member;
+CREATE TEMP TABLE at_tue_queue_member AS SELECT * FROM leadflow.queue_member;
 CREATE TEMP TABLE at_tue_rule AS SELECT * FROM leadflow.rule;
 -- Wednesday: Ada leaves the queue, a rule goes, the members are all
 -- replaced (TRUNCATE, then the new ones), Bea joins.
@@ -231,43 +231,33 @@ TRUNCATE leadflow.queue_member;
 INSERT INTO leadflow.queue_member (queue, rep_id, weight) VALUES ('inbound', 3, 1), ('inbound', 4, 3);
 CREATE TEMP TABLE at_wed_rep AS SELECT * FROM leadflow.rep;
 CREATE TEMP TABLE at_wed_queue AS SELECT * FROM leadflow.queue;
-CREATE TEMP TABLE at_wed_member AS SELECT * FROM leadflow.queue_member;
+CREATE TEMP TABLE at_wed_queue_member AS SELECT * FROM leadflow.queue_member;
 CREATE TEMP TABLE at_wed_rule AS SELECT * FROM leadflow.rule;
 
 -- Reps, queues, members and rules rebuilt at each moment equal what the
 -- tables held then (every row, every column, both ways).
-CREATE FUNCTION pg_temp.differs(a anyelement, b text) RETURNS bigint
+CREATE FUNCTION pg_temp.differs(at timestamptz, t text, day text) RETURNS bigint
     LANGUAGE plpgsql
 AS $$
 DECLARE
     n bigint;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %s EXCEPT ALL SELECT * FROM pg_temp.rebuilt)'
-                   ' UNION ALL (SELECT * FROM pg_temp.rebuilt EXCEPT ALL SELECT * FROM %s)) x', b, b)
+    EXECUTE format('CREATE TEMP TABLE rebuilt AS SELECT * FROM leadflow.config_as_of(%L, NULL::leadflow.%I)',
+                   at, t);
+    EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$I EXCEPT ALL SELECT * FROM rebuilt)'
+                   ' UNION ALL (SELECT * FROM rebuilt EXCEPT ALL SELECT * FROM %1$I)) x',
+                   'at_' || day || '_' || t)
        INTO n;
+    DROP TABLE rebuilt;
     RETURN n;
 END;
 $$;
 CREATE FUNCTION pg_temp.compare(at timestamptz, day text)
     RETURNS TABLE (moment timestamptz, reps bigint, queues bigint, members bigint, rules bigint)
-    LANGUAGE plpgsql
+    LANGUAGE sql
 AS $$
-BEGIN
-    moment := at;
-    CREATE TEMP TABLE rebuilt AS SELECT * FROM leadflow.config_as_of(at, NULL::leadflow.rep);
-    reps := pg_temp.differs(NULL::leadflow.rep, 'at_' || day || '_rep');
-    DROP TABLE rebuilt;
-    CREATE TEMP TABLE rebuilt AS SELECT * FROM leadflow.config_as_of(at, NULL::leadflow.queue);
-    queues := pg_temp.differs(NULL::leadflow.queue, 'at_' || day || '_queue');
-    DROP TABLE rebuilt;
-    CREATE TEMP TABLE rebuilt AS SELECT * FROM leadflow.config_as_of(at, NULL::leadflow.queue_member);
-    members := pg_temp.differs(NULL::leadflow.queue_member, 'at_' || day || '_member');
-    DROP TABLE rebuilt;
-    CREATE TEMP TABLE rebuilt AS SELECT * FROM leadflow.config_as_of(at, NULL::leadflow.rule);
-    rules := pg_temp.differs(NULL::leadflow.rule, 'at_' || day || '_rule');
-    DROP TABLE rebuilt;
-    RETURN NEXT;
-END;
+    SELECT at, pg_temp.differs(at, 'rep', day), pg_temp.differs(at, 'queue', day),
+           pg_temp.differs(at, 'queue_member', day), pg_temp.differs(at, 'rule', day)
 $$;
 SELECT * FROM pg_temp.compare('2026-03-02 09:00+00', 'mon');   -- the moment itself
 SELECT * FROM pg_temp.compare('2026-03-02 18:30+00', 'mon');
