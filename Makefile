@@ -31,7 +31,8 @@ OBJS = \
 	src/hygiene.o \
 	src/duplicates.o \
 	src/scoring.o \
-	src/predict.o
+	src/predict.o \
+	src/logistic.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
