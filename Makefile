@@ -32,7 +32,8 @@ OBJS = \
 	src/duplicates.o \
 	src/scoring.o \
 	src/predict.o \
-	src/logistic.o
+	src/logistic.o \
+	src/train.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -56,6 +57,7 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	prediction \
 	security
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \

@@ -326,7 +326,9 @@ SELECT * FROM leadflow.check_counters();
 ------------------------------------------------------------------------
 -- Extension functions without a pinned search_path: C functions that run
 -- no SQL and resolve no name through search_path (type I/O, operators,
--- business time, matchers, clock).  Anything else appearing here is a bug.
+-- business time, matchers, clock, routing_document), and predict, which
+-- pins the path itself while it loads a model (a SET clause would cost
+-- every call).  Anything else appearing here is a bug.
 SELECT l.lanname, p.oid::regprocedure::text AS function
   FROM pg_proc p
   JOIN pg_language l ON l.oid = p.prolang

@@ -12,6 +12,7 @@
 #include "mb/pg_wchar.h"
 
 #include "leadflow.h"
+#include "predict.h"
 #include "scoring.h"
 
 PG_MODULE_MAGIC;
