@@ -1,8 +1,8 @@
 /*
  * logistic.h
- *	  L2-regularised logistic regression fitted by L-BFGS, over one-hot
- *	  slots or a few real-valued inputs (logistic.c).  Pure arithmetic on
- *	  arrays the caller owns: no SQL, no catalog.
+ *	  L2-regularised logistic regression, fitted by Newton's method or
+ *	  L-BFGS, over one-hot slots or a few real-valued inputs (logistic.c).
+ *	  Pure arithmetic on arrays the caller owns: no SQL, no catalog.
  */
 #ifndef LEADFLOW_LOGISTIC_H
 #define LEADFLOW_LOGISTIC_H
@@ -11,10 +11,10 @@
 
 /*
  * Training rows in slot form: each row has nfeatures entries, each a
- * weight index in [0, nweights) and its value (values NULL: every value
- * is 1, one-hot slots; else nrows x nfeatures of them).  Rows with the
- * same entries may be merged: a row stands for positives[r] +
- * negatives[r] leads.
+ * weight index in [0, nweights), increasing along the row, and its value
+ * (values NULL: every value is 1, one-hot slots; else nrows x nfeatures
+ * of them).  Rows with the same entries may be merged: a row stands for
+ * positives[r] + negatives[r] leads.
  */
 typedef struct SlotDesign
 {
