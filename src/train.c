@@ -495,13 +495,106 @@ naive_bayes_weights(const TrainingSet *ts, const int64 *pos, const int64 *neg,
 }
 
 /*
- * Each training lead's log-likelihood ratio of each feature (nrows x
- * nfeatures), out of fold: from the counts of the other folds, as a new
- * lead would get it.  When a fold's complement lacks an outcome (a tiny
- * training set) there is no honest out-of-fold ratio: then in-sample.
+ * The training rows with the same slots (and, by_fold, the same fold)
+ * merged into one that counts their positives and negatives, in the order
+ * of their keys: fits then cost by distinct rows, not by leads, and do
+ * not depend on the order the leads were read in.
+ */
+typedef struct MergedRows
+{
+	int64		n;
+	int32	   *slots;			/* n x nfeatures */
+	uint8	   *fold;			/* by_fold */
+	double	   *positives;
+	double	   *negatives;
+} MergedRows;
+
+typedef struct MergedRow
+{
+	const int32 *key;			/* the slots, then the fold when by fold */
+	double		positives;
+	double		negatives;
+} MergedRow;
+
+static int
+cmp_merged(const void *a, const void *b, void *keysize)
+{
+	return memcmp(((const MergedRow *) a)->key, ((const MergedRow *) b)->key,
+				  *(const Size *) keysize);
+}
+
+static void
+merge_rows(const TrainingSet *ts, bool by_fold, MergedRows *out)
+{
+	int			F = ts->nfeatures;
+	int			keylen = F + (by_fold ? 1 : 0);
+	Size		keysize = sizeof(int32) * keylen;
+	int32	   *key = palloc(keysize);
+	HASHCTL		ctl;
+	HTAB	   *merged;
+	HASH_SEQ_STATUS seq;
+	char	   *entry;
+	MergedRow  *rows;
+	int64		n = 0;
+
+	/* each entry: the key, then the row's positives and negatives */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = MAXALIGN(keysize) + 2 * sizeof(double);
+	ctl.hcxt = CurrentMemoryContext;
+	merged = hash_create("leadflow train rows", Max(ts->nrows, 16), &ctl,
+						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int64 r = 0; r < ts->nrows; r++)
+	{
+		bool		found;
+		double	   *counts;
+
+		memcpy(key, &ts->slots[r * F], sizeof(int32) * F);
+		if (by_fold)
+			key[F] = ts->fold[r];
+		entry = hash_search(merged, key, HASH_ENTER, &found);
+		counts = (double *) (entry + MAXALIGN(keysize));
+		if (!found)
+			counts[0] = counts[1] = 0;
+		counts[ts->positive[r] ? 0 : 1] += 1;
+	}
+	rows = palloc_extended(sizeof(MergedRow) * Max(hash_get_num_entries(merged), 1),
+						   MCXT_ALLOC_HUGE);
+	hash_seq_init(&seq, merged);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		double	   *counts = (double *) (entry + MAXALIGN(keysize));
+
+		rows[n].key = (const int32 *) entry;
+		rows[n].positives = counts[0];
+		rows[n++].negatives = counts[1];
+	}
+	qsort_arg(rows, n, sizeof(MergedRow), cmp_merged, &keysize);
+	out->n = n;
+	out->slots = palloc_extended(sizeof(int32) * Max(n * F, 1), MCXT_ALLOC_HUGE);
+	out->fold = palloc_extended(sizeof(uint8) * Max(n, 1), MCXT_ALLOC_HUGE);
+	out->positives = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+	out->negatives = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < n; r++)
+	{
+		memcpy(&out->slots[r * F], rows[r].key, sizeof(int32) * F);
+		out->fold[r] = by_fold ? rows[r].key[F] : 0;
+		out->positives[r] = rows[r].positives;
+		out->negatives[r] = rows[r].negatives;
+	}
+	hash_destroy(merged);
+	pfree(rows);
+	pfree(key);
+}
+
+/*
+ * Each merged row's log-likelihood ratio of each feature (n x nfeatures),
+ * out of fold: from the counts of the other folds, as a new lead would
+ * get it.  When a fold's complement lacks an outcome (a tiny training
+ * set) there is no honest out-of-fold ratio: then in-sample.
  */
 static void
-feature_ratios(const TrainingSet *ts, const double *llr, double *ratios)
+feature_ratios(const TrainingSet *ts, const MergedRows *m, const double *llr, double *ratios)
 {
 	int			W = ts->nweights;
 	int			F = ts->nfeatures;
@@ -514,23 +607,19 @@ feature_ratios(const TrainingSet *ts, const double *llr, double *ratios)
 	double	   *fold_llr = palloc(sizeof(double) * W);
 	bool		out_of_fold = true;
 
-	for (int64 r = 0; r < ts->nrows; r++)
+	for (int64 r = 0; r < m->n; r++)
 	{
-		int			k = ts->fold[r];
+		int			k = m->fold[r];
 
 		for (int fi = 0; fi < F; fi++)
 		{
-			int32		s = ts->slots[r * F + fi];
+			int32		s = m->slots[r * F + fi];
 
-			if (ts->positive[r])
-				pos[k * W + s]++;
-			else
-				neg[k * W + s]++;
+			pos[k * W + s] += (int64) m->positives[r];
+			neg[k * W + s] += (int64) m->negatives[r];
 		}
-		if (ts->positive[r])
-			fold_pos[k]++;
-		else
-			fold_neg[k]++;
+		fold_pos[k] += (int64) m->positives[r];
+		fold_neg[k] += (int64) m->negatives[r];
 	}
 	for (int k = 0; k < CALIBRATION_FOLDS; k++)
 		if (ts->positives - fold_pos[k] == 0 || ts->negatives - fold_neg[k] == 0)
@@ -550,10 +639,10 @@ feature_ratios(const TrainingSet *ts, const double *llr, double *ratios)
 								ts->negatives - fold_neg[k], fold_llr);
 			use = fold_llr;
 		}
-		for (int64 r = 0; r < ts->nrows; r++)
-			if (ts->fold[r] == k)
+		for (int64 r = 0; r < m->n; r++)
+			if (m->fold[r] == k)
 				for (int fi = 0; fi < F; fi++)
-					ratios[r * F + fi] = use[ts->slots[r * F + fi]];
+					ratios[r * F + fi] = use[m->slots[r * F + fi]];
 	}
 	pfree(pos);
 	pfree(neg);
@@ -576,31 +665,29 @@ fit_naive_bayes(const TrainingSet *ts, Fitted *fit)
 {
 	int			F = ts->nfeatures;
 	double	   *llr = palloc(sizeof(double) * ts->nweights);
-	double	   *ratios = palloc_extended(sizeof(double) * Max(ts->nrows * F, 1), MCXT_ALLOC_HUGE);
-	int32	   *columns = palloc_extended(sizeof(int32) * Max(ts->nrows * F, 1), MCXT_ALLOC_HUGE);
-	double	   *pos = palloc_extended(sizeof(double) * Max(ts->nrows, 1), MCXT_ALLOC_HUGE);
-	double	   *neg = palloc_extended(sizeof(double) * Max(ts->nrows, 1), MCXT_ALLOC_HUGE);
+	MergedRows	m;
+	double	   *ratios;
+	int32	   *columns;
 	SlotDesign	design;
 	LogisticFit calibration;
 
 	fit->prior = log((double) ts->positives / ts->negatives);
 	naive_bayes_weights(ts, ts->slot_pos, ts->slot_neg, ts->positives, ts->negatives, llr);
-	feature_ratios(ts, llr, ratios);
+	merge_rows(ts, true, &m);
+	ratios = palloc_extended(sizeof(double) * Max(m.n * F, 1), MCXT_ALLOC_HUGE);
+	columns = palloc_extended(sizeof(int32) * Max(m.n * F, 1), MCXT_ALLOC_HUGE);
+	feature_ratios(ts, &m, llr, ratios);
 	/* one input per feature: weight f is feature f's scale */
-	for (int64 r = 0; r < ts->nrows; r++)
-	{
+	for (int64 r = 0; r < m.n; r++)
 		for (int fi = 0; fi < F; fi++)
 			columns[r * F + fi] = fi;
-		pos[r] = ts->positive[r] ? 1 : 0;
-		neg[r] = 1 - pos[r];
-	}
 	design.nfeatures = F;
 	design.nweights = F;
-	design.nrows = ts->nrows;
+	design.nrows = m.n;
 	design.slots = columns;
 	design.values = ratios;
-	design.positives = pos;
-	design.negatives = neg;
+	design.positives = m.positives;
+	design.negatives = m.negatives;
 	logistic_fit(&design, DEFAULT_L2, &calibration);
 	fit->intercept = calibration.intercept;
 	fit->scales = calibration.weights;
@@ -616,90 +703,23 @@ fit_naive_bayes(const TrainingSet *ts, Fitted *fit)
 	}
 	pfree(ratios);
 	pfree(columns);
-	pfree(pos);
-	pfree(neg);
-}
-
-/* Rows with the same slots merged, sorted by their slots (a fixed order). */
-typedef struct MergedRow
-{
-	const int32 *slots;
-	double		positives;
-	double		negatives;
-} MergedRow;
-
-static int
-cmp_merged(const void *a, const void *b, void *nfeatures)
-{
-	return memcmp(((const MergedRow *) a)->slots, ((const MergedRow *) b)->slots,
-				  sizeof(int32) * *(const int *) nfeatures);
 }
 
 static void
 fit_logistic(const TrainingSet *ts, double l2, Fitted *fit)
 {
-	int			F = ts->nfeatures;
-	Size		keysize = sizeof(int32) * F;
-	HASHCTL		ctl;
-	HTAB	   *merged;
-	HASH_SEQ_STATUS seq;
-	char	   *entry;
-	MergedRow  *rows;
-	int64		nrows = 0;
-	int32	   *slots;
-	double	   *pos;
-	double	   *neg;
+	MergedRows	m;
 	SlotDesign	design;
 	LogisticFit lf;
 
-	/* each entry: the row's slots, then its positives and negatives */
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = keysize;
-	ctl.entrysize = MAXALIGN(keysize) + 2 * sizeof(double);
-	ctl.hcxt = CurrentMemoryContext;
-	merged = hash_create("leadflow train rows", Max(ts->nrows, 16), &ctl,
-						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	for (int64 r = 0; r < ts->nrows; r++)
-	{
-		bool		found;
-		double	   *counts;
-
-		entry = hash_search(merged, &ts->slots[r * F], HASH_ENTER, &found);
-		counts = (double *) (entry + MAXALIGN(keysize));
-		if (!found)
-			counts[0] = counts[1] = 0;
-		counts[ts->positive[r] ? 0 : 1] += 1;
-	}
-	rows = palloc_extended(sizeof(MergedRow) * Max(hash_get_num_entries(merged), 1),
-						   MCXT_ALLOC_HUGE);
-	hash_seq_init(&seq, merged);
-	while ((entry = hash_seq_search(&seq)) != NULL)
-	{
-		double	   *counts = (double *) (entry + MAXALIGN(keysize));
-
-		rows[nrows].slots = (const int32 *) entry;
-		rows[nrows].positives = counts[0];
-		rows[nrows++].negatives = counts[1];
-	}
-	qsort_arg(rows, nrows, sizeof(MergedRow), cmp_merged, &F);
-	slots = palloc_extended(sizeof(int32) * Max(nrows * F, 1), MCXT_ALLOC_HUGE);
-	pos = palloc_extended(sizeof(double) * Max(nrows, 1), MCXT_ALLOC_HUGE);
-	neg = palloc_extended(sizeof(double) * Max(nrows, 1), MCXT_ALLOC_HUGE);
-	for (int64 r = 0; r < nrows; r++)
-	{
-		memcpy(&slots[r * F], rows[r].slots, keysize);
-		pos[r] = rows[r].positives;
-		neg[r] = rows[r].negatives;
-	}
-	hash_destroy(merged);
-
-	design.nfeatures = F;
+	merge_rows(ts, false, &m);
+	design.nfeatures = ts->nfeatures;
 	design.nweights = ts->nweights;
-	design.nrows = nrows;
-	design.slots = slots;
+	design.nrows = m.n;
+	design.slots = m.slots;
 	design.values = NULL;
-	design.positives = pos;
-	design.negatives = neg;
+	design.positives = m.positives;
+	design.negatives = m.negatives;
 	logistic_fit(&design, l2, &lf);
 	fit->l2 = l2;
 	fit->intercept = lf.intercept;
