@@ -744,10 +744,11 @@ leadflow_predict(PG_FUNCTION_ARGS)
 	RoutingDoc	rdoc = {0};
 	Model	   *m;
 
+	/* as train says it */
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the model name must not be NULL"),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model needs a name"),
 				 errhint("Leave the argument out for the model named 'default'.")));
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
