@@ -1,9 +1,9 @@
 /*
  * predict.c
  *	  Predictive models in memory: the stored params of leadflow.model made
- *	  into a sum of weights, cached per backend, applied by leadflow.predict,
- *	  explained by explain_score, and kept in lead.predicted by
- *	  leadflow.refresh_predictions.  Training is train.c.
+ *	  into a sum of weights, cached per backend, applied by leadflow.predict
+ *	  and explained by explain_score.  Training, and the refresh of
+ *	  lead.predicted, are train.c.
  *
  * A model is a sum of one weight per slot, in log-odds: each feature's
  * value falls into exactly one slot (a category, a quantile bin, missing,
@@ -525,7 +525,6 @@ static CachedModel *cached_models = NULL;
 static bool models_stale = false;
 static Oid	model_relid = InvalidOid;
 static SPIPlanPtr newest_model_plan = NULL;
-static SPIPlanPtr refresh_plan = NULL;
 
 static void
 models_invalidate(Datum arg, Oid relid)
@@ -761,46 +760,4 @@ leadflow_predict(PG_FUNCTION_ARGS)
 	rdoc.attrs = &doc->root;
 	m = model_or_error(name);
 	PG_RETURN_FLOAT8(logistic_of(model_log_odds(m, &rdoc)));
-}
-
-PG_FUNCTION_INFO_V1(leadflow_refresh_predictions);
-
-/*
- * leadflow.refresh_predictions() → bigint: every lead's predicted set to
- * what the newest 'default' model gives its routing document, in one
- * UPDATE; returns how many changed (0 when there is no default model:
- * predictions are then left as they are).  Only predicted changes, so the
- * lead's own trigger lets the rows through untouched and uncounted
- * (leadflow_routing_writes), as it does routing's writes.  The
- * prediction is computed twice for a row that changes (WHERE and SET):
- * cheaper than joining the table to itself.
- */
-Datum
-leadflow_refresh_predictions(PG_FUNCTION_ARGS)
-{
-	uint64		changed = 0;
-
-	if (model_lookup(DEFAULT_MODEL) == NULL)
-		PG_RETURN_INT64(0);
-	SPI_connect();
-	leadflow_routing_writes = true;
-	PG_TRY();
-	{
-		if (SPI_execute_plan(leadflow_plan(&refresh_plan,
-										   "UPDATE leadflow.lead l"
-										   " SET predicted = leadflow.predict(leadflow.routing_document(l))"
-										   " WHERE l.predicted IS DISTINCT FROM"
-										   "       leadflow.predict(leadflow.routing_document(l))",
-										   0, NULL),
-							 NULL, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "leadflow: could not refresh lead.predicted");
-		changed = SPI_processed;
-	}
-	PG_FINALLY();
-	{
-		leadflow_routing_writes = false;
-	}
-	PG_END_TRY();
-	SPI_finish();
-	PG_RETURN_INT64((int64) changed);
 }

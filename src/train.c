@@ -2,7 +2,9 @@
  * train.c
  *	  leadflow.train: a predictive model learnt in the database from the
  *	  leads' real outcomes, checked on leads it did not learn from, and
- *	  stored as a new version in leadflow.model.
+ *	  stored as a new version in leadflow.model; and
+ *	  leadflow.refresh_predictions, which keeps lead.predicted on the
+ *	  default model's predictions (train calls it for a new default).
  *
  * Outcomes: qualified or converted is positive, rejected negative; other
  * stages are no outcome yet.  A duplicate closed as such ("duplicate of
@@ -280,6 +282,7 @@ typedef void (*LeadRowFn) (void *arg, const RoutingDoc *doc, int64 id,
 static SPIPlanPtr outcome_leads_plan = NULL;
 static SPIPlanPtr save_model_plan = NULL;
 static SPIPlanPtr refresh_call_plan = NULL;
+static SPIPlanPtr refresh_plan = NULL;
 
 /*
  * Every lead with a real outcome, one call each (in a per-row context the
@@ -1379,4 +1382,47 @@ leadflow_train(PG_FUNCTION_ARGS)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	MemoryContextDelete(work);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(leadflow_refresh_predictions);
+
+/*
+ * leadflow.refresh_predictions() → bigint: every lead's predicted set to
+ * what the newest 'default' model gives its routing document, in one
+ * UPDATE; returns how many changed (0 when there is no default model:
+ * predictions are then left as they are).  Only predicted changes, so the
+ * lead's own trigger lets the rows through untouched and uncounted
+ * (leadflow_routing_writes), as it does routing's writes.  The
+ * prediction is computed twice for a row that changes (WHERE and SET):
+ * cheaper than joining the table to itself.
+ */
+Datum
+leadflow_refresh_predictions(PG_FUNCTION_ARGS)
+{
+	uint64		changed = 0;
+
+	SPI_connect();
+	leadflow_routing_writes = true;
+	PG_TRY();
+	{
+		/* without a default model the EXISTS, run once, updates nothing */
+		if (SPI_execute_plan(leadflow_plan(&refresh_plan,
+										   "UPDATE leadflow.lead l"
+										   " SET predicted = leadflow.predict(leadflow.routing_document(l))"
+										   " WHERE EXISTS (SELECT FROM leadflow.model"
+										   "               WHERE name OPERATOR(pg_catalog.=) 'default')"
+										   "   AND l.predicted IS DISTINCT FROM"
+										   "       leadflow.predict(leadflow.routing_document(l))",
+										   0, NULL),
+							 NULL, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "leadflow: could not refresh lead.predicted");
+		changed = SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		leadflow_routing_writes = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64((int64) changed);
 }
