@@ -12,6 +12,7 @@
 #include "mb/pg_wchar.h"
 
 #include "leadflow.h"
+#include "pending.h"
 #include "scoring.h"
 
 PG_MODULE_MAGIC;
@@ -27,6 +28,7 @@ _PG_init(void)
 	caps_init();
 	ledger_init();
 	strategy_init();
+	pending_init();
 	scoring_init();
 	predict_init();
 }
