@@ -216,30 +216,70 @@ base_from_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 
 #define COUNTER_COLUMNS "open_count, new_day, new_count, won_count, closed_count, last_assigned_at"
 
-/* Lock the rep's counter row and read it, creating it if missing. */
+/*
+ * The highest rep id whose counter row this transaction has locked (it
+ * may have given some back with a rolled-back savepoint: then it only
+ * makes routing more careful than it need be).
+ */
+static int32 highest_locked = 0;
+
 static void
-lock_counters(RepCounters *e)
+take_locked_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 {
+	base_from_row(e, t, d, first);
+	e->base_valid = true;
+	e->locked_subxid = GetCurrentSubTransactionId();
+	highest_locked = Max(highest_locked, e->rep_id);
+}
+
+/*
+ * Lock the rep's counter row and read it, creating it if missing.  With
+ * only_upward, the row of a rep whose id is below one this transaction
+ * holds is not waited for -- waiting downward is how two transactions
+ * would each wait for the other -- and false says another transaction
+ * holds it now.
+ */
+static bool
+lock_counters_if(RepCounters *e, bool only_upward)
+{
+	static SPIPlanPtr skip_plan = NULL;
+	static SPIPlanPtr exists_plan = NULL;
 	static const Oid argtypes[] = {INT4OID};
 	Datum		arg = Int32GetDatum(e->rep_id);
+	bool		no_wait = only_upward && e->rep_id < highest_locked;
 	int			attempt;
 
 	if (e->base_valid)
-		return;
+		return true;
 	for (attempt = 0; attempt < 2; attempt++)
 	{
-		if (SPI_execute_plan(leadflow_plan(&lock_plan,
-										   "SELECT " COUNTER_COLUMNS
-										   " FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE",
-										   1, argtypes),
-							 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		SPIPlanPtr	plan = no_wait
+			? leadflow_plan(&skip_plan,
+							"SELECT " COUNTER_COLUMNS
+							" FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE SKIP LOCKED",
+							1, argtypes)
+			: leadflow_plan(&lock_plan,
+							"SELECT " COUNTER_COLUMNS
+							" FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE",
+							1, argtypes);
+
+		if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "leadflow: could not lock rep counters");
 		if (SPI_processed == 1)
 		{
-			base_from_row(e, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			e->base_valid = true;
-			e->locked_subxid = GetCurrentSubTransactionId();
-			return;
+			take_locked_row(e, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			return true;
+		}
+		if (no_wait)
+		{
+			/* skipped: another transaction holds it, or there is none yet */
+			if (SPI_execute_plan(leadflow_plan(&exists_plan,
+											   "SELECT FROM leadflow.rep_load WHERE rep_id = $1",
+											   1, argtypes),
+								 &arg, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "leadflow: could not read rep counters");
+			if (SPI_processed == 1)
+				return false;
 		}
 		if (SPI_execute_plan(leadflow_plan(&ensure_plan,
 										   "INSERT INTO leadflow.rep_load (rep_id) VALUES ($1)"
@@ -249,6 +289,14 @@ lock_counters(RepCounters *e)
 			elog(ERROR, "leadflow: could not create rep counters");
 	}
 	elog(ERROR, "leadflow: counters of rep %d vanished", e->rep_id);
+	return false;				/* not reached */
+}
+
+/* Lock the rep's counter row and read it, creating it if missing. */
+static void
+lock_counters(RepCounters *e)
+{
+	(void) lock_counters_if(e, false);
 }
 
 /*
@@ -511,11 +559,8 @@ caps_lock_all(void)
 														 SPI_tuptable->tupdesc, 1, &isnull));
 		RepCounters *e = counters_entry(rep_id, true);
 
-		if (e->base_valid)
-			continue;
-		base_from_row(e, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2);
-		e->base_valid = true;
-		e->locked_subxid = GetCurrentSubTransactionId();
+		if (!e->base_valid)
+			take_locked_row(e, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2);
 	}
 }
 
@@ -560,7 +605,10 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 /*
  * Take a seat in the rep's pipeline if the caps allow it.  count_as_new
  * also takes one of today's new-lead slots.  Returns false when a cap is
- * reached (possibly by a concurrent transaction that just committed).
+ * reached (possibly by a concurrent transaction that just committed), or
+ * when another transaction holds the counters of a rep below one this
+ * transaction holds (routing then takes the next candidate rather than
+ * wait downward, see lock_counters_if).
  */
 bool
 caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
@@ -572,7 +620,8 @@ caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 	int64		won,
 				closed;
 
-	lock_counters(e);
+	if (!lock_counters_if(e, true))
+		return false;
 	effective(e, today, &open, &new_today, &won, &closed);
 	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
 		return false;
@@ -782,6 +831,7 @@ counters_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* the table lives in TopTransactionContext, gone now */
 			counters = NULL;
+			highest_locked = 0;
 			break;
 	}
 }

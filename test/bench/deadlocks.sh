@@ -10,7 +10,9 @@
 #                   claimed, cap-checked)
 #   assign_sweep    one session moving random leads by hand
 #                   (leadflow.assign), one running the sweep over leads
-#                   that are all overdue
+#                   that are due
+#   import_moves    one session's 200-lead routed INSERTs against another's
+#                   UPDATEs moving five leads at a time to one rep
 #
 # Not a benchmark of speed: it prints how many transactions of each race
 # deadlocked.  Run by run.sh ("bash test/bench/run.sh deadlocks"; see there
@@ -74,6 +76,14 @@ SET leadflow.sweep_batch_size = 100;
 SELECT count(*) FROM leadflow.sweep(timestamptz '2030-01-07 00:00+00' + :m * interval '1 minute');
 SQL
 
+cat >"$work/moves.sql" <<'SQL'
+\set n random(1, 1000000000)
+UPDATE leadflow.lead SET owner_id = 1 + :n % 20
+ WHERE id IN (SELECT id FROM leadflow.lead
+               WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL AND id % 97 = :n % 97
+               LIMIT 5);
+SQL
+
 run() {
 	local name=$1
 	shift
@@ -91,6 +101,7 @@ run() {
 run import_routed -c 2 -j 2 -t "$xacts" -f "$work/import_routed.sql"
 run import_owned -c 2 -j 2 -t "$xacts" -f "$work/import_owned.sql"
 run assign_sweep -c 2 -j 2 -t "$((xacts * 5))" -f "$work/assign.sql@4" -f "$work/sweep.sql@1"
+run import_moves -c 2 -j 2 -t "$xacts" -f "$work/import_routed.sql@1" -f "$work/moves.sql@1"
 
 "${psql[@]}" <<'SQL'
 \pset footer off
