@@ -482,14 +482,14 @@ SELECT 'event_lead_missing', NULL, x.lead_id,
         -- a re-inquiry names the duplicate lead it came as
         SELECT (e.attrs ->> 'duplicate_lead')::bigint, 'record a re-inquiry by'
           FROM leadflow.event e
-         WHERE e.kind = 're_inquiry' AND jsonb_typeof(e.attrs -> 'duplicate_lead') = 'number'
+         WHERE e.kind = 're_inquiry' AND pg_catalog.jsonb_typeof(e.attrs -> 'duplicate_lead') = 'number'
            AND NOT EXISTS (SELECT FROM leadflow.lead l
                             WHERE l.id = (e.attrs ->> 'duplicate_lead')::bigint)) x
  GROUP BY x.lead_id, x.how
 UNION ALL
 SELECT 'duplicate_cycle', NULL, c.start,
        pg_catalog.format('lead %s is a duplicate of itself through %s', c.start,
-                         array_to_string(c.path, ' -> '))
+                         pg_catalog.array_to_string(c.path, ' -> '))
   FROM (WITH RECURSIVE walk (start, id, path) AS (
             SELECT l.id, l.duplicate_of, ARRAY[l.id]
               FROM leadflow.lead l
