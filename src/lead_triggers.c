@@ -218,6 +218,7 @@ static void
 route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match, RouteResult *res)
 {
 	memset(res, 0, sizeof(*res));
+	res->chosen = -1;			/* no queue's turn taken */
 	res->outcome = ROUTE_DUPLICATE;
 	res->owner = match->owner_id ? config_find_rep(config, match->owner_id) : NULL;
 	res->queue = match->queue ? config_find_queue(config, match->queue) : NULL;

@@ -338,7 +338,7 @@ strategy_undo(const char *queue_name, const TurnTaken *taken, const int32 *reps,
 	int64		total = 0;
 	int			i;
 
-	if (turns == NULL || taken->generation != turns_generation)
+	if (turns == NULL || taken->generation != turns_generation || taken->rep_id == 0)
 		return;
 	q = queue_turns(queue_name);
 	for (i = 0; i < n; i++)
