@@ -25,7 +25,9 @@ OBJS = \
 	src/candidates.o \
 	src/routing.o \
 	src/lead_row.o \
+	src/pending.o \
 	src/lead_triggers.o \
+	src/lead_batch.o \
 	src/routing_api.o \
 	src/stages.o \
 	src/sweep.o \
@@ -34,7 +36,9 @@ OBJS = \
 	src/scoring.o \
 	src/predict.o \
 	src/operations.o \
-	src/standby.o
+	src/standby.o \
+	src/logistic.o \
+	src/train.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -58,7 +62,9 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	prediction \
 	operations \
+	write_paths \
 	security \
 	audit \
 	trust \
@@ -70,7 +76,8 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify touch_vs_move sweep_races duplicate_insert config_version
+	alert_notify touch_vs_move sweep_races duplicate_insert \
+	upsert_race merge_race delete_vs_route import_race assign_vs_sweep config_version
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

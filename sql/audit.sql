@@ -116,7 +116,10 @@ INSERT INTO unpinned VALUES
     ('acting_role()', 'names the session''s role, runs no SQL'),
     ('restoring()', 'reads a setting and the extension''s owner by OID, runs no SQL'),
     ('restoring_dump()', 'reads a setting, its saved values and the extension''s owner by OID, runs no SQL'),
-    ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL');
+    ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL'),
+    ('routing_document(lead)', 'builds the document of the row it is given, runs no SQL'),
+    ('lead_row_inserted(bigint, tid)', 'a trigger''s WHEN clause on every inserted row: compares a ctid, runs no SQL'),
+    ('predict(jsonb, text)', 'pins its own path in C when it runs SQL (loading a model), a SET clause would cost every call');
 -- Listed and unpinned, and nothing else; SQL and PL/pgSQL functions always
 -- pin (only C can run no SQL at all).
 SELECT coalesce(f.fn, u.fn) AS function,
