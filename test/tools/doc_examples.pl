@@ -68,24 +68,26 @@ sub blocks
 			next;
 		}
 		next unless $in_section;
-		if ($line =~ /^<!--\s*(example|error of):\s*(\S+)\s*-->\s*$/)
+		if ($line =~ /^\s*<!--\s*(example|error of):\s*(\S+)\s*-->\s*$/)
 		{
 			($mark, $name) = ($1, $2);
 			next;
 		}
-		if ($line =~ /^<!--\s*output\s*-->\s*$/)
+		if ($line =~ /^\s*<!--\s*output\s*-->\s*$/)
 		{
 			($mark, $name) = ('output', undef);
 			next;
 		}
-		if ($line =~ /^(```+|~~~+)/)
+		# a block may be indented (in a list item): its lines lose the indent
+		if ($line =~ /^( *)(```+|~~~+)/)
 		{
-			my $fence = $1;
+			my ($indent, $fence) = (length($1), $2);
 			my $start = $i + 1;
 			my $text = '';
-			for ($i++; $i < @lines && $lines[$i] !~ /^\Q$fence\E\s*$/; $i++)
+			for ($i++; $i < @lines && $lines[$i] !~ /^ *\Q$fence\E\s*$/; $i++)
 			{
-				$text .= $lines[$i];
+				(my $content = $lines[$i]) =~ s/^ {0,$indent}//;
+				$text .= $content;
 			}
 			push @found, { mark => $mark, name => $name, line => $start, text => $text };
 			($mark, $name) = (undef, undef);
