@@ -1480,7 +1480,7 @@ COMMENT ON COLUMN leadflow.lead.attrs IS 'Any other attributes, a JSON object (n
 COMMENT ON COLUMN leadflow.lead.score IS 'Fit points under the active fit rules, stored: set at insert, recomputed when attrs, source, campaign, company, country or email change, or by rescore().  current_score() adds engagement.';
 COMMENT ON COLUMN leadflow.lead.predicted IS 'Probability (0 to 1) that the lead converts, by the model named default, set at insert.  NULL: no default model then.';
 COMMENT ON COLUMN leadflow.lead.stage IS 'Where the lead is (leadflow.stage; new and working are open).  Changes are validated: nothing leaves converted, rejected goes back only by reopen().';
-COMMENT ON COLUMN leadflow.lead.stage_changed_at IS 'When the lead entered its current stage.  NULL: imported without it and never changed since.';
+COMMENT ON COLUMN leadflow.lead.stage_changed_at IS 'When the lead entered its current stage (set by routing and by every stage change).  NULL: not routed yet, or imported without it, and never changed since.';
 COMMENT ON COLUMN leadflow.lead.queue IS 'The queue that routed the lead (its SLAs and cadence apply).  NULL: not routed yet (route_on_insert off, or an import).';
 COMMENT ON COLUMN leadflow.lead.owner_id IS 'The rep who owns the lead.  NULL: waiting in its queue''s backlog, not routed yet, or closed without an owner.';
 COMMENT ON COLUMN leadflow.lead.assigned_at IS 'When the current owner got the lead; the cadence and the first-touch SLA run from here.  NULL without an owner.';
@@ -1547,7 +1547,7 @@ COMMENT ON TABLE leadflow.stage_history IS
     'Every stage change of every lead, written by leadflow, with the role that made it.';
 COMMENT ON COLUMN leadflow.stage_history.id IS 'The entry''s id, in order of changes.';
 COMMENT ON COLUMN leadflow.stage_history.lead_id IS 'The lead.';
-COMMENT ON COLUMN leadflow.stage_history.from_stage IS 'The stage before.  NULL: none (the lead''s first stage).';
+COMMENT ON COLUMN leadflow.stage_history.from_stage IS 'The stage before the change.';
 COMMENT ON COLUMN leadflow.stage_history.to_stage IS 'The stage after.';
 COMMENT ON COLUMN leadflow.stage_history.at IS 'When (leadflow.now()).';
 COMMENT ON COLUMN leadflow.stage_history.by_role IS 'The acting role (the session''s, after SET ROLE).';
@@ -1696,7 +1696,7 @@ COMMENT ON COLUMN leadflow.health_checks.ord IS 'The check''s position in health
 COMMENT ON COLUMN leadflow.health_checks."check" IS 'The check''s name (sweep, backlog, unstaffed_queues, reps_at_cap, unacknowledged_alerts, no_next_touch, invariants, preloaded, unknown_settings).';
 COMMENT ON COLUMN leadflow.health_checks.status IS 'ok, warn or fail.';
 COMMENT ON COLUMN leadflow.health_checks.detail IS 'What was found: counts, ages, queue and rep names, never a lead''s data.';
-COMMENT ON COLUMN leadflow.health_checks.hint IS 'What to do, often the exact SQL.  NULL when the status is ok.';
+COMMENT ON COLUMN leadflow.health_checks.hint IS 'What to do about it, often the exact SQL.  NULL: nothing to do.';
 
 COMMENT ON COLUMN leadflow.metrics_backlog.queue IS 'The queue; empty for open leads never routed.';
 COMMENT ON COLUMN leadflow.metrics_backlog.leads IS 'Open leads of the queue without an owner.';
