@@ -1537,15 +1537,21 @@ COMMENT ON COLUMN leadflow.qualification_criterion.attribute IS 'The key of lead
 COMMENT ON COLUMN leadflow.qualification_criterion.allowed IS 'The accepted answers.  NULL: any non-empty answer.';
 COMMENT ON COLUMN leadflow.qualification_criterion.required IS 'False: recorded but not needed to qualify.';
 
-COMMENT ON TABLE leadflow.model IS
-    'Predictive models learned by leadflow.train from closed leads, one row per version; leadflow.predict uses the newest version of a name.  Readable by managers and admins only (it holds every feature value''s counts of closed leads).';
+-- (the table's comment is the scoring section's)
 COMMENT ON COLUMN leadflow.model.name IS 'The model''s name (default is the one inserts and explain_score use).';
 COMMENT ON COLUMN leadflow.model.trained_at IS 'When this version was trained (leadflow.now()); training again at the same instant replaces it.';
 COMMENT ON COLUMN leadflow.model.features IS 'The routing-document keys the model reads.';
 COMMENT ON COLUMN leadflow.model.params IS 'What the model learned, as JSON (counts per feature slot, bins), so a model can be read, compared and restored.';
 COMMENT ON COLUMN leadflow.model.positives IS 'Training leads that were won (qualified or converted).';
 COMMENT ON COLUMN leadflow.model.negatives IS 'Training leads that were rejected.';
-COMMENT ON COLUMN leadflow.model.auc IS 'Area under the ROC curve on the training leads (0.5 = chance, 1 = perfect).';
+COMMENT ON COLUMN leadflow.model.auc IS 'Area under the ROC curve on the training leads (0.5 = chance, 1 = every won lead ranked above every lost one).';
+COMMENT ON COLUMN leadflow.model.kind IS 'logistic (L2-regularised logistic regression) or naive_bayes (Laplace-smoothed, calibrated); versions of 1.1 are naive_bayes.';
+COMMENT ON COLUMN leadflow.model.log_loss IS 'Mean log loss of the predicted probabilities on the training leads (lower is better).  NULL: versions of 1.1.';
+COMMENT ON COLUMN leadflow.model.holdout_positives IS 'Held-out leads (not trained on) that were won.  NULL: nothing was held out (a version of 1.1).';
+COMMENT ON COLUMN leadflow.model.holdout_negatives IS 'Held-out leads that were rejected.  NULL: nothing was held out.';
+COMMENT ON COLUMN leadflow.model.holdout_auc IS 'AUC on the held-out leads: how well the model ranks leads it has not seen.  NULL: nothing held out, or only one outcome among them.';
+COMMENT ON COLUMN leadflow.model.holdout_log_loss IS 'Mean log loss on the held-out leads.  NULL: nothing held out.';
+COMMENT ON COLUMN leadflow.model.holdout_calibration_error IS 'On the held-out leads, how far predicted probabilities are from the share that converted (expected calibration error over equal-width probability bins; 0 = calibrated: of leads predicted p, p convert).  NULL: nothing held out.';
 
 -- Tables: data
 COMMENT ON TABLE leadflow.lead IS
@@ -1563,7 +1569,7 @@ COMMENT ON COLUMN leadflow.lead.country IS 'ISO 3166 alpha-2 country (any case),
 COMMENT ON COLUMN leadflow.lead.account_id IS 'The lead''s account: given, or found or made by routing from the email domain.  NULL: free-mail or no email.';
 COMMENT ON COLUMN leadflow.lead.attrs IS 'Any other attributes, a JSON object (never NULL, default {}): rules and scoring match its keys, qualification answers live here, leadflow adds original_* keys when hygiene changed a contact field.';
 COMMENT ON COLUMN leadflow.lead.score IS 'Fit points under the active fit rules, stored: set at insert, recomputed when attrs, source, campaign, company, country or email change, or by rescore().  current_score() adds engagement.';
-COMMENT ON COLUMN leadflow.lead.predicted IS 'Probability (0 to 1) that the lead converts, by the model named default, set at insert.  NULL: no default model then.';
+COMMENT ON COLUMN leadflow.lead.predicted IS 'Probability (0 to 1) that the lead converts, by the newest model named default: set at insert, refreshed for every lead when that model is trained (refresh_predictions).  NULL: no default model yet.';
 COMMENT ON COLUMN leadflow.lead.stage IS 'Where the lead is (leadflow.stage; new and working are open).  Changes are validated: nothing leaves converted, rejected goes back only by reopen().';
 COMMENT ON COLUMN leadflow.lead.stage_changed_at IS 'When the lead entered its current stage (set by routing and by every stage change).  NULL: not routed yet, or imported without it, and never changed since.';
 COMMENT ON COLUMN leadflow.lead.queue IS 'The queue that routed the lead (its SLAs and cadence apply).  NULL: not routed yet (route_on_insert off, or an import).';
