@@ -50,14 +50,27 @@ typedef struct LeadInput
 	int			nexcluded;
 	const char *decision_kind;	/* ledger kind of an assignment; NULL = assign */
 	const char *force_queue;	/* route into this queue, skipping the rules */
+	bool		queue_lock_nowait;	/* queue locked by another: return, don't wait */
 	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
 	int32		reassignments;	/* SLA reassignments so far */
 	const RoutingDoc *doc;		/* built by the caller already, or NULL */
 } LeadInput;
 
+/* What routing did to the lead's account, so that it can be undone. */
+typedef struct AccountChange
+{
+	int64		id;				/* 0 = nothing changed */
+	bool		created;		/* routing created it (a new email domain) */
+	bool		owner_set;		/* routing made the chosen rep its owner */
+	int32		prev_owner;		/* before that (0 = none) */
+	bool		prev_has_until;
+	TimestampTz prev_until;
+} AccountChange;
+
 typedef struct RouteResult
 {
 	RouteOutcome outcome;
+	bool		queue_busy;		/* queue_lock_nowait and another held it: nothing done */
 	RuleConfig *rule;
 	QueueConfig *queue;
 	RepConfig  *owner;
@@ -68,6 +81,9 @@ typedef struct RouteResult
 	TimestampTz sla_due_at;
 	Candidate  *cands;
 	int			ncands;
+	int			chosen;			/* index into cands of a strategy's pick, or -1 */
+	TurnTaken	turn;			/* the queue's turn it took (chosen >= 0) */
+	AccountChange account;
 } RouteResult;
 
 /* routing.c */
@@ -76,10 +92,12 @@ extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
 extern void route_load_previous_owners(LeadInput *lead);
+extern void route_undo_account(const AccountChange *change, int32 new_owner);
 extern void routing_lock_all_queues(void);
+extern void routing_wait_queue(const QueueConfig *queue);
 extern void route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now);
-extern int32 route_by_id(int64 lead_id, bool *already_owned);
-extern int32 route_pending_batch(int32 max);
+extern int32 route_by_id(int64 lead_id, TimestampTz now, bool *already_owned);
+extern int32 route_pending_batch(int32 max, TimestampTz now);
 
 /* lead_row.c: the lead columns routing reads and writes */
 typedef struct LeadColumns
@@ -145,10 +163,12 @@ extern void lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
 							const Datum *values, const bool *nulls,
 							int32 add_reassignments);
 extern void lead_writes_flush(LeadWrites *w, RoutingConfig *config);
+extern void lead_writes_discard(LeadWrites *w);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
+extern bool stage_is_won(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,
 								MemoryContext tuple_context);
