@@ -1847,9 +1847,9 @@ COMMENT ON TYPE leadflow.account_status IS
 COMMENT ON TYPE leadflow.scoring_kind IS
     'fit (points for the lead''s own attributes, stored in lead.score) or engagement (points for its events, decaying, added at read time by current_score).';
 COMMENT ON TYPE leadflow.decision_kind IS
-    'Kinds of ledger entries: assign (routed to a rep), reassign_sla (taken from an owner who missed the SLA), handoff (held past the queue''s hold_for, routed to its then_queue), escalate (past max_reassignments), manual (a move by hand or an import), backlog (nobody could take it), suppress (rejected by a rule or a suppressed account), duplicate (a duplicate of an open lead, given to its owner and closed), merge (another lead merged into this one).';
+    'Kinds of ledger entries: assign (routed to a rep), reassign_sla (taken from an owner who missed the SLA), handoff (held past the queue''s hold_for, routed to its then_queue), escalate (past max_reassignments), manual (a move by hand or an import), backlog (nobody could take it), suppress (rejected by a rule or a suppressed account), duplicate (a duplicate of an open lead, given to its owner and closed), merge (another lead merged into this one), delete (the lead was deleted; its earlier decisions stay), forget (the person''s data was erased).';
 COMMENT ON TYPE leadflow.alert_kind IS
-    'Kinds of alerts: sla_breach (to the old owner''s manager: a lead was taken away), reassigned (to the new owner), escalated, backlog (a lead found nobody), cap_reached (a rep''s last seat was taken).';
+    'Kinds of alerts: sla_breach (to the old owner''s manager: a lead was taken away), reassigned (to the new owner), escalated, backlog (a lead found nobody), cap_reached (a rep''s last seat was taken), lead_skipped (the sweep or route_pending could not move a lead and went on without it; the detail has the error).';
 
 -- Operators, casts and the types' support functions
 COMMENT ON OPERATOR leadflow.= (leadflow.cadence, leadflow.cadence) IS
@@ -1918,12 +1918,28 @@ COMMENT ON FUNCTION leadflow.cron_check_caller() IS
     'Internal to schedule_sweep and unschedule_sweep: 42501 with what to grant when the caller lacks USAGE on schema cron or cannot log in (pg_cron runs a job as the role that scheduled it).';
 COMMENT ON FUNCTION leadflow.log_touch(bigint, leadflow.channel, leadflow.outcome, text, jsonb) IS
     'Log a touch (INSERT INTO leadflow.touch) by the acting rep, or by a manager, and advance the lead: cadence, stage, SLA clock; a dead_referral''s referral becomes a new lead.  Returns the touch row, a composite: SELECT * FROM leadflow.log_touch(...) gives its columns.';
+COMMENT ON FUNCTION leadflow.forget(bigint, text) IS
+    'Erase a person (a data-protection request): the lead named and every lead linked to it by duplicate_of lose name, email, phone, company and attrs, their touches notes and referrals, their events attrs; rows, stages, sources, owners, times and decisions stay, so the reports still count them, and each lead gets a forget decision.  Returns the ids of the leads forgotten.';
+COMMENT ON FUNCTION leadflow.merge(bigint, bigint) IS
+    'Merge lead drop into lead keep (the same person): touches, events, history, decisions and alerts move to keep, which fills its empty contact fields and missing attrs from drop; drop is closed (merged into lead N, duplicate_of = keep) and its duplicates point at keep.  Refused: merging a lead into itself or one of its own duplicates, keeping a lead closed without a win or merged away, dropping a converted or merged-away lead.';
 COMMENT ON FUNCTION leadflow.sweep(timestamptz) IS
-    'Reassign open leads whose SLA passed (escalating past the queue''s max_reassignments), hand on leads held past their queue''s hold_for, and route the backlog, as of as_of (default leadflow.now()), at most leadflow.sweep_batch_size leads per action.  One row per action with its number of leads; a run while another runs returns the single row skipped_concurrent_sweep.  One transaction.';
+    'Reassign open leads whose SLA passed (escalating past the queue''s max_reassignments), hand on leads held past their queue''s hold_for, and route the backlog, as of as_of (default leadflow.now()), at most leadflow.sweep_batch_size leads per action.  One row per action with its number of leads; a run while another runs returns the single row skipped_concurrent_sweep.  A lead that cannot be moved is skipped with a lead_skipped alert.  One transaction.';
 COMMENT ON FUNCTION leadflow.leads_needed(integer, text) IS
     'Leads to generate for a goal of conversions at the historical close rate (converted / closed, closed = converted, rejected or nurture; duplicates and merged leads left out), of one source or of all: scope, closed_leads, converted, close_rate, conversions_wanted (the goal), leads_to_generate (ceil(goal / close_rate)).  22023 for a goal that is not positive, P0002 when nothing converted yet.';
 
 -- Trigger functions (nobody may execute them; triggers fire without an EXECUTE check)
+COMMENT ON FUNCTION leadflow.lead_statement() IS
+    'Trigger lead_statement (BEFORE INSERT OR UPDATE OR DELETE on lead, per statement): opens the statement''s routing, which lead_flush writes at its end.';
+COMMENT ON FUNCTION leadflow.lead_inserted() IS
+    'Trigger lead_inserted (AFTER INSERT on lead): never queued; its WHEN clause, lead_row_inserted, confirms the routing of each row really inserted.';
+COMMENT ON FUNCTION leadflow.lead_row_inserted(bigint, tid) IS
+    'Internal to the trigger lead_inserted: confirms the routing of a row this transaction really inserted, so that a row an INSERT ... ON CONFLICT did not insert routes nothing; false always, and a no-op when called by hand.';
+COMMENT ON FUNCTION leadflow.lead_after_delete() IS
+    'Trigger lead_deleted (AFTER DELETE on lead): an open lead gives its owner''s seat back; its alerts go, its decisions stay and a delete decision says who deleted it.';
+COMMENT ON FUNCTION leadflow.lead_truncated() IS
+    'Trigger lead_truncated (AFTER TRUNCATE on lead): leadflow starts over: the ledger and alerts are emptied, every rep''s counters and every queue''s rotation reset; accounts stay.';
+COMMENT ON FUNCTION leadflow.lock_contacts(text[]) IS
+    'Internal to merge: takes the locks duplicate detection takes for these emails and phones, so that an inquiry from either prospect waits for the merge and finds the lead that survived.';
 COMMENT ON FUNCTION leadflow.lead_before_insert() IS
     'Trigger lead_route (BEFORE INSERT on lead): normalises the contact fields, finds duplicates, scores the lead and routes it (rule, account, owner, strategy, seat claim, cadence, SLA, ledger, alerts); an INSERT carrying an owner or a closed stage is an import, kept as given.  A restore keeps rows as given.';
 COMMENT ON FUNCTION leadflow.lead_before_update() IS
@@ -1978,12 +1994,12 @@ COMMENT ON TABLE leadflow.queue IS
 COMMENT ON COLUMN leadflow.queue.name IS 'The queue''s name (rules, members and leads name it; renames cascade); not blank, under 64 bytes.';
 COMMENT ON COLUMN leadflow.queue.strategy IS 'How the queue picks among eligible members (leadflow.strategy).';
 COMMENT ON COLUMN leadflow.queue.cadence IS 'The touch plan a lead gets when assigned from this queue (copied into lead.cadence).';
-COMMENT ON COLUMN leadflow.queue.first_touch_sla IS 'Business time from assignment to the first touch; positive, no months.  Past it the sweep reassigns the lead.';
-COMMENT ON COLUMN leadflow.queue.touch_sla IS 'Business time allowed after each due touch (next_touch_at) before the sweep reassigns the lead; positive, no months.';
+COMMENT ON COLUMN leadflow.queue.first_touch_sla IS 'Business time from assignment to the first touch; positive, no months, at most 366 days.  Past it the sweep reassigns the lead.';
+COMMENT ON COLUMN leadflow.queue.touch_sla IS 'Business time allowed after each due touch (next_touch_at) before the sweep reassigns the lead; positive, no months, at most 366 days.';
 COMMENT ON COLUMN leadflow.queue.max_reassignments IS 'SLA reassignments a lead may have; past it the sweep escalates it (to escalate_to, else to the owner''s manager).';
 COMMENT ON COLUMN leadflow.queue.escalate_to IS 'The queue that routes leads escalated from this one.  NULL: they go to the old owner''s manager.';
 COMMENT ON COLUMN leadflow.queue.sticky_account IS 'True: a lead of an account with a current, eligible owner goes to that owner; the first rep this queue gives an ownerless account becomes its owner (until now + hold_for, or for good).';
-COMMENT ON COLUMN leadflow.queue.hold_for IS 'Calendar time an owner holds a lead (and an account) from this queue before the sweep hands it to then_queue.  NULL: no window, held for good.';
+COMMENT ON COLUMN leadflow.queue.hold_for IS 'Calendar time an owner holds a lead (and an account) from this queue before the sweep hands it to then_queue; positive, at most 100 years.  NULL: no window, held for good.';
 COMMENT ON COLUMN leadflow.queue.then_queue IS 'Where the sweep routes leads held past hold_for (the inbound-to-territory hand-off).  NULL: no hand-off.';
 COMMENT ON COLUMN leadflow.queue.require_available IS 'True: only members inside their working hours now are eligible (hot inbound leads).';
 
@@ -2126,7 +2142,7 @@ COMMENT ON COLUMN leadflow.event.at IS 'When it happened (default leadflow.now()
 COMMENT ON COLUMN leadflow.event.attrs IS 'Anything else about the event, a JSON object.';
 
 COMMENT ON TABLE leadflow.decision IS
-    'The decision ledger, append-only: one row per assignment, reassignment, hand-off, escalation, manual move, backlog, suppression, duplicate and merge, in the same transaction as the owner change, with every candidate and why each was passed over.  No foreign keys: it outlives what it names.';
+    'The decision ledger, append-only: one row per assignment, reassignment, hand-off, escalation, manual move, backlog, suppression, duplicate, merge, delete and erasure, in the same transaction as the change, with every candidate and why each was passed over.  No foreign keys: it outlives what it names.';
 COMMENT ON COLUMN leadflow.decision.id IS 'The decision''s id; ids grow in the order decisions were made.';
 COMMENT ON COLUMN leadflow.decision.lead_id IS 'The lead decided about.';
 COMMENT ON COLUMN leadflow.decision.at IS 'When (leadflow.now(); the sweep''s as_of for its decisions).';

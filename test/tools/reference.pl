@@ -23,7 +23,7 @@
 #     function (trigger and type-support functions included) and role of
 #     the extension;
 #   - a line in test/tools/sqlstates.txt for every SQLSTATE that src/*.c
-#     (ERRCODE_*) or the install scripts (RAISE ... USING ERRCODE) raise,
+#     (errcode(ERRCODE_*)) or the install scripts (RAISE ... USING ERRCODE) raise,
 #     and for the constraint errors the tables can raise (NOT NULL,
 #     foreign keys, unique keys, CHECK constraints, enum columns);
 #   - no line there for a code nothing raises (it would be stale), and no
@@ -281,15 +281,15 @@ for my $file (glob("$top/src/*.c"))
 {
 	open(my $fh, '<', $file) or die "$file: $!";
 	(my $short = $file) =~ s{^\Q$top\E/}{};
-	while (<$fh>)
-	{
-		while (/\b(ERRCODE_\w+)/g)
-		{
-			my $code = $errcode_by_name{$1};
-			raised($code, $short) if defined $code;
-		}
-	}
+	my $text = do { local $/; <$fh> };
 	close $fh;
+	# raised: errcode(ERRCODE_...) in an ereport, GUC_check_errcode(...);
+	# a code only compared with (e->sqlerrcode == ...) is not
+	while ($text =~ /errcode\(\s*(ERRCODE_\w+)/g)
+	{
+		my $code = $errcode_by_name{$1};
+		raised($code, $short) if defined $code;
+	}
 }
 for my $file (glob("$top/sql/leadflow--*.sql"))
 {
