@@ -25,7 +25,6 @@ const example = (name) =>
 
 let su; // superuser connection to the docs database
 let crm; // the page's module
-let writePathsLanded = false;
 const ids = {};
 
 before(async () => {
@@ -42,10 +41,6 @@ before(async () => {
 	await su.query('CREATE EXTENSION leadflow');
 	await su.query(example('backend.sql'));
 	await su.query(example('floor.sql'));
-	// ON CONFLICT routes only rows really inserted once the write-paths
-	// work (issue 15, which also brings leadflow.forget) has landed
-	writePathsLanded = (await su.query(
-		"SELECT to_regprocedure('leadflow.forget(bigint)') IS NOT NULL AS landed")).rows[0].landed;
 
 	const dir = path.join(__dirname, '.examples');
 	fs.mkdirSync(dir, { recursive: true });
@@ -101,11 +96,7 @@ test('upsertLead of the same external_id updates the lead and keeps its owner', 
 });
 
 test('an upsert that updates routes nothing: one decision, no lead decided twice',
-	{ ...TEST_OPTS, skip: false }, async (t) => {
-		if (!writePathsLanded) {
-			t.skip('ON CONFLICT routes only inserted rows once issue 15 (write paths) lands');
-			return;
-		}
+	TEST_OPTS, async () => {
 		const d = await crm.decisions(ids.first.id);
 		assert.deepEqual(d.map((x) => x.kind), ['assign']);
 		const phantom = await su.query(

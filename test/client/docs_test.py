@@ -30,7 +30,7 @@ def example(name):
 
 
 def setUpModule():
-    global crm, su, write_paths_landed
+    global crm, su
     with psycopg.connect(dbname="postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DB}")
         admin.execute(f"CREATE DATABASE {DB}")
@@ -38,10 +38,6 @@ def setUpModule():
     su.execute("CREATE EXTENSION leadflow")
     su.execute(example("backend.sql"))
     su.execute(example("floor.sql"))
-    # ON CONFLICT routes only inserted rows once issue 15 (write paths,
-    # which also brings leadflow.forget) has landed
-    write_paths_landed = su.execute(
-        "SELECT to_regprocedure('leadflow.forget(bigint)') IS NOT NULL").fetchone()[0]
 
     examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".examples")
     os.makedirs(examples, exist_ok=True)
@@ -104,8 +100,6 @@ class Docs(unittest.TestCase):
         self.assertEqual(attrs, {"employees": "50-200", "budget": "yes"})
 
     def test_4_upsert_that_updates_routes_nothing(self):
-        if not write_paths_landed:
-            self.skipTest("ON CONFLICT routes only inserted rows once issue 15 (write paths) lands")
         self.assertEqual([d["kind"] for d in crm.decisions(self.conn, self.first["id"])], ["assign"])
         phantom = su.execute("SELECT count(*) FROM leadflow.decision"
                              " WHERE lead_id NOT IN (SELECT id FROM leadflow.lead)").fetchone()[0]
