@@ -1753,7 +1753,8 @@ BEGIN
           JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
          WHERE i.indrelid = ('leadflow.' || config_table)::pg_catalog.regclass AND i.indisprimary;
         IF key_columns IS NULL THEN
-            RAISE EXCEPTION 'leadflow.% has no primary key, which the configuration audit needs', config_table;
+            RAISE EXCEPTION 'leadflow.% has no primary key, which the configuration audit needs', config_table
+                USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         EXECUTE pg_catalog.format(
             'CREATE TRIGGER config_audit_statement BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE'
