@@ -18,8 +18,9 @@
  * lock (manual moves, another queue sharing the rep).
  *
  * Lock order (README "Concurrency"): lead rows, then queue locks (several
- * only all at once, in name order: see routing_lock_all_queues), then
- * contact keys (duplicates.c), then the account, then rep counters.  A new
+ * only all at once, never waiting while holding some: see
+ * routing_lock_all_queues), then contact keys (duplicates.c), then the
+ * account, then rep counters.  A new
  * lead that holds its contact lock takes the queue lock without waiting
  * (queue_lock_nowait): when another holds it, the caller lets the contact
  * go and waits for the queue alone (lead_triggers.c).  One transaction
@@ -367,19 +368,26 @@ routing_wait_queue(const QueueConfig *queue)
 }
 
 /*
- * Take every queue's routing lock, in name order, before routing a batch:
- * a batch that took them one by one while holding rep counters from
- * earlier leads could deadlock with single-lead routers.  All or none:
- * when one is held by another transaction, the ones taken here are let go
- * and only that one is waited for, then all are tried again -- so this
- * never holds some queues while waiting for another, and cannot deadlock
- * with a statement that routes into several queues one after another.
+ * Take every queue's routing lock before routing a batch: a batch that took
+ * them one by one while holding rep counters from earlier leads could
+ * deadlock with single-lead routers.  Never wait while holding some of
+ * them: try each without waiting, in name order; when one is busy, let go
+ * of the ones taken here and wait for the busy one alone -- then keep it
+ * and try the others again.  So this cannot deadlock with a statement that
+ * routes into several queues one after another.
+ *
+ * Keeping the lock waited for matters: when a waiter is woken the lock
+ * manager has already granted it the lock, so a batch that let it go at
+ * once to start over handed it straight to the next waiting batch, which
+ * did the same -- several batches could pass one queue's lock between them
+ * for ever (test/specs/route_pending_herd.spec).
  */
 void
 routing_lock_all_queues(void)
 {
 	RoutingConfig *config = routing_config();
-	bool	   *taken = palloc(sizeof(bool) * Max(config->nqueues, 1));
+	bool	   *taken = palloc0(sizeof(bool) * Max(config->nqueues, 1));
+	int			waited = -1;	/* the queue waited for and kept, or -1 */
 
 	for (;;)
 	{
@@ -387,30 +395,35 @@ routing_lock_all_queues(void)
 		int			i;
 		LOCKTAG		tag;
 
-		/* config->queues is ordered by name */
-		for (i = 0; i < config->nqueues; i++)
+		if (waited >= 0)
 		{
-			LockAcquireResult r = lock_queue(&config->queues[i], true);
+			(void) lock_queue(&config->queues[waited], false);
+			taken[waited] = true;
+		}
+		/* config->queues is ordered by name */
+		for (i = 0; i < config->nqueues && busy < 0; i++)
+		{
+			LockAcquireResult r;
 
+			if (i == waited)
+				continue;
+			r = lock_queue(&config->queues[i], true);
 			if (r == LOCKACQUIRE_NOT_AVAIL)
-			{
 				busy = i;
-				break;
-			}
-			taken[i] = r == LOCKACQUIRE_OK;
+			else
+				taken[i] = r == LOCKACQUIRE_OK;
 		}
 		if (busy < 0)
 			break;
-		for (i = 0; i < busy; i++)
+		/* locks this transaction held before the call are not let go */
+		for (i = 0; i < config->nqueues; i++)
 			if (taken[i])
 			{
 				queue_lock_tag(&tag, &config->queues[i]);
 				LockRelease(&tag, ExclusiveLock, false);
+				taken[i] = false;
 			}
-		/* wait for the busy one holding no other, then start over */
-		(void) lock_queue(&config->queues[busy], false);
-		queue_lock_tag(&tag, &config->queues[busy]);
-		LockRelease(&tag, ExclusiveLock, false);
+		waited = busy;
 	}
 	pfree(taken);
 }
