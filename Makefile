@@ -17,6 +17,8 @@ OBJS = \
 	src/workhours.o \
 	src/business_time.o \
 	src/matching.o \
+	src/company_name.o \
+	src/accounts.o \
 	src/spi_plans.o \
 	src/config_cache.o \
 	src/caps.o \

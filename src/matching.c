@@ -346,6 +346,13 @@ doc_lookup(const RoutingDoc *doc, const JsonbValue *key, JsonbValue *out)
 			return true;
 		}
 	}
+	if (doc->account != NULL && key_is(key, ROUTING_ACCOUNT_KEY, strlen(ROUTING_ACCOUNT_KEY)))
+	{
+		out->type = jbvBinary;
+		out->val.binary.data = doc->account;
+		out->val.binary.len = doc->account_len;
+		return true;
+	}
 	if (doc->attrs == NULL)
 		return false;
 	return getKeyJsonValueFromContainer(doc->attrs, key->val.string.val,
@@ -485,6 +492,13 @@ routing_doc_build(RoutingDoc *doc, Jsonb *attrs,
 	set_field(doc, ROUTING_COMPANY, company);
 	set_field(doc, ROUTING_COUNTRY, country);
 	set_domain(doc, email);
+}
+
+void
+routing_doc_set_account(RoutingDoc *doc, Jsonb *account)
+{
+	doc->account = account != NULL && JB_ROOT_IS_OBJECT(account) ? &account->root : NULL;
+	doc->account_len = doc->account ? VARSIZE(account) - VARHDRSZ : 0;
 }
 
 /* ----------------------------------------------------------------------

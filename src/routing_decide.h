@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 
+#include "accounts.h"
 #include "matching.h"
 #include "routing.h"
 
@@ -50,9 +51,13 @@ typedef struct LeadInput
 	int			nexcluded;
 	const char *decision_kind;	/* ledger kind of an assignment; NULL = assign */
 	const char *force_queue;	/* route into this queue, skipping the rules */
+	const char *rules_skip_queue;	/* a hand-off by the rules: pass over rules into
+									 * this queue, and suppress rules */
+	const char *no_rule_queue;	/* where no rule matches, instead of default */
 	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
 	int32		reassignments;	/* SLA reassignments so far */
 	const RoutingDoc *doc;		/* built by the caller already, or NULL */
+	AccountInfo *account;		/* found by the caller already (doc has it), or NULL */
 } LeadInput;
 
 typedef struct RouteResult
@@ -62,6 +67,7 @@ typedef struct RouteResult
 	QueueConfig *queue;
 	RepConfig  *owner;
 	int64		account_id;		/* 0 = none */
+	AccountMatch account_match; /* how it was found */
 	const char *reason;
 	char	   *reject_reason;
 	TimestampTz next_touch_at;
@@ -76,6 +82,8 @@ extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
 extern void route_load_previous_owners(LeadInput *lead);
+extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
+						const QueueConfig *queue, Jsonb *detail, TimestampTz now);
 extern void routing_lock_all_queues(void);
 extern void route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now);
 extern int32 route_by_id(int64 lead_id, bool *already_owned);
@@ -108,7 +116,9 @@ typedef struct LeadColumns
 				name,
 				phone,
 				duplicate_of,
-				predicted;
+				predicted,
+				created_at,
+				last_touch_at;
 } LeadColumns;
 
 /* The columns a routing result sets, in this order. */
@@ -148,6 +158,7 @@ extern void lead_writes_flush(LeadWrites *w, RoutingConfig *config);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);
+extern void lead_write_sla_restart(int64 lead_id, TimestampTz due);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,
