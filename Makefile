@@ -34,7 +34,8 @@ OBJS = \
 	src/hygiene.o \
 	src/duplicates.o \
 	src/scoring.o \
-	src/predict.o
+	src/predict.o \
+	src/operations.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -58,6 +59,7 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	operations \
 	security \
 	audit \
 	trust \

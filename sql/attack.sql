@@ -330,6 +330,9 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('manager', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
     ('manager', 'views', $$SELECT * FROM leadflow.work_list, leadflow.rep_pipeline, leadflow.source_performance, leadflow.funnel, leadflow.speed_to_lead, leadflow.reject_reasons$$),
     ('manager', 'more views', $$SELECT * FROM leadflow.overdue, leadflow.backlog, leadflow.fairness, leadflow.capacity, leadflow.duplicate_rates$$),
+    ('manager', 'health', $$SELECT * FROM leadflow.health()$$),
+    ('manager', 'record_invariants', $$SELECT leadflow.record_invariants()$$),
+    ('manager', 'metrics views', $$SELECT * FROM leadflow.metrics_backlog, leadflow.metrics_sla, leadflow.metrics_reps, leadflow.metrics_sweep, leadflow.metrics_health$$),
     ('crm', 'INSERT lead', $$INSERT INTO leadflow.lead (email, name, source) VALUES ('ned@november.test', 'Ned', 'fair')$$),
     ('crm', 'UPDATE lead', $$UPDATE leadflow.lead SET company = 'November', attrs = '{"budget": "no"}' WHERE email OPERATOR(pg_catalog.=) 'ned@november.test'$$),
     ('crm', 'UPDATE email to another owner''s', $$UPDATE leadflow.lead SET email = 'joe@juliet.test' WHERE email OPERATOR(pg_catalog.=) 'ned@november.test'$$),
@@ -345,7 +348,9 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'route_pending', $$SELECT leadflow.route_pending()$$),
     ('admin', 'explain', $$SELECT * FROM leadflow.explain(14)$$),
     ('admin', 'sweep', $$SELECT * FROM leadflow.sweep()$$),
-    ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$);
+    ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
+    ('admin', 'health', $$SELECT * FROM leadflow.health()$$),
+    ('admin', 'schedule_sweep', $$SELECT leadflow.schedule_sweep()$$);
 
 -- One attacker's turn, in a session of its own (a fresh backend: no plan,
 -- cache or compiled function from before the shadows): shadows first,

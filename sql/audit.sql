@@ -152,7 +152,8 @@ SELECT f.fn, f.is_trigger, f.type_support,
             ELSE coalesce(nullif(concat_ws(', ',
                      CASE WHEN has_function_privilege('leadflow_rep', f.oid, 'EXECUTE') THEN 'leadflow_rep' END,
                      CASE WHEN has_function_privilege('leadflow_manager', f.oid, 'EXECUTE') THEN 'leadflow_manager' END,
-                     CASE WHEN has_function_privilege('leadflow_admin', f.oid, 'EXECUTE') THEN 'leadflow_admin' END),
+                     CASE WHEN has_function_privilege('leadflow_admin', f.oid, 'EXECUTE') THEN 'leadflow_admin' END,
+                     CASE WHEN has_function_privilege('leadflow_monitor', f.oid, 'EXECUTE') THEN 'leadflow_monitor' END),
                      ''), 'nobody') END AS who
   FROM extension_function f;
 CREATE TEMP VIEW readme_executable AS
@@ -180,7 +181,8 @@ SELECT fn AS trigger_function_someone_may_execute
 ------------------------------------------------------------------------
 CREATE TEMP VIEW relation_privileges AS
 WITH role(name, ord) AS (
-    VALUES ('leadflow_rep', 1), ('leadflow_manager', 2), ('leadflow_admin', 3), ('public', 0)),
+    VALUES ('leadflow_rep', 1), ('leadflow_manager', 2), ('leadflow_admin', 3), ('leadflow_monitor', 4),
+           ('public', 0)),
 privilege(name, ord) AS (
     VALUES ('SELECT', 1), ('INSERT', 2), ('UPDATE', 3), ('DELETE', 4), ('TRUNCATE', 5),
            ('REFERENCES', 6), ('TRIGGER', 7))
@@ -205,7 +207,8 @@ CREATE TEMP VIEW readme_relation_privileges AS
 SELECT pg_temp.readme_functions(row[1]) AS relname, row[2] = 'yes' AS relrowsecurity,
        role.name AS role, row[role.col] AS privileges
   FROM pg_temp.readme_table(:'readme', 'relations') AS row,
-       (VALUES ('leadflow_rep', 3), ('leadflow_manager', 4), ('leadflow_admin', 5)) role(name, col);
+       (VALUES ('leadflow_rep', 3), ('leadflow_manager', 4), ('leadflow_admin', 5),
+               ('leadflow_monitor', 6)) role(name, col);
 SELECT coalesce(c.relname, r.relname) AS relation, coalesce(c.role, r.role) AS role,
        c.privileges AS catalog, r.privileges AS readme
   FROM (SELECT * FROM relation_privileges WHERE role <> 'public') c
@@ -240,7 +243,7 @@ SELECT s.relname AS sequence, role, t.relname AS of_table,
   JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
                   AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
   JOIN pg_class t ON t.oid = d.refobjid,
-       unnest(ARRAY['public', 'leadflow_rep', 'leadflow_manager', 'leadflow_admin']) role
+       unnest(ARRAY['public', 'leadflow_rep', 'leadflow_manager', 'leadflow_admin', 'leadflow_monitor']) role
  WHERE s.relnamespace = 'leadflow'::regnamespace AND s.relkind = 'S'
    AND (has_sequence_privilege(role, s.oid, 'USAGE') <> has_table_privilege(role, t.oid, 'INSERT')
         OR has_sequence_privilege(role, s.oid, 'SELECT, UPDATE'))
@@ -253,11 +256,11 @@ SELECT s.relname AS sequence_of_no_table
                     WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid
                       AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a');
 
--- Schema leadflow: USAGE for the three roles (and nobody else), CREATE
+-- Schema leadflow: USAGE for leadflow's roles (and nobody else), CREATE
 -- for nobody but its owner.
 SELECT role, has_schema_privilege(role, 'leadflow', 'USAGE') AS usage,
        has_schema_privilege(role, 'leadflow', 'CREATE') AS "create"
-  FROM unnest(ARRAY['public', 'leadflow_rep', 'leadflow_manager', 'leadflow_admin']) role
+  FROM unnest(ARRAY['public', 'leadflow_rep', 'leadflow_manager', 'leadflow_admin', 'leadflow_monitor']) role
  WHERE has_schema_privilege(role, 'leadflow', 'USAGE') <> (role <> 'public')
     OR has_schema_privilege(role, 'leadflow', 'CREATE');
 

@@ -910,6 +910,674 @@ SELECT queue,
 
 
 -- BEGIN operations
+------------------------------------------------------------------------
+-- Operations: the sweep scheduled once per database, a record of each
+-- sweep, leadflow.health(), and the figures the Prometheus exporter reads
+-- (ops/prometheus/leadflow-queries.yaml).
+------------------------------------------------------------------------
+
+-- A role for the monitoring system (the Prometheus exporter's login is
+-- granted it): it reads the metrics views -- counts, ages and check
+-- statuses, never a lead, a rep or a detail text -- and nothing else.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'leadflow_monitor') THEN
+        CREATE ROLE leadflow_monitor NOLOGIN;
+    END IF;
+END;
+$$;
+GRANT USAGE ON SCHEMA leadflow TO leadflow_monitor;
+
+-- What every committed sweep leaves behind (written by leadflow.sweep(),
+-- src/operations.c).  One row.  Times are real time, not leadflow.clock:
+-- they say when the sweep ran.  A run by pg_cron (its background worker
+-- or its libpq connection) also moves the cron_* columns, which health()
+-- judges the schedule by; the gaps are between the starts of the last two
+-- runs.  Not dumped: it describes this server's runs, and a restored
+-- database has not been swept yet.
+CREATE TABLE leadflow.sweep_stats (
+    singleton             boolean PRIMARY KEY DEFAULT true
+                          CONSTRAINT sweep_stats_one_row CHECK (singleton),
+    runs                  bigint NOT NULL DEFAULT 0,
+    last_started_at       timestamptz,
+    last_finished_at      timestamptz,
+    last_as_of            timestamptz,
+    run_gap               interval,
+    cron_runs             bigint NOT NULL DEFAULT 0,
+    last_cron_at          timestamptz,
+    last_cron_finished_at timestamptz,
+    cron_gap              interval
+);
+COMMENT ON TABLE leadflow.sweep_stats IS
+    'The last sweep (and the last one run by pg_cron): when it started and finished, and how many ran.';
+
+-- Leads moved by the sweep since the extension was created, per action.
+CREATE TABLE leadflow.sweep_action_total (
+    action text PRIMARY KEY,
+    leads  bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE leadflow.sweep_action_total IS
+    'Leads moved by every sweep so far, per action (sla_reassigned, sla_escalated, ...).';
+
+-- The last leadflow.record_invariants(): check_invariants() reads every
+-- open lead and its ledger (about 15 s on a million leads), too slow for
+-- health() to run each minute, so health() reports the recorded result.
+CREATE TABLE leadflow.invariants_run (
+    singleton  boolean PRIMARY KEY DEFAULT true
+               CONSTRAINT invariants_run_one_row CHECK (singleton),
+    checked_at timestamptz NOT NULL,
+    seconds    float8 NOT NULL,
+    violations bigint NOT NULL,
+    kinds      jsonb NOT NULL
+);
+COMMENT ON TABLE leadflow.invariants_run IS
+    'The result of the last leadflow.record_invariants(): when, how long, how many violations of each kind.';
+
+CREATE FUNCTION leadflow.sweep_record(started timestamptz, finished timestamptz,
+                                      as_of timestamptz, by_cron boolean,
+                                      actions text[], leads bigint[])
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+INSERT INTO leadflow.sweep_stats AS s
+       (singleton, runs, last_started_at, last_finished_at, last_as_of,
+        cron_runs, last_cron_at, last_cron_finished_at)
+VALUES (true, 1, started, finished, as_of,
+        CASE WHEN by_cron THEN 1 ELSE 0 END,
+        CASE WHEN by_cron THEN started END, CASE WHEN by_cron THEN finished END)
+ON CONFLICT (singleton) DO UPDATE SET
+    runs = s.runs OPERATOR(pg_catalog.+) 1,
+    run_gap = EXCLUDED.last_started_at OPERATOR(pg_catalog.-) s.last_started_at,
+    last_started_at = EXCLUDED.last_started_at,
+    last_finished_at = EXCLUDED.last_finished_at,
+    last_as_of = EXCLUDED.last_as_of,
+    cron_runs = s.cron_runs OPERATOR(pg_catalog.+) EXCLUDED.cron_runs,
+    cron_gap = CASE WHEN by_cron THEN EXCLUDED.last_cron_at OPERATOR(pg_catalog.-) s.last_cron_at
+                    ELSE s.cron_gap END,
+    last_cron_at = coalesce(EXCLUDED.last_cron_at, s.last_cron_at),
+    last_cron_finished_at = coalesce(EXCLUDED.last_cron_finished_at, s.last_cron_finished_at);
+INSERT INTO leadflow.sweep_action_total AS t (action, leads)
+SELECT u.a, u.n FROM ROWS FROM (pg_catalog.unnest(actions), pg_catalog.unnest(leads)) AS u(a, n)
+ON CONFLICT (action) DO UPDATE SET leads = t.leads OPERATOR(pg_catalog.+) EXCLUDED.leads;
+$$;
+COMMENT ON FUNCTION leadflow.sweep_record(timestamptz, timestamptz, timestamptz, boolean, text[], bigint[]) IS
+    'Called by leadflow.sweep() at its end: records the run in sweep_stats and its counts in sweep_action_total.';
+-- Only the sweep (running as the extension's owner) writes the record.
+REVOKE ALL ON FUNCTION leadflow.sweep_record(timestamptz, timestamptz, timestamptz, boolean, text[], bigint[])
+    FROM PUBLIC;
+
+CREATE FUNCTION leadflow.record_invariants() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    t0 timestamptz := pg_catalog.clock_timestamp();
+    found jsonb;
+    total bigint;
+BEGIN
+    SELECT coalesce(pg_catalog.jsonb_object_agg(k.kind, k.n), '{}'), coalesce(sum(k.n), 0)
+      INTO found, total
+      FROM (SELECT i.kind, count(*) AS n FROM leadflow.check_invariants() i GROUP BY i.kind) k;
+    INSERT INTO leadflow.invariants_run AS r (singleton, checked_at, seconds, violations, kinds)
+    VALUES (true, pg_catalog.clock_timestamp(),
+            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+            total, found)
+    ON CONFLICT (singleton) DO UPDATE
+       SET checked_at = EXCLUDED.checked_at, seconds = EXCLUDED.seconds,
+           violations = EXCLUDED.violations, kinds = EXCLUDED.kinds;
+    RETURN total;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.record_invariants() IS
+    'Run check_invariants() and record how many violations of each kind it found, for health(); returns the count.  Schedule it (hourly, say) with pg_cron.';
+REVOKE ALL ON FUNCTION leadflow.record_invariants() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.record_invariants() TO leadflow_admin, leadflow_manager;
+GRANT SELECT, INSERT, UPDATE ON leadflow.invariants_run TO leadflow_admin, leadflow_manager;
+GRANT SELECT ON leadflow.sweep_stats, leadflow.sweep_action_total TO leadflow_admin, leadflow_manager;
+
+CREATE FUNCTION leadflow.preloaded() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_preloaded'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp;
+COMMENT ON FUNCTION leadflow.preloaded() IS
+    'Whether this session got leadflow from shared_preload_libraries (only then are leadflow.* settings checked from the session''s start).';
+REVOKE ALL ON FUNCTION leadflow.preloaded() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.preloaded() TO leadflow_admin, leadflow_manager, leadflow_monitor;
+
+------------------------------------------------------------------------
+-- The sweep's pg_cron job: one per database.
+------------------------------------------------------------------------
+
+-- The job's name carries the database, so the jobs of two leadflow
+-- databases of one cluster never replace each other (pg_cron keys jobs
+-- by name and owner).  pg_cron's job names are at most 63 bytes: a
+-- longer one takes the database name's md5 instead.
+CREATE FUNCTION leadflow.sweep_job_name() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.octet_length('leadflow-sweep-' OPERATOR(pg_catalog.||) pg_catalog.current_database()) <= 63
+                THEN 'leadflow-sweep-' OPERATOR(pg_catalog.||) pg_catalog.current_database()
+                ELSE 'leadflow-sweep-' OPERATOR(pg_catalog.||) pg_catalog.md5(pg_catalog.current_database())
+           END
+$$;
+COMMENT ON FUNCTION leadflow.sweep_job_name() IS
+    'The name of this database''s pg_cron sweep job: leadflow-sweep-<database>.';
+
+-- SECURITY DEFINER because cron.database_name is readable only by
+-- superusers, and the hint that leadflow_admin gets must name the database.
+CREATE FUNCTION leadflow.cron_database() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$ SELECT pg_catalog.current_setting('cron.database_name', true) $$;
+COMMENT ON FUNCTION leadflow.cron_database() IS
+    'The database pg_cron runs in (cron.database_name), NULL without pg_cron.';
+
+-- The command that schedules this database's sweep from pg_cron's
+-- database.  pg_cron updates the job when it exists (same name and
+-- owner), so running it again is harmless.
+CREATE FUNCTION leadflow.sweep_schedule_command(schedule text DEFAULT '* * * * *') RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    SELECT pg_catalog.format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                             leadflow.sweep_job_name(), schedule, 'SELECT leadflow.sweep()',
+                             pg_catalog.current_database())
+$$;
+COMMENT ON FUNCTION leadflow.sweep_schedule_command(text) IS
+    'The SQL to run in pg_cron''s database to schedule this database''s sweep (idempotent).';
+
+-- From a database pg_cron does not run in: an error whose hint is the
+-- command to run there.
+CREATE FUNCTION leadflow.cron_elsewhere(command text, what text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    cron_db text := leadflow.cron_database();
+    grants text := '';
+BEGIN
+    IF cron_db IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed'
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name, and CREATE EXTENSION pg_cron there -- or call leadflow.sweep() from another scheduler.';
+    END IF;
+    IF cron_db OPERATOR(pg_catalog.=) pg_catalog.current_database() THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', cron_db
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Run CREATE EXTENSION pg_cron here (as a superuser).';
+    END IF;
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
+        grants := ' A role that is not a superuser needs, granted once there by a superuser: '
+                  'GRANT USAGE ON SCHEMA cron TO leadflow_admin;';
+        IF what OPERATOR(pg_catalog.=) 'schedules' THEN
+            grants := grants OPERATOR(pg_catalog.||)
+                      ' GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO leadflow_admin;';
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'pg_cron runs in database "%", not in "%"', cron_db, pg_catalog.current_database()
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = pg_catalog.format('pg_cron %s jobs only from the database named by cron.database_name, and runs a job as the role that scheduled it.%s',
+                                         what, grants),
+              HINT = pg_catalog.format('Connect to database %I and run: %s', cron_db, command);
+END;
+$$;
+REVOKE ALL ON FUNCTION leadflow.cron_elsewhere(text, text) FROM PUBLIC;
+
+-- In pg_cron's database: the checks pg_cron would fail with a bare
+-- message, made into errors that say what to do.
+CREATE FUNCTION leadflow.cron_check_caller() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema cron'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Scheduling with pg_cron needs USAGE on schema cron, which role "%s" does not have.', current_user),
+                  HINT = 'A superuser runs, once, in this database: GRANT USAGE ON SCHEMA cron TO leadflow_admin;';
+    END IF;
+    IF NOT (SELECT r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
+        RAISE EXCEPTION 'pg_cron would run the sweep as role "%", which cannot log in', current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_cron runs a job as the role that scheduled it.',
+                  HINT = 'Schedule it as a login role that is a member of leadflow_admin (RESET ROLE first).';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION leadflow.cron_check_caller() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION leadflow.schedule_sweep(schedule text DEFAULT '* * * * *') RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    job_name text := leadflow.sweep_job_name();
+    job bigint;
+    command text;
+BEGIN
+    IF schedule IS NULL OR pg_catalog.btrim(schedule) OPERATOR(pg_catalog.=) '' THEN
+        RAISE EXCEPTION 'a sweep schedule is required'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a cron schedule: ''* * * * *'' (the default) sweeps every minute.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        command := leadflow.sweep_schedule_command(schedule);
+        PERFORM leadflow.cron_elsewhere(command, 'schedules');
+    END IF;
+    PERFORM leadflow.cron_check_caller();
+    IF EXISTS (SELECT FROM cron.job j
+                WHERE j.jobname OPERATOR(pg_catalog.=) job_name::name
+                  AND j.username OPERATOR(pg_catalog.=) current_user
+                  AND j.database OPERATOR(pg_catalog.<>) pg_catalog.current_database()) THEN
+        RAISE EXCEPTION 'pg_cron job "%" of role "%" sweeps another database', job_name, current_user
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Rename or remove that job with cron.alter_job or cron.unschedule; leadflow will not change it.';
+    END IF;
+    -- 1.0 and 1.1 called this database's job "leadflow-sweep": replace it
+    PERFORM cron.unschedule(j.jobid) FROM cron.job j
+      WHERE j.jobname OPERATOR(pg_catalog.=) 'leadflow-sweep'
+        AND j.username OPERATOR(pg_catalog.=) current_user
+        AND j.database OPERATOR(pg_catalog.=) pg_catalog.current_database();
+    -- the same name again: pg_cron updates the job instead of adding one
+    SELECT cron.schedule(job_name, schedule, 'SELECT leadflow.sweep()') INTO job;
+    RETURN job;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.schedule_sweep(text) IS
+    'Schedule this database''s sweep with pg_cron as job leadflow-sweep-<database> (idempotent); returns the job id.  Elsewhere than pg_cron''s database, the error''s hint is the command to run there.';
+
+CREATE OR REPLACE FUNCTION leadflow.unschedule_sweep() RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    removed bigint;
+    command text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        IF leadflow.cron_database() IS NULL THEN
+            RETURN false;   -- no pg_cron anywhere: nothing is scheduled
+        END IF;
+        command := pg_catalog.format('SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN (%L, %L) AND database = %L;',
+                                     leadflow.sweep_job_name(), 'leadflow-sweep', pg_catalog.current_database());
+        PERFORM leadflow.cron_elsewhere(command, 'removes');
+    END IF;
+    PERFORM leadflow.cron_check_caller();
+    -- this database's jobs only, old name included; cron.job shows a role
+    -- its own jobs (a superuser every job)
+    SELECT count(*) INTO removed
+      FROM (SELECT cron.unschedule(j.jobid) FROM cron.job j
+             WHERE j.jobname OPERATOR(pg_catalog.=) ANY (ARRAY[leadflow.sweep_job_name(), 'leadflow-sweep']::name[])
+               AND j.database OPERATOR(pg_catalog.=) pg_catalog.current_database()) u;
+    RETURN removed > 0;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.unschedule_sweep() IS
+    'Remove this database''s pg_cron sweep job; false when there was none.  Never touches another database''s job.';
+
+------------------------------------------------------------------------
+-- leadflow.health(): one row per check, for an operator or a script.
+------------------------------------------------------------------------
+
+-- An interval as health() prints it, whatever IntervalStyle: its largest
+-- unit and the next one when not zero ("1 d 3 h", "2 d", "1 h 30 min",
+-- "42 s"), rounded down.
+CREATE FUNCTION leadflow.duration_text(d interval) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    WITH part AS (
+        SELECT u.ord, u.unit, u.n
+          FROM (SELECT pg_catalog.floor(pg_catalog.date_part('epoch', d))::bigint AS secs) t,
+               LATERAL (VALUES (1, 'd', t.secs OPERATOR(pg_catalog./) 86400),
+                               (2, 'h', t.secs OPERATOR(pg_catalog.%) 86400 OPERATOR(pg_catalog./) 3600),
+                               (3, 'min', t.secs OPERATOR(pg_catalog.%) 3600 OPERATOR(pg_catalog./) 60),
+                               (4, 's', t.secs OPERATOR(pg_catalog.%) 60)) u(ord, unit, n)
+    ),
+    first AS (SELECT min(p.ord) AS ord FROM part p WHERE p.n OPERATOR(pg_catalog.<>) 0)
+    SELECT coalesce(pg_catalog.string_agg(p.n OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) p.unit, ' ' ORDER BY p.ord), '0 s')
+      FROM part p, first f
+     WHERE p.n OPERATOR(pg_catalog.<>) 0
+       AND p.ord OPERATOR(pg_catalog.<=) (f.ord OPERATOR(pg_catalog.+) 1)
+$$;
+REVOKE ALL ON FUNCTION leadflow.duration_text(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.duration_text(interval) TO leadflow_admin, leadflow_manager, leadflow_monitor;
+
+-- A view with its owner's rights, like the reporting views: health() and
+-- the monitoring views read it, so those who may call health() need no
+-- rights on the tables.  Every check is an index look-up or reads a small
+-- table; check_invariants() is too slow for that and is reported as
+-- last recorded by record_invariants().  Ages of leads and alerts are
+-- measured on leadflow.now(); the sweep's and the invariants' on real
+-- time.  Details name queues and reps, never a lead's data.
+CREATE VIEW leadflow.health_checks AS
+WITH sweep AS (
+    SELECT s.runs, s.last_started_at, s.last_finished_at,
+           coalesce(s.cron_runs, 0) > 0 AS by_cron,
+           CASE WHEN s.cron_runs > 0 THEN s.cron_runs ELSE coalesce(s.runs, 0) END AS n,
+           CASE WHEN s.cron_runs > 0 THEN s.last_cron_at ELSE s.last_started_at END AS last_at,
+           CASE WHEN s.cron_runs > 0 THEN s.last_cron_finished_at ELSE s.last_finished_at END AS last_end,
+           CASE WHEN s.cron_runs > 0 THEN s.cron_gap ELSE s.run_gap END AS gap,
+           EXISTS (SELECT FROM pg_catalog.pg_extension x WHERE x.extname = 'pg_cron') AS cron_here,
+           leadflow.cron_database() AS cron_db
+      FROM (SELECT) one
+      LEFT JOIN leadflow.sweep_stats s ON true
+),
+sweep_hint AS (
+    SELECT w.*,
+           CASE WHEN w.cron_here THEN 'SELECT leadflow.schedule_sweep();'
+                WHEN w.cron_db IS NOT NULL
+                THEN pg_catalog.format('Connect to database %I and run: %s', w.cron_db, leadflow.sweep_schedule_command())
+                ELSE 'pg_cron is not loaded: add it to shared_preload_libraries (see the README), or have another scheduler run SELECT leadflow.sweep() every minute.'
+           END AS schedule_hint,
+           CASE WHEN w.cron_db IS NOT NULL
+                THEN pg_catalog.format('%sSee why in pg_cron''s history: SELECT start_time, status, return_message FROM cron.job_run_details WHERE jobid IN (SELECT jobid FROM cron.job WHERE jobname = %L) ORDER BY start_time DESC LIMIT 5;',
+                                       CASE WHEN w.cron_here THEN '' ELSE pg_catalog.format('Connect to database %I. ', w.cron_db) END,
+                                       leadflow.sweep_job_name())
+                ELSE 'Check the scheduler that runs SELECT leadflow.sweep().'
+           END AS history_hint
+      FROM sweep w
+),
+backlog AS (
+    SELECT count(*) AS leads, min(l.created_at) AS oldest,
+           count(*) FILTER (WHERE leadflow.now() - l.created_at > coalesce(q.first_touch_sla, d.first_touch_sla)) AS late
+      FROM leadflow.lead l
+      LEFT JOIN leadflow.queue q ON q.name = l.queue
+      CROSS JOIN (SELECT first_touch_sla FROM leadflow.queue WHERE name = 'default') d
+     WHERE l.stage IN ('new', 'working') AND l.owner_id IS NULL
+),
+routed_queue AS (
+    SELECT r.queue AS name FROM leadflow.rule r WHERE r.active AND r.action = 'route'
+    UNION
+    -- the default queue catches what no rule matches, unless a rule matches everything
+    SELECT 'default'
+     WHERE NOT EXISTS (SELECT FROM leadflow.rule r
+                        WHERE r.active AND r.match = '{}'::jsonb AND r.min_score IS NULL AND r.max_score IS NULL)
+),
+target_queue AS (
+    SELECT name FROM routed_queue
+    UNION
+    SELECT x.target
+      FROM leadflow.queue q
+      JOIN routed_queue rq ON rq.name = q.name,
+           LATERAL (VALUES (q.escalate_to), (q.then_queue)) x(target)
+     WHERE x.target IS NOT NULL
+),
+staffing AS (
+    SELECT t.name,
+           count(r.id) FILTER (WHERE r.active) AS active_members,
+           count(r.id) FILTER (WHERE r.active AND leadflow.next_open(
+                                   greatest(leadflow.now(), coalesce(r.away_until, leadflow.now())),
+                                   r.hours, r.holidays) < leadflow.now() + interval '7 days') AS working_soon
+      FROM target_queue t
+      LEFT JOIN leadflow.queue_member m ON m.queue = t.name
+      LEFT JOIN leadflow.rep r ON r.id = m.rep_id
+     GROUP BY t.name
+),
+unstaffed AS (
+    SELECT count(*) FILTER (WHERE s.active_members = 0 OR s.working_soon = 0) AS queues,
+           count(*) AS routed,
+           pg_catalog.array_to_string((pg_catalog.array_agg(pg_catalog.format('"%s" (%s)', s.name,
+                                     CASE WHEN s.active_members = 0 THEN 'no active member'
+                                          ELSE 'no member works in the next 7 days' END)
+                                 ORDER BY s.name)
+               FILTER (WHERE s.active_members = 0 OR s.working_soon = 0))[1:10], ', ') AS names
+      FROM staffing s
+),
+rep_cap AS (
+    SELECT r.id, r.name, r.max_open, r.max_new_per_day,
+           coalesce(l.open_count, 0) >= r.max_open AS at_open,
+           CASE WHEN l.new_day = (leadflow.now() AT TIME ZONE leadflow.workhours_zone(r.hours))::date
+                THEN l.new_count ELSE 0 END >= r.max_new_per_day AS at_new
+      FROM leadflow.rep r
+      LEFT JOIN leadflow.rep_load l ON l.rep_id = r.id
+     WHERE r.active
+),
+at_cap AS (
+    SELECT count(*) AS active,
+           count(*) FILTER (WHERE c.at_open OR c.at_new) AS reps,
+           -- the first ten by name: a detail stays readable
+           pg_catalog.array_to_string((pg_catalog.array_agg(pg_catalog.format('%s (%s)', c.name,
+                                     CASE WHEN c.at_open THEN 'max_open ' || c.max_open
+                                          ELSE 'max_new_per_day ' || c.max_new_per_day END)
+                                 ORDER BY c.name) FILTER (WHERE c.at_open OR c.at_new))[1:10], ', ') AS names
+      FROM rep_cap c
+),
+alerts AS (
+    SELECT count(*) AS n, min(a.at) AS oldest,
+           count(*) FILTER (WHERE a.at < leadflow.now() - interval '1 hour') AS hour_old,
+           count(*) FILTER (WHERE a.at < leadflow.now() - interval '1 day') AS day_old
+      FROM leadflow.alert a
+     WHERE a.acknowledged_at IS NULL
+),
+untouched AS (
+    SELECT count(*) AS leads
+      FROM leadflow.lead l
+     WHERE l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL AND l.next_touch_at IS NULL
+),
+invariants AS (
+    SELECT i.checked_at, i.violations, i.seconds,
+           (SELECT pg_catalog.string_agg(k.key || ' ' || k.value, ', ' ORDER BY k.key)
+              FROM pg_catalog.jsonb_each_text(i.kinds) k) AS kinds
+      FROM (SELECT) one
+      LEFT JOIN leadflow.invariants_run i ON true
+),
+unknown_setting AS (
+    SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', u.name,
+               CASE WHEN u.setrole = 0 THEN 'ALTER DATABASE ' || pg_catalog.quote_ident(pg_catalog.current_database())
+                    WHEN u.setdatabase = 0 THEN 'ALTER ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(u.setrole))
+                    ELSE 'ALTER ROLE ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(u.setrole))
+                         || ' IN DATABASE ' || pg_catalog.quote_ident(pg_catalog.current_database()) END),
+               ', ') AS names,
+           count(*) AS n
+      FROM (SELECT pg_catalog.lower(pg_catalog.split_part(c.cfg, '=', 1)) AS name, d.setdatabase, d.setrole
+              FROM pg_catalog.pg_db_role_setting d, pg_catalog.unnest(d.setconfig) c(cfg)
+             WHERE d.setdatabase IN (0, (SELECT b.oid FROM pg_catalog.pg_database b
+                                          WHERE b.datname = pg_catalog.current_database()))) u
+     WHERE u.name LIKE 'leadflow.%'
+       AND u.name NOT IN (SELECT pg_catalog.lower(s.name) FROM pg_catalog.pg_settings s)
+)
+SELECT 1 AS ord, 'sweep'::text AS "check",
+       CASE WHEN w.n = 0 THEN 'fail'
+            WHEN w.n = 1 THEN 'warn'
+            WHEN pg_catalog.now() - w.last_at > 2 * w.gap THEN 'fail'
+            WHEN w.last_end - w.last_at > w.gap THEN 'warn'
+            ELSE 'ok' END AS status,
+       CASE WHEN w.n = 0 THEN
+                CASE WHEN w.runs > 0
+                     THEN pg_catalog.format('no sweep run by pg_cron is recorded in database "%s"; the last sweep (by hand) started %s ago',
+                                            pg_catalog.current_database(),
+                                            leadflow.duration_text(pg_catalog.now() - w.last_started_at))
+                     ELSE pg_catalog.format('no sweep is recorded in database "%s"', pg_catalog.current_database()) END
+            WHEN w.n = 1 THEN
+                pg_catalog.format('one sweep %s so far, %s ago; its interval is not known yet',
+                                  CASE WHEN w.by_cron THEN 'by pg_cron' ELSE '(by hand or another scheduler)' END,
+                                  leadflow.duration_text(pg_catalog.now() - w.last_at))
+            ELSE pg_catalog.format('the last sweep %s started %s ago and took %s s; the one before started %s earlier',
+                                   CASE WHEN w.by_cron THEN 'by pg_cron' ELSE '(by hand or another scheduler; none by pg_cron yet)' END,
+                                   leadflow.duration_text(pg_catalog.now() - w.last_at),
+                                   pg_catalog.round(pg_catalog.date_part('epoch', w.last_end - w.last_at)::numeric, 3),
+                                   leadflow.duration_text(w.gap))
+       END AS detail,
+       CASE WHEN w.n = 0 OR NOT w.by_cron THEN w.schedule_hint
+            WHEN pg_catalog.now() - w.last_at > 2 * w.gap THEN w.history_hint
+            WHEN w.last_end - w.last_at > w.gap THEN 'The sweep takes longer than its interval: schedule it less often, or lower leadflow.sweep_batch_size.'
+       END AS hint
+  FROM sweep_hint w
+UNION ALL
+SELECT 2, 'backlog',
+       CASE WHEN b.leads = 0 THEN 'ok' WHEN b.late > 0 THEN 'fail' ELSE 'warn' END,
+       CASE WHEN b.leads = 0 THEN 'no open lead is without an owner'
+            ELSE pg_catalog.format('%s open leads without an owner; the oldest arrived %s ago; %s waited longer than their queue''s first_touch_sla',
+                                   b.leads, leadflow.duration_text(leadflow.now() - b.oldest), b.late) END,
+       CASE WHEN b.leads > 0 THEN 'SELECT * FROM leadflow.backlog and leadflow.explain(lead_id) say why nobody took them; add members or raise caps, then SELECT leadflow.route_pending();' END
+  FROM backlog b
+UNION ALL
+SELECT 3, 'unstaffed_queues',
+       CASE WHEN u.queues > 0 THEN 'fail' ELSE 'ok' END,
+       CASE WHEN u.queues > 0 THEN pg_catalog.format('%s of %s queues that leads are routed to have nobody to take them: %s%s', u.queues, u.routed, u.names,
+                                                     CASE WHEN u.queues > 10 THEN pg_catalog.format(' and %s more', u.queues - 10) ELSE '' END)
+            ELSE pg_catalog.format('each of the %s queues that leads are routed to has an active member working in the next 7 days', u.routed) END,
+       CASE WHEN u.queues > 0 THEN 'Add active members (leadflow.queue_member) or fix their hours and away_until; until then their leads wait in the backlog.' END
+  FROM unstaffed u
+UNION ALL
+SELECT 4, 'reps_at_cap',
+       CASE WHEN c.reps > 0 THEN 'warn' ELSE 'ok' END,
+       CASE WHEN c.reps > 0 THEN pg_catalog.format('%s of %s active reps are at a cap: %s%s', c.reps, c.active, c.names,
+                                                   CASE WHEN c.reps > 10 THEN pg_catalog.format(' and %s more', c.reps - 10) ELSE '' END)
+            ELSE pg_catalog.format('none of the %s active reps is at a cap', c.active) END,
+       CASE WHEN c.reps > 0 THEN 'A rep at a cap takes no new lead: see leadflow.rep_pipeline; raise max_open or max_new_per_day in leadflow.rep if they can take more.' END
+  FROM at_cap c
+UNION ALL
+SELECT 5, 'unacknowledged_alerts',
+       CASE WHEN a.day_old > 0 THEN 'fail' WHEN a.hour_old > 0 THEN 'warn' ELSE 'ok' END,
+       CASE WHEN a.n = 0 THEN 'every alert is acknowledged'
+            ELSE pg_catalog.format('%s alerts are unacknowledged, %s of them older than an hour and %s older than a day; the oldest is %s old',
+                                   a.n, a.hour_old, a.day_old, leadflow.duration_text(leadflow.now() - a.oldest)) END,
+       CASE WHEN a.hour_old > 0 THEN 'Managers and reps read leadflow.alert and mark what they handled with leadflow.acknowledge_alert(alert_id).' END
+  FROM alerts a
+UNION ALL
+SELECT 6, 'no_next_touch',
+       CASE WHEN t.leads > 0 THEN 'warn' ELSE 'ok' END,
+       CASE WHEN t.leads > 0 THEN pg_catalog.format('%s open leads have an owner but no next touch, so no work list asks for them', t.leads)
+            ELSE 'every open lead with an owner has a next touch' END,
+       CASE WHEN t.leads > 0 THEN 'Imported open leads without a cadence get none until touched: SELECT id, owner_id FROM leadflow.lead WHERE stage IN (''new'', ''working'') AND owner_id IS NOT NULL AND next_touch_at IS NULL; a touch, or leadflow.assign, starts their queue''s cadence.' END
+  FROM untouched t
+UNION ALL
+SELECT 7, 'invariants',
+       CASE WHEN i.checked_at IS NULL THEN 'warn' WHEN i.violations > 0 THEN 'fail'
+            WHEN i.checked_at < pg_catalog.now() - interval '25 hours' THEN 'warn' ELSE 'ok' END,
+       CASE WHEN i.checked_at IS NULL THEN 'check_invariants() has not been recorded (health() does not run it: it reads every open lead and its ledger)'
+            ELSE pg_catalog.format('check_invariants() found %s violations %s ago (it took %s s)%s',
+                                   i.violations, leadflow.duration_text(pg_catalog.now() - i.checked_at),
+                                   pg_catalog.round(i.seconds::numeric, 1),
+                                   CASE WHEN i.violations > 0 THEN ': ' || i.kinds ELSE '' END) END,
+       CASE WHEN i.violations > 0 THEN 'SELECT * FROM leadflow.check_invariants(); lists them; this is a bug to report, with that list.'
+            WHEN i.checked_at IS NULL OR i.checked_at < pg_catalog.now() - interval '25 hours'
+            THEN 'SELECT leadflow.record_invariants(); records it; schedule that hourly with pg_cron, beside the sweep.' END
+  FROM invariants i
+UNION ALL
+SELECT 8, 'preloaded',
+       CASE WHEN leadflow.preloaded() THEN 'ok' ELSE 'warn' END,
+       CASE WHEN leadflow.preloaded() THEN 'leadflow is in shared_preload_libraries: leadflow.* settings are checked from the start of every session'
+            ELSE 'leadflow is not preloaded: until it loads in a session, PostgreSQL takes any leadflow.* name, misspelt or not, without a word' END,
+       CASE WHEN NOT leadflow.preloaded() THEN 'Add leadflow to shared_preload_libraries (shared_preload_libraries = ''pg_cron,leadflow'') and restart the server.' END
+UNION ALL
+SELECT 9, 'unknown_settings',
+       CASE WHEN s.n > 0 THEN 'fail' ELSE 'ok' END,
+       CASE WHEN s.n > 0 THEN pg_catalog.format('%s stored leadflow.* settings are not leadflow settings and do nothing: %s', s.n, s.names)
+            ELSE 'no stored leadflow.* setting is misspelt' END,
+       CASE WHEN s.n > 0 THEN 'Remove them with ALTER DATABASE/ROLE ... RESET and set the right name (SELECT name FROM pg_settings WHERE name LIKE ''leadflow.%'').' END
+  FROM unknown_setting s;
+COMMENT ON VIEW leadflow.health_checks IS
+    'What leadflow.health() returns, with each check''s position (ord).';
+REVOKE ALL ON leadflow.health_checks FROM PUBLIC;
+GRANT SELECT ON leadflow.health_checks TO leadflow_admin, leadflow_manager;
+
+CREATE FUNCTION leadflow.health()
+    RETURNS TABLE ("check" text, status text, detail text, hint text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    SELECT h."check", h.status, h.detail, h.hint FROM leadflow.health_checks h ORDER BY h.ord
+$$;
+COMMENT ON FUNCTION leadflow.health() IS
+    'One row per operational check: check, status (ok, warn, fail), detail, hint.  Cheap enough to poll every minute.';
+REVOKE ALL ON FUNCTION leadflow.health() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.health() TO leadflow_admin, leadflow_manager;
+
+------------------------------------------------------------------------
+-- Figures for Prometheus (ops/prometheus/leadflow-queries.yaml reads
+-- them through prometheus-postgres-exporter).  Views with their owner's
+-- rights that show counts, ages and statuses only, so leadflow_monitor
+-- reads no lead, rep or detail.  Ages in seconds.
+------------------------------------------------------------------------
+
+-- Open leads without an owner, per queue ('' for leads never routed).
+CREATE VIEW leadflow.metrics_backlog AS
+SELECT q.name AS queue, count(l.id) AS leads,
+       coalesce(pg_catalog.date_part('epoch', leadflow.now() - min(l.created_at)), 0) AS oldest_seconds
+  FROM leadflow.queue q
+  LEFT JOIN leadflow.lead l
+         ON l.queue = q.name AND l.stage IN ('new', 'working') AND l.owner_id IS NULL
+ GROUP BY q.name
+UNION ALL
+SELECT '', count(*), coalesce(pg_catalog.date_part('epoch', leadflow.now() - min(l.created_at)), 0)
+  FROM leadflow.lead l
+ WHERE l.stage IN ('new', 'working') AND l.owner_id IS NULL AND l.queue IS NULL
+HAVING count(*) > 0;
+
+-- Open leads whose owner let the SLA pass and that the sweep has not
+-- moved yet (it moves them on its next run).
+CREATE VIEW leadflow.metrics_sla AS
+SELECT count(*) AS breached_leads,
+       coalesce(pg_catalog.date_part('epoch', leadflow.now() - min(l.sla_due_at)), 0) AS oldest_breach_seconds
+  FROM leadflow.lead l
+ WHERE l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL AND l.sla_due_at < leadflow.now();
+
+-- Every ledger decision so far, per kind (assign = a lead routed to a rep;
+-- reassign_sla, escalate, handoff, backlog, manual, ...).  The ledger is
+-- append-only, so these are counters; counting it reads the whole table,
+-- which is why the queries file caches it.
+CREATE VIEW leadflow.metrics_decisions AS
+SELECT k.kind::text AS kind, count(d.id) AS decisions
+  FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::leadflow.decision_kind)) k(kind)
+  LEFT JOIN leadflow.decision d ON d.kind = k.kind
+ GROUP BY k.kind;
+
+-- The sweep: runs, the last run's duration and how long ago it finished.
+CREATE VIEW leadflow.metrics_sweep AS
+SELECT coalesce(s.runs, 0) AS runs, coalesce(s.cron_runs, 0) AS cron_runs,
+       coalesce(pg_catalog.date_part('epoch', s.last_finished_at - s.last_started_at), 0) AS last_duration_seconds,
+       pg_catalog.date_part('epoch', pg_catalog.now() - s.last_finished_at) AS last_finished_seconds_ago,
+       pg_catalog.date_part('epoch', pg_catalog.now() - s.last_cron_finished_at) AS last_cron_finished_seconds_ago
+  FROM (SELECT) one
+  LEFT JOIN leadflow.sweep_stats s ON true;
+
+-- Leads the sweep moved so far, per action (counters).
+CREATE VIEW leadflow.metrics_sweep_actions AS
+SELECT t.action, t.leads FROM leadflow.sweep_action_total t;
+
+-- Active reps, and those at a cap now.
+CREATE VIEW leadflow.metrics_reps AS
+SELECT count(*) AS active,
+       count(*) FILTER (WHERE coalesce(l.open_count, 0) >= r.max_open) AS at_max_open,
+       count(*) FILTER (WHERE CASE WHEN l.new_day = (leadflow.now() AT TIME ZONE leadflow.workhours_zone(r.hours))::date
+                                   THEN l.new_count ELSE 0 END >= r.max_new_per_day) AS at_max_new_per_day
+  FROM leadflow.rep r
+  LEFT JOIN leadflow.rep_load l ON l.rep_id = r.id
+ WHERE r.active;
+
+-- Each health check's status (0 ok, 1 warn, 2 fail), without its detail.
+CREATE VIEW leadflow.metrics_health AS
+SELECT h."check", h.status,
+       CASE h.status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END AS severity
+  FROM leadflow.health_checks h;
+
+COMMENT ON VIEW leadflow.metrics_backlog IS 'Prometheus: open leads without an owner per queue, and the oldest one''s age in seconds.';
+COMMENT ON VIEW leadflow.metrics_sla IS 'Prometheus: open leads past their SLA that the sweep has not moved yet, and the oldest breach''s age.';
+COMMENT ON VIEW leadflow.metrics_decisions IS 'Prometheus: ledger decisions so far per kind (counters).';
+COMMENT ON VIEW leadflow.metrics_sweep IS 'Prometheus: sweep runs, the last duration, seconds since the last one finished.';
+COMMENT ON VIEW leadflow.metrics_sweep_actions IS 'Prometheus: leads moved by the sweep so far per action (counters).';
+COMMENT ON VIEW leadflow.metrics_reps IS 'Prometheus: active reps and those at max_open or max_new_per_day.';
+COMMENT ON VIEW leadflow.metrics_health IS 'Prometheus: each health() check''s status and severity (0 ok, 1 warn, 2 fail).';
+REVOKE ALL ON leadflow.metrics_backlog, leadflow.metrics_sla, leadflow.metrics_decisions,
+    leadflow.metrics_sweep, leadflow.metrics_sweep_actions, leadflow.metrics_reps,
+    leadflow.metrics_health FROM PUBLIC;
+GRANT SELECT ON leadflow.metrics_backlog, leadflow.metrics_sla, leadflow.metrics_decisions,
+    leadflow.metrics_sweep, leadflow.metrics_sweep_actions, leadflow.metrics_reps,
+    leadflow.metrics_health TO leadflow_monitor, leadflow_manager, leadflow_admin;
+
+-- The helpers the views and health() call run as the caller.
+REVOKE ALL ON FUNCTION leadflow.sweep_job_name(), leadflow.cron_database(),
+    leadflow.sweep_schedule_command(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.sweep_job_name(), leadflow.cron_database(),
+    leadflow.sweep_schedule_command(text) TO leadflow_admin, leadflow_manager, leadflow_monitor;
+-- schedule_sweep and unschedule_sweep call these as their caller
+GRANT EXECUTE ON FUNCTION leadflow.cron_elsewhere(text, text), leadflow.cron_check_caller()
+    TO leadflow_admin;
 -- END operations
 
 

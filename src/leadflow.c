@@ -12,6 +12,7 @@
 #include "mb/pg_wchar.h"
 
 #include "leadflow.h"
+#include "operations.h"
 #include "scoring.h"
 
 PG_MODULE_MAGIC;
@@ -29,6 +30,7 @@ _PG_init(void)
 	strategy_init();
 	scoring_init();
 	predict_init();
+	operations_init();
 }
 
 const char *

@@ -29,6 +29,7 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "operations.h"
 #include "routing_decide.h"
 
 /* Advisory lock space of the sweep ("LFS"). */
@@ -421,6 +422,7 @@ leadflow_sweep(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	routing_flush();
 	counts[SWEEP_BACKLOG_ASSIGNED] = route_pending_batch(leadflow_sweep_batch_size);
+	operations_record_sweep(as_of, SWEEP_NACTIONS, action_names, counts);
 	SPI_finish();
 
 	for (i = 0; i < SWEEP_NACTIONS; i++)

@@ -12,9 +12,13 @@ export PG_CONFIG
 RUN_USER=postgres
 
 # Debian packages the build, the suites and the demo need.
+# prometheus-postgres-exporter is for test/t/007_prometheus_exporter.pl,
+# which runs its own exporter on a free loopback port; the service the
+# package installs (port 9187, no DATA_SOURCE_NAME) is left alone: the
+# test never scrapes it.
 LEADFLOW_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
 postgresql-$PG_MAJOR-cron postgresql-contrib libipc-run-perl clang libclang-rt-14-dev
-procps nodejs npm"
+procps nodejs npm prometheus-postgres-exporter"
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
