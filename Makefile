@@ -63,7 +63,11 @@ REGRESS = \
 	security \
 	audit \
 	trust \
-	attack
+	attack \
+	accounts \
+	adoption \
+	explain_agreement \
+	replay
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

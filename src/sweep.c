@@ -228,6 +228,9 @@ keep_with_owner(RoutingConfig *config, LeadInput *lead, QueueConfig *queue,
 	if (owner != NULL)
 		lead_write_sla_restart(lead->id, bt_add(&owner->sched, now, queue->touch_sla.day,
 												queue->touch_sla.time));
+	/* a ledger before 1.2 has no "keep": its latest decision names the owner still */
+	if (!config->schema_1_2)
+		return SWEEP_SLA_KEPT;
 	memset(&row, 0, sizeof(row));
 	row.lead_id = lead->id;
 	row.at = now;
