@@ -35,7 +35,8 @@ OBJS = \
 	src/duplicates.o \
 	src/scoring.o \
 	src/predict.o \
-	src/operations.o
+	src/operations.o \
+	src/standby.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -64,6 +65,7 @@ REGRESS = \
 	audit \
 	trust \
 	attack \
+	replication \
 	accounts \
 	adoption \
 	explain_agreement \

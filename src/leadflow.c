@@ -14,6 +14,7 @@
 #include "leadflow.h"
 #include "operations.h"
 #include "scoring.h"
+#include "standby.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,6 +24,7 @@ void
 _PG_init(void)
 {
 	leadflow_define_gucs();
+	standby_guard_init();
 	config_cache_init();
 	lead_triggers_init();
 	caps_init();

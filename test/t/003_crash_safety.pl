@@ -4,10 +4,12 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use LeadflowNodes;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
@@ -48,21 +50,6 @@ sub check_invariants
 		'', "$what: leadflow.check_invariants() finds nothing");
 }
 
-# SIGKILL to the postmaster and every process it started, as a power cut
-# would; wait until they are all gone.
-sub kill9_server
-{
-	my $pid = $node->{_pid};
-	my @children = grep { /^\d+$/ } split /\s+/, `pgrep -P $pid`;
-	kill 'KILL', @children, $pid;
-	for (1 .. 300)
-	{
-		last unless grep { kill 0, $_ } ($pid, @children);
-		usleep(100_000);
-	}
-	$node->{_pid} = undef;
-}
-
 # Start a statement in the background, wait until it is well under way,
 # then kill -9 the server and bring it back.
 sub crash_during
@@ -75,7 +62,7 @@ sub crash_during
            WHERE state = 'active' AND query LIKE '%leadflow%' AND pid <> pg_backend_pid()
              AND now() - query_start > interval '300 ms'})
 	  or die "the statement did not start";
-	kill9_server();
+	kill9_all($node);
 	$bg->{run}->kill_kill;
 	$node->start;
 	pass("$what: the server was killed mid-statement and recovered");
