@@ -131,6 +131,25 @@ INSERT INTO leadflow.scoring_rule (name, kind, match, points)
 UPDATE leadflow.account SET status = 'customer' WHERE id = 1;
 INSERT INTO leadflow.lead (email) VALUES ('ru@acme.test'), ('sa@globex.test')
     RETURNING email, score;
+-- ... and rescoring after an update, or by rescore(), too.
+UPDATE leadflow.lead SET attrs = '{"budget": "yes"}' WHERE email = 'ru@acme.test' RETURNING score;
+SELECT leadflow.rescore(id) FROM leadflow.lead WHERE email = 'ru@acme.test';
+SELECT component, name, points FROM leadflow.explain_score((SELECT id FROM leadflow.lead WHERE email = 'ru@acme.test'))
+ WHERE component = 'fit';
+-- Its owner, a rep who may not read accounts, updates it: the score
+-- keeps the account's points; the rep's explain_score leaves the account
+-- out (and says the rules now give another number).
+CREATE ROLE lf_accounts_rep;
+GRANT leadflow_rep TO lf_accounts_rep;
+UPDATE leadflow.rep SET login = 'lf_accounts_rep'
+ WHERE id = (SELECT owner_id FROM leadflow.lead WHERE email = 'ru@acme.test');
+SET ROLE lf_accounts_rep;
+UPDATE leadflow.lead SET attrs = '{"budget": "no"}' WHERE email = 'ru@acme.test' RETURNING score;
+SELECT component, name, detail, points FROM leadflow.explain_score((SELECT id FROM leadflow.lead WHERE email = 'ru@acme.test'))
+ WHERE component = 'fit';
+RESET ROLE;
+UPDATE leadflow.rep SET login = NULL WHERE login = 'lf_accounts_rep';
+DROP ROLE lf_accounts_rep;
 DELETE FROM leadflow.scoring_rule;
 
 ------------------------------------------------------------------------

@@ -577,6 +577,13 @@ COMMENT ON FUNCTION leadflow.explain(bigint) IS
 REVOKE ALL ON FUNCTION leadflow.explain(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leadflow.explain(bigint) TO leadflow_manager, leadflow_admin;
 
+-- Fit scoring reads the lead's account (the routing document's "account"),
+-- which not every role that updates leads may read (reps, CRM back ends
+-- granted only the lead table).  SECURITY DEFINER: the trigger rescoring
+-- a lead on UPDATE reads the account and the scoring rules as the
+-- extension's owner; it writes nothing but the row's score.
+ALTER FUNCTION leadflow.lead_score_fit() SECURITY DEFINER;
+
 -- Touches compute the next touch and the SLA with the owner's calendar:
 -- as in the security section above, with leadflow.rep_holidays(owner)
 -- where it read owner.holidays.

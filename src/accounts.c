@@ -30,11 +30,15 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "accounts.h"
 #include "company_name.h"
@@ -347,4 +351,38 @@ account_of_lead(int64 lead_id)
 		return 0;
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(v);
+}
+
+/*
+ * For scoring, which runs with the caller's rights and not the routing
+ * configuration's: the account is read only when the current user may
+ * read leadflow.account (a rep calling explain_score may not), and the
+ * schema's version is told by the table itself.
+ */
+Jsonb *
+account_doc(int64 account_id)
+{
+	static SPIPlanPtr plan[2];
+	Oid			nsp = get_namespace_oid("leadflow", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("account", nsp) : InvalidOid;
+	int			v;
+	Datum		arg = Int64GetDatum(account_id);
+	Oid			argtype = INT8OID;
+	bool		isnull;
+	Datum		doc;
+
+	if (!OidIsValid(relid) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
+	v = get_attnum(relid, "name_key") != InvalidAttrNumber ? 1 : 0;
+	if (SPI_execute_plan(leadflow_plan(&plan[v], v
+									   ? "SELECT attrs || jsonb_strip_nulls(jsonb_build_object('name', name, 'status', status))"
+									   " FROM leadflow.account WHERE id = $1"
+									   : "SELECT jsonb_build_object('status', status) FROM leadflow.account WHERE id = $1",
+									   1, &argtype),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read account " INT64_FORMAT, account_id);
+	if (SPI_processed == 0)
+		return NULL;
+	doc = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetJsonbPCopy(doc);
 }

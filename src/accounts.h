@@ -68,6 +68,12 @@ extern bool account_owner_current(const AccountInfo *acct, TimestampTz now);
 extern void account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
 								   TimestampTz until, TimestampTz now);
 
+/*
+ * The routing document's "account" of an account id, as the current user
+ * may read it; NULL when there is none or the user may not read accounts.
+ */
+extern Jsonb *account_doc(int64 account_id);
+
 /* The account_id of a lead (0 when it has none or does not exist). */
 extern int64 account_of_lead(int64 lead_id);
 

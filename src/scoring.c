@@ -48,6 +48,7 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "accounts.h"
 #include "roles.h"
 #include "routing.h"
 #include "scoring.h"
@@ -341,6 +342,15 @@ doc_from_row(RoutingDoc *doc, HeapTuple row, TupleDesc desc)
 					  values[3] ? DatumGetTextPP(values[3]) : NULL,
 					  values[4] ? DatumGetTextPP(values[4]) : NULL,
 					  values[5] ? DatumGetTextPP(values[5]) : NULL);
+	/* and its account, as the INSERT's scoring saw it (if the user may read it) */
+	{
+		int			attnum = SPI_fnumber(desc, "account_id");
+		bool		isnull = true;
+		Datum		account = attnum > 0 ? heap_getattr(row, attnum, desc, &isnull) : (Datum) 0;
+
+		if (!isnull)
+			routing_doc_set_account(doc, account_doc(DatumGetInt64(account)));
+	}
 }
 
 static void
@@ -359,8 +369,8 @@ fetch_lead_doc(int64 lead_id, RoutingDoc *doc)
 	Datum		args[1] = {Int64GetDatum(lead_id)};
 
 	if (SPI_execute_plan(leadflow_plan(&lead_doc_plan,
-									   "SELECT attrs, source, campaign, company, country, email"
-									   " FROM leadflow.lead WHERE id = $1",
+									   "SELECT attrs, source, campaign, company, country, email,"
+									   " account_id FROM leadflow.lead WHERE id = $1",
 									   1, argtypes),
 						 args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
