@@ -36,7 +36,9 @@ OBJS = \
 	src/scoring.o \
 	src/predict.o \
 	src/operations.o \
-	src/standby.o
+	src/standby.o \
+	src/logistic.o \
+	src/train.o
 
 DATA = sql/leadflow--1.0.sql sql/leadflow--1.0--1.1.sql sql/leadflow--1.1--1.2.sql
 
@@ -60,6 +62,7 @@ REGRESS = \
 	scoring \
 	bad_input \
 	invariants \
+	prediction \
 	operations \
 	security \
 	audit \

@@ -117,7 +117,9 @@ INSERT INTO unpinned VALUES
     ('now()', 'clock: reads leadflow.clock, runs no SQL'),
     ('acting_role()', 'names the session''s role, runs no SQL'),
     ('restoring()', 'reads a setting and the extension''s owner by OID, runs no SQL'),
-    ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL');
+    ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL'),
+    ('routing_document(lead)', 'builds the document of the row it is given, runs no SQL'),
+    ('predict(jsonb, text)', 'pins its own path in C when it runs SQL (loading a model), a SET clause would cost every call');
 -- Listed and unpinned, and nothing else; SQL and PL/pgSQL functions always
 -- pin (only C can run no SQL at all).
 SELECT coalesce(f.fn, u.fn) AS function,

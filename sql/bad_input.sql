@@ -494,9 +494,9 @@ SELECT leadflow.predict('{}', :sqlish);
 :check
 SELECT leadflow.predict('[]');
 :check
-SELECT leadflow.predict('{}', NULL);   -- STRICT: NULL
-:accepted
-SELECT leadflow.predict(NULL);   -- STRICT: NULL
+SELECT leadflow.predict('{}', NULL);   -- a NULL model name
+:check
+SELECT leadflow.predict(NULL);   -- no document: NULL
 :accepted
 
 ------------------------------------------------------------------------

@@ -113,7 +113,11 @@ SELECT id, predicted IS NOT NULL AS has_prediction FROM leadflow.lead ORDER BY i
 -- explain_score of its own lead: fit, engagement and totals, no
 -- per-feature ratios (a rep could set its lead's company to a rival's and
 -- read the model's counts back)
+-- Nor does its edit recompute the stored prediction: that would answer
+-- for any company it writes.
+SELECT predicted AS before_the_edit FROM leadflow.lead WHERE id = 11 \gset
 UPDATE leadflow.lead SET company = 'Secret Corp' WHERE id = 11;
+SELECT predicted = :before_the_edit AS prediction_unchanged FROM leadflow.lead WHERE id = 11;
 SELECT component, name FROM leadflow.explain_score(11);
 RESET ROLE;
 SET ROLE lf_trust_manager;

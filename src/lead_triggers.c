@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
@@ -39,6 +40,7 @@
 #include "hygiene.h"
 #include "matching.h"
 #include "roles.h"
+#include "predict.h"
 #include "routing_decide.h"
 #include "scoring.h"
 
@@ -392,6 +394,54 @@ score_new_lead(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	}
 }
 
+/*
+ * An UPDATE that changed what the lead's routing document is made of
+ * gives it the default model's prediction of the new document (the fit
+ * score follows it too: lead_score_fit); without a model, predicted stays.
+ * Not when a rep session edits its lead: a rep may write any company or
+ * attrs and read lead.predicted back, which would make the model -- built
+ * from every rep's closed leads -- an oracle reps may not consult (they
+ * may not call predict).  The next retrain, rescore() or a manager's or
+ * CRM's edit brings it up to date.
+ */
+static HeapTuple
+follow_prediction(HeapTuple old, HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+				  const LeadInput *lead, MemoryContext tuple_context)
+{
+	const int	doc_columns[] = {cols->attrs, cols->source, cols->campaign,
+	cols->company, cols->country, cols->email};
+	bool		changed = false;
+	RoutingDoc	doc;
+	double		p;
+
+	for (int i = 0; i < (int) lengthof(doc_columns) && !changed; i++)
+	{
+		bool		old_null,
+					new_null;
+		Datum		before = heap_getattr(old, doc_columns[i], desc, &old_null);
+		Datum		after = heap_getattr(tuple, doc_columns[i], desc, &new_null);
+
+		changed = old_null != new_null ||
+			(!old_null && !datum_image_eq(before, after, false, -1));
+	}
+	if (!changed || acting_role_is_rep_session())
+		return tuple;
+	routing_doc_build(&doc, lead->attrs, lead->source, lead->campaign, lead->company,
+					  lead->country, lead->email);
+	if (!predict_default_model(&doc, &p))
+		return tuple;
+	{
+		MemoryContext previous = MemoryContextSwitchTo(tuple_context);
+		int			attnum = cols->predicted;
+		Datum		value = Float8GetDatum(p);
+		bool		isnull = false;
+
+		tuple = heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+		MemoryContextSwitchTo(previous);
+		return tuple;
+	}
+}
+
 PG_FUNCTION_INFO_V1(leadflow_lead_before_insert);
 
 Datum
@@ -591,6 +641,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	newtuple = lead_normalize(newtuple, td->tg_trigtuple, desc, cols, config, caller);
 	lead_input_from_tuple(&before, td->tg_trigtuple, desc, cols);
 	lead_input_from_tuple(&after, newtuple, desc, cols);
+	newtuple = follow_prediction(td->tg_trigtuple, newtuple, desc, cols, &after, caller);
 	now = leadflow_now();
 	refuse_taken_contacts(td->tg_trigtuple, newtuple, desc, cols, &after);
 

@@ -13,6 +13,7 @@
 
 #include "leadflow.h"
 #include "operations.h"
+#include "predict.h"
 #include "scoring.h"
 #include "standby.h"
 

@@ -1,109 +1,126 @@
 /*
  * predict.c
- *	  Predictive scoring: a naive Bayes model learned in the database from
- *	  closed leads, stored in leadflow.model, applied by leadflow.predict.
+ *	  Predictive models in memory: the stored params of leadflow.model made
+ *	  into a sum of weights, cached per backend, applied by leadflow.predict
+ *	  and explained by explain_score.  Training, and the refresh of
+ *	  lead.predicted, are train.c.
  *
- * Training set: leads in stage qualified or converted (positive) and
- * rejected (negative); leads in other stages are not outcomes yet.
+ * A model is a sum of one weight per slot, in log-odds: each feature's
+ * value falls into exactly one slot (a category, a quantile bin, missing,
+ * or "other"/unseen), and the prediction is the logistic of the intercept
+ * plus the weights of the document's slots.  Whatever the kind -- logistic
+ * regression, or naive Bayes with its calibration folded into its
+ * weights -- predict does the same few lookups, and explain_score lists
+ * the same additive terms.
  *
  * Features are keys of the routing document (attrs plus source, campaign,
- * company, country, domain), read as matching reads them.  A feature is
- * numeric when at least 90% of its present values are numbers (JSON
- * numbers, or strings that read as finite numbers): it is then cut into
- * up to TRAIN_BINS quantile bins learned at training, and its few other
- * values share one "other" slot.  Otherwise every distinct text form is a
- * category.  A missing key, a JSON null, an object or an array is
- * "missing", a slot of its own.  Categorical features also keep an
- * "unseen" slot for values training never met.
+ * company, country, domain), read as matching reads them (feature_value).
  *
- * Each slot's log-likelihood ratio, with Laplace smoothing (alpha = 1) over
- * the feature's K slots:
- *	llr = log((pos + 1) / (P + K)) - log((neg + 1) / (N + K))
- * and a document's log-odds are log(P / N) plus the llr of each feature's
- * slot; the probability is the logistic of that.  A slot without any
- * training lead has llr 0 (see slot_llr).
+ * params (format 2, written by train.c):
+ *	{"format": 2, "kind": "logistic" | "naive_bayes", "intercept": b,
+ *	 "positives": P, "negatives": N,
+ *	 logistic: "l2": l, "iterations": k, "converged": true,
+ *	 naive_bayes: "alpha": 1, "prior": log(P/N),
+ *	 "features": [{"name": ..., "scale": a (naive_bayes), "kind": "categorical",
+ *	               "values": {"text": [w, pos, neg], ...}, "missing": [w, pos, neg]},
+ *	              {"name": ..., "kind": "numeric", "cuts": [c1, ...],
+ *	               "bins": [[w, pos, neg], ...], "missing": [...], "other": [...]}]}
+ * each slot holding its weight and how many positive and negative
+ * training leads fell into it.  A naive Bayes weight is its feature's
+ * scale times the slot's log-likelihood ratio (see train.c).  An unseen category weighs 0.  1.1 wrote
+ * naive Bayes counts only ([pos, neg] per slot, no "format"): those
+ * models still load, as the uncalibrated naive Bayes they were.
  *
- * Stored: leadflow.model (name, trained_at, features, params, positives,
- * negatives, auc), params being the counts as JSON, so a model can be
- * inspected and is exported by pg_dump.  predict uses the newest version
- * of a name.  The parsed model is cached per backend; a statement trigger
- * on leadflow.model (config_changed) invalidates the cache, so a new
- * version is picked up without a query per prediction.
+ * The cache: a statement trigger on leadflow.model (config_changed) sends
+ * a relcache invalidation, so a new version is picked up without a query
+ * per prediction.  predict has no SET search_path of its own (it would
+ * cost a GUC save and restore per call); the only SQL it runs, loading a
+ * model, runs under a search_path pinned here for just that moment.
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "lib/stringinfo.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/hsearch.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "logistic.h"
+#include "predict.h"
 #include "routing.h"
-#include "scoring.h"
-
-/* Quantile bins of a numeric feature (fewer when values repeat). */
-#ifndef TRAIN_BINS
-#define TRAIN_BINS 10
-#endif
-/* Share of present values that must be numbers for a numeric feature. */
-#define NUMERIC_SHARE 0.9
-/* Leads read per cursor fetch while training. */
-#define TRAIN_FETCH 1000
-/* The most features a model may have (each is a column of every training row). */
-#define TRAIN_MAX_FEATURES 256
-#define DEFAULT_MODEL "default"
 
 /* ----------------------------------------------------------------------
- * Feature values: read the same way by training and prediction
+ * Feature values
  * ----------------------------------------------------------------------
  */
 
-typedef struct FeatureValue
+/* Clamp an overflowed conversion to the largest double of its sign. */
+static double
+finite_or_largest(double v)
 {
-	bool		present;
-	bool		is_number;
-	double		number;
-	const char *text;			/* the text form, not NUL-terminated */
-	int			text_len;
-} FeatureValue;
+	return isinf(v) ? copysign(DBL_MAX, v) : v;
+}
 
-/* A string that is a finite number, with optional surrounding blanks. */
+/*
+ * A string in plain decimal notation -- optional sign, digits with an
+ * optional point, optional exponent, blanks around -- and its value.  Not
+ * hex ("0x40"), not "inf" or "nan", which strtod alone would take.
+ */
 static bool
-parse_number(const char *s, int len, double *out)
+parse_decimal(const char *s, int len, double *out)
 {
-	char		buf[64];
-	char	   *end;
+	int			i = 0;
+	int			digits = 0;
+	char	   *copy;
 
 	while (len > 0 && isspace((unsigned char) *s))
 		s++, len--;
 	while (len > 0 && isspace((unsigned char) s[len - 1]))
 		len--;
-	if (len == 0 || len >= (int) sizeof(buf))
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < len && isdigit((unsigned char) s[i]); i++)
+		digits++;
+	if (i < len && s[i] == '.')
+		for (i++; i < len && isdigit((unsigned char) s[i]); i++)
+			digits++;
+	if (digits == 0)
 		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	*out = strtod(buf, &end);
-	return *end == '\0' && errno == 0 && isfinite(*out);
+	if (i < len && (s[i] == 'e' || s[i] == 'E'))
+	{
+		int			exponent_digits = 0;
+
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (; i < len && isdigit((unsigned char) s[i]); i++)
+			exponent_digits++;
+		if (exponent_digits == 0)
+			return false;
+	}
+	if (i != len)
+		return false;
+	copy = pnstrdup(s, len);
+	/* out of range: ERANGE with +-HUGE_VAL (clamped) or a tiny value (kept) */
+	*out = finite_or_largest(strtod(copy, NULL));
+	pfree(copy);
+	return true;
 }
 
-static void
+void
 feature_value(const RoutingDoc *doc, const char *feature, int feature_len,
 			  FeatureValue *out)
 {
@@ -117,15 +134,15 @@ feature_value(const RoutingDoc *doc, const char *feature, int feature_len,
 		case jbvString:
 			out->text = v.val.string.val;
 			out->text_len = v.val.string.len;
-			out->is_number = parse_number(out->text, out->text_len, &out->number);
+			out->is_number = parse_decimal(out->text, out->text_len, &out->number);
 			break;
 		case jbvNumeric:
-			out->text = DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(v.val.numeric)));
-			out->text_len = strlen(out->text);
-			out->number = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-															 NumericGetDatum(v.val.numeric)));
-			out->is_number = isfinite(out->number);
+			/* jsonb holds no NaN or infinity; a huge one converts to +-inf */
+			out->numeric = v.val.numeric;
+			out->number = finite_or_largest(DatumGetFloat8(
+															DirectFunctionCall1(numeric_float8_no_overflow,
+																				NumericGetDatum(v.val.numeric))));
+			out->is_number = true;
 			break;
 		case jbvBool:
 			out->text = v.val.boolean ? "true" : "false";
@@ -137,6 +154,17 @@ feature_value(const RoutingDoc *doc, const char *feature, int feature_len,
 	out->present = true;
 }
 
+void
+feature_value_text(FeatureValue *v)
+{
+	if (v->text == NULL && v->numeric != NULL)
+	{
+		/* trailing zeros dropped: 1.0, 1.00 and 1 are one category */
+		v->text = numeric_normalize(v->numeric);
+		v->text_len = strlen(v->text);
+	}
+}
+
 /* ----------------------------------------------------------------------
  * A model in memory
  * ----------------------------------------------------------------------
@@ -146,7 +174,7 @@ typedef struct ModelCategory
 {
 	const char *text;
 	int			len;
-	double		llr;
+	double		weight;
 } ModelCategory;
 
 typedef struct ModelFeature
@@ -158,21 +186,26 @@ typedef struct ModelFeature
 	ModelCategory *categories;
 	int			ncuts;			/* numeric: bin i is [cuts[i-1], cuts[i]) */
 	double	   *cuts;
-	double	   *bin_llr;		/* ncuts + 1 */
-	double		missing_llr;
-	double		unseen_llr;		/* categorical: unseen value; numeric: not a number */
+	double	   *bin_weight;		/* ncuts + 1 */
+	double		missing_weight;
+	double		other_weight;	/* numeric: not a number; categorical: unseen (0) */
+	double		scale;			/* naive Bayes: weight / log-likelihood ratio */
 } ModelFeature;
 
-typedef struct Model
+struct Model
 {
 	char	   *name;
 	TimestampTz trained_at;
-	double		prior;			/* log(P / N) */
+	char	   *kind;			/* "logistic" or "naive_bayes" */
+	bool		legacy;			/* 1.1 params: uncalibrated naive Bayes */
+	double		intercept;
+	double		prior;			/* naive Bayes: log(P / N) */
+	double		l2;				/* logistic */
 	int32		positives;
 	int32		negatives;
 	int			nfeatures;
 	ModelFeature *features;
-} Model;
+};
 
 /* Order of categories: by length, then bytes (as jsonb orders keys). */
 static int
@@ -187,14 +220,13 @@ category_cmp(const void *a, const void *b)
 }
 
 /*
- * Smoothed log-likelihood ratio of a slot seen pos and neg times.  A slot
- * training never saw (an unseen category, missing values of a feature
- * that was always present) carries no evidence: 0.  Smoothing alone would
- * give it log((N + K) / (P + K)), a push toward the smaller class that
- * says nothing about the lead.
+ * Smoothing alone would give a slot without leads log((N + K) / (P + K)),
+ * a push toward the smaller class that says nothing about the lead: such
+ * a slot (an unseen category, missing values of a feature that was always
+ * present) carries no evidence instead.
  */
-static double
-slot_llr(double pos, double neg, double positives, double negatives, int nslots)
+double
+naive_bayes_llr(double pos, double neg, double positives, double negatives, int nslots)
 {
 	if (pos == 0 && neg == 0)
 		return 0.0;
@@ -202,122 +234,158 @@ slot_llr(double pos, double neg, double positives, double negatives, int nslots)
 		log((neg + 1.0) / (negatives + nslots));
 }
 
-/* Which slot of the feature the value falls in; its llr, and a label. */
+int
+numeric_bin(const double *cuts, int ncuts, double value)
+{
+	int			lo = 0,
+				hi = ncuts;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (cuts[mid] <= value)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Which slot of the feature the value falls in; its weight, and a label. */
 static double
-feature_llr(const ModelFeature *f, const FeatureValue *v, char **label)
+feature_weight(const ModelFeature *f, FeatureValue *v, char **label)
 {
 	if (!v->present)
 	{
 		if (label)
 			*label = pstrdup("missing");
-		return f->missing_llr;
+		return f->missing_weight;
 	}
 	if (f->numeric)
 	{
-		int			lo = 0,
-					hi = f->ncuts;
+		int			lo;
 
 		if (!v->is_number)
 		{
 			if (label)
 				*label = psprintf("not a number: \"%.*s\"", v->text_len, v->text);
-			return f->unseen_llr;
+			return f->other_weight;
 		}
-		/* the bin: how many cuts are <= the value */
-		while (lo < hi)
-		{
-			int			mid = (lo + hi) / 2;
-
-			if (f->cuts[mid] <= v->number)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = numeric_bin(f->cuts, f->ncuts, v->number);
 		if (label)
 			*label = psprintf("%g in bin %d of %d [%s, %s)", v->number, lo + 1, f->ncuts + 1,
 							  lo == 0 ? "-inf" : float8out_internal(f->cuts[lo - 1]),
 							  lo == f->ncuts ? "inf" : float8out_internal(f->cuts[lo]));
-		return f->bin_llr[lo];
+		return f->bin_weight[lo];
 	}
 	else
 	{
-		ModelCategory key = {v->text, v->text_len, 0};
-		ModelCategory *hit = bsearch(&key, f->categories, f->ncategories,
-									 sizeof(ModelCategory), category_cmp);
+		ModelCategory key;
+		ModelCategory *hit;
 
+		feature_value_text(v);
+		key.text = v->text;
+		key.len = v->text_len;
+		hit = bsearch(&key, f->categories, f->ncategories, sizeof(ModelCategory),
+					  category_cmp);
 		if (label)
 			*label = psprintf(hit ? "\"%.*s\"" : "unseen value \"%.*s\"",
 							  v->text_len, v->text);
-		return hit ? hit->llr : f->unseen_llr;
+		return hit ? hit->weight : f->other_weight;
 	}
 }
 
-static double
+double
 model_log_odds(const Model *m, const RoutingDoc *doc)
 {
-	double		log_odds = m->prior;
+	double		log_odds = m->intercept;
 
 	for (int i = 0; i < m->nfeatures; i++)
 	{
 		FeatureValue v;
 
 		feature_value(doc, m->features[i].name, m->features[i].name_len, &v);
-		log_odds += feature_llr(&m->features[i], &v, NULL);
+		log_odds += feature_weight(&m->features[i], &v, NULL);
 	}
 	return log_odds;
 }
 
-static double
-logistic(double log_odds)
+/* ----- reading params back ----- */
+
+static void params_malformed(const Model *m, const char *what) pg_attribute_noreturn();
+
+static void
+params_malformed(const Model *m, const char *what)
 {
-	return 1.0 / (1.0 + exp(-log_odds));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model \"%s\" has malformed params: %s", m->name, what),
+			 errhint("params are written by leadflow.train; train the model again.")));
 }
 
-/* ----- reading params (the counts) back ----- */
-
 static JsonbValue *
-params_get(JsonbContainer *obj, const char *key, enum jbvType type)
+params_get(const Model *m, JsonbContainer *obj, const char *key, enum jbvType type)
 {
 	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
 
 	if (v == NULL || v->type != type)
-		elog(ERROR, "leadflow: model params lack \"%s\"", key);
+		params_malformed(m, psprintf("\"%s\" is missing or of the wrong type", key));
 	return v;
 }
 
 static double
-params_number(JsonbValue *v)
+params_number(const Model *m, JsonbValue *v)
 {
+	double		d;
+
 	if (v == NULL || v->type != jbvNumeric)
-		elog(ERROR, "leadflow: model params hold a non-number where a count belongs");
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		params_malformed(m, "a number is missing");
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+										   NumericGetDatum(v->val.numeric)));
+	if (!isfinite(d))
+		params_malformed(m, "a number is out of range");
+	return d;
 }
 
-/* A [pos, neg] pair's llr. */
-static double
-pair_llr(JsonbValue *pair, const Model *m, int nslots)
+static JsonbContainer *
+params_array(const Model *m, JsonbValue *v)
 {
-	JsonbContainer *c;
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		params_malformed(m, "an array is missing");
+	return v->val.binary.data;
+}
 
-	if (pair->type != jbvBinary)
-		elog(ERROR, "leadflow: model params hold a malformed count pair");
-	c = pair->val.binary.data;
-	return slot_llr(params_number(getIthJsonbValueFromContainer(c, 0)),
-					params_number(getIthJsonbValueFromContainer(c, 1)),
-					m->positives, m->negatives, nslots);
+/*
+ * A slot's weight: [w, pos, neg] since 1.2; 1.1's [pos, neg] counts give
+ * their naive Bayes log-likelihood ratio over the feature's nslots.
+ */
+static double
+slot_weight(const Model *m, JsonbValue *slot, int nslots)
+{
+	JsonbContainer *c = params_array(m, slot);
+
+	if (m->legacy)
+		return naive_bayes_llr(params_number(m, getIthJsonbValueFromContainer(c, 0)),
+							   params_number(m, getIthJsonbValueFromContainer(c, 1)),
+							   m->positives, m->negatives, nslots);
+	return params_number(m, getIthJsonbValueFromContainer(c, 0));
 }
 
 static void
-load_categorical(ModelFeature *f, JsonbContainer *fobj, const Model *m)
+load_categorical(const Model *m, ModelFeature *f, JsonbContainer *fobj)
 {
-	JsonbContainer *values = params_get(fobj, "values", jbvBinary)->val.binary.data;
+	JsonbContainer *values = params_get(m, fobj, "values", jbvBinary)->val.binary.data;
 	int			nslots = JsonContainerSize(values) + 2;	/* + missing, unseen */
-	JsonbIterator *it = JsonbIteratorInit(values);
+	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	int			n = 0;
 
+	if (!JsonContainerIsObject(values))
+		params_malformed(m, "\"values\" is not an object");
 	f->categories = palloc(sizeof(ModelCategory) * Max(JsonContainerSize(values), 1));
+	it = JsonbIteratorInit(values);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
@@ -326,38 +394,84 @@ load_categorical(ModelFeature *f, JsonbContainer *fobj, const Model *m)
 			f->categories[n].len = v.val.string.len;
 		}
 		else if (tok == WJB_VALUE)
-			f->categories[n++].llr = pair_llr(&v, m, nslots);
+			f->categories[n++].weight = slot_weight(m, &v, nslots);
 	}
 	f->ncategories = n;
 	qsort(f->categories, n, sizeof(ModelCategory), category_cmp);
-	f->missing_llr = pair_llr(params_get(fobj, "missing", jbvBinary), m, nslots);
-	f->unseen_llr = slot_llr(0, 0, m->positives, m->negatives, nslots);
+	f->missing_weight = slot_weight(m, params_get(m, fobj, "missing", jbvBinary), nslots);
+	f->other_weight = 0.0;		/* an unseen category: no evidence */
 }
 
 static void
-load_numeric(ModelFeature *f, JsonbContainer *fobj, const Model *m)
+load_numeric(const Model *m, ModelFeature *f, JsonbContainer *fobj)
 {
-	JsonbContainer *cuts = params_get(fobj, "cuts", jbvBinary)->val.binary.data;
-	JsonbContainer *bins = params_get(fobj, "bins", jbvBinary)->val.binary.data;
+	JsonbContainer *cuts = params_array(m, params_get(m, fobj, "cuts", jbvBinary));
+	JsonbContainer *bins = params_array(m, params_get(m, fobj, "bins", jbvBinary));
 	int			nslots;
 
 	f->ncuts = JsonContainerSize(cuts);
 	if ((int) JsonContainerSize(bins) != f->ncuts + 1)
-		elog(ERROR, "leadflow: model params of \"%s\" have %d bins for %d cuts",
-			 f->name, JsonContainerSize(bins), f->ncuts);
+		params_malformed(m, psprintf("\"%s\" has %d bins for %d cuts",
+									 f->name, JsonContainerSize(bins), f->ncuts));
 	nslots = f->ncuts + 3;		/* bins, missing, other */
 	f->cuts = palloc(sizeof(double) * Max(f->ncuts, 1));
-	f->bin_llr = palloc(sizeof(double) * (f->ncuts + 1));
+	f->bin_weight = palloc(sizeof(double) * (f->ncuts + 1));
 	for (int i = 0; i < f->ncuts; i++)
-		f->cuts[i] = params_number(getIthJsonbValueFromContainer(cuts, i));
+	{
+		f->cuts[i] = params_number(m, getIthJsonbValueFromContainer(cuts, i));
+		if (i > 0 && !(f->cuts[i] > f->cuts[i - 1]))
+			params_malformed(m, psprintf("the cuts of \"%s\" are not increasing", f->name));
+	}
 	for (int i = 0; i <= f->ncuts; i++)
-		f->bin_llr[i] = pair_llr(getIthJsonbValueFromContainer(bins, i), m, nslots);
-	f->missing_llr = pair_llr(params_get(fobj, "missing", jbvBinary), m, nslots);
-	f->unseen_llr = pair_llr(params_get(fobj, "other", jbvBinary), m, nslots);
+		f->bin_weight[i] = slot_weight(m, getIthJsonbValueFromContainer(bins, i), nslots);
+	f->missing_weight = slot_weight(m, params_get(m, fobj, "missing", jbvBinary), nslots);
+	f->other_weight = slot_weight(m, params_get(m, fobj, "other", jbvBinary), nslots);
 }
 
-/* Build a Model (in the current memory context) from its stored params. */
-static Model *
+static bool
+string_is(JsonbValue *v, const char *s)
+{
+	return v->val.string.len == (int) strlen(s) &&
+		memcmp(v->val.string.val, s, v->val.string.len) == 0;
+}
+
+/* The model-wide numbers: kind, intercept, and what explain shows. */
+static void
+load_header(Model *m, Jsonb *params)
+{
+	JsonbContainer *root = &params->root;
+	JsonbValue *format;
+
+	if (!JB_ROOT_IS_OBJECT(params))
+		params_malformed(m, "not an object");
+	m->positives = (int32) params_number(m, params_get(m, root, "positives", jbvNumeric));
+	m->negatives = (int32) params_number(m, params_get(m, root, "negatives", jbvNumeric));
+	if (m->positives <= 0 || m->negatives <= 0)
+		params_malformed(m, "positives and negatives must be positive");
+	m->prior = log((double) m->positives / m->negatives);
+	format = getKeyJsonValueFromContainer(root, "format", 6, NULL);
+	m->legacy = format == NULL;
+	if (m->legacy)
+	{
+		m->kind = "naive_bayes";
+		m->intercept = m->prior;
+		return;
+	}
+	if (params_number(m, format) != MODEL_PARAMS_FORMAT)
+		params_malformed(m, "unknown \"format\"");
+	m->intercept = params_number(m, params_get(m, root, "intercept", jbvNumeric));
+	if (string_is(params_get(m, root, "kind", jbvString), "logistic"))
+	{
+		m->kind = "logistic";
+		m->l2 = params_number(m, params_get(m, root, "l2", jbvNumeric));
+	}
+	else if (string_is(params_get(m, root, "kind", jbvString), "naive_bayes"))
+		m->kind = "naive_bayes";
+	else
+		params_malformed(m, "unknown \"kind\"");
+}
+
+Model *
 model_from_params(const char *name, TimestampTz trained_at, Jsonb *params)
 {
 	Model	   *m = palloc0(sizeof(Model));
@@ -365,28 +479,31 @@ model_from_params(const char *name, TimestampTz trained_at, Jsonb *params)
 
 	m->name = pstrdup(name);
 	m->trained_at = trained_at;
-	m->positives = (int32) params_number(params_get(&params->root, "positives", jbvNumeric));
-	m->negatives = (int32) params_number(params_get(&params->root, "negatives", jbvNumeric));
-	m->prior = log((double) m->positives / m->negatives);
-	features = params_get(&params->root, "features", jbvBinary)->val.binary.data;
+	load_header(m, params);
+	features = params_array(m, params_get(m, &params->root, "features", jbvBinary));
 	m->nfeatures = JsonContainerSize(features);
 	m->features = palloc0(sizeof(ModelFeature) * Max(m->nfeatures, 1));
 	for (int i = 0; i < m->nfeatures; i++)
 	{
 		JsonbValue *fv = getIthJsonbValueFromContainer(features, i);
-		JsonbContainer *fobj = fv->val.binary.data;
-		JsonbValue *fname = params_get(fobj, "name", jbvString);
-		JsonbValue *kind = params_get(fobj, "kind", jbvString);
+		JsonbContainer *fobj;
+		JsonbValue *fname;
 		ModelFeature *f = &m->features[i];
 
+		if (fv->type != jbvBinary || !JsonContainerIsObject(fv->val.binary.data))
+			params_malformed(m, "a feature is not an object");
+		fobj = fv->val.binary.data;
+		fname = params_get(m, fobj, "name", jbvString);
 		f->name = pnstrdup(fname->val.string.val, fname->val.string.len);
 		f->name_len = fname->val.string.len;
-		f->numeric = kind->val.string.len == 7 &&
-			memcmp(kind->val.string.val, "numeric", 7) == 0;
+		f->numeric = string_is(params_get(m, fobj, "kind", jbvString), "numeric");
+		f->scale = 1.0;
+		if (!m->legacy && strcmp(m->kind, "naive_bayes") == 0)
+			f->scale = params_number(m, params_get(m, fobj, "scale", jbvNumeric));
 		if (f->numeric)
-			load_numeric(f, fobj, m);
+			load_numeric(m, f, fobj);
 		else
-			load_categorical(f, fobj, m);
+			load_categorical(m, f, fobj);
 	}
 	return m;
 }
@@ -435,6 +552,22 @@ models_forget(void)
 	models_stale = false;
 }
 
+/*
+ * Pin search_path for the SQL that follows, as a SET clause would, until
+ * AtEOXact_GUC(true, the returned level); an error unwinds it with the
+ * (sub)transaction.  Nothing a role puts in public or pg_temp can then
+ * stand in for what the statement names.
+ */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, leadflow, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 /* Read the newest version of name into a new cache entry. */
 static CachedModel *
 model_load(const char *name)
@@ -444,11 +577,15 @@ model_load(const char *name)
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext context;
 	CachedModel *entry;
+	int			nestlevel;
 
+	SPI_connect();
+	nestlevel = pin_search_path();
 	model_relid = get_relname_relid("model", get_namespace_oid("leadflow", false));
 	if (SPI_execute_plan(leadflow_plan(&newest_model_plan,
 									   "SELECT trained_at, params FROM leadflow.model"
-									   " WHERE name = $1 ORDER BY trained_at DESC LIMIT 1",
+									   " WHERE name OPERATOR(pg_catalog.=) $1"
+									   " ORDER BY trained_at DESC LIMIT 1",
 									   1, argtypes),
 						 args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read leadflow.model");
@@ -479,10 +616,17 @@ model_load(const char *name)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(caller);
+	AtEOXact_GUC(true, nestlevel);
+	SPI_finish();
 	return entry;
 }
 
-/* The newest model of that name, or NULL.  Caller connected to SPI. */
+/*
+ * The newest model of that name, or NULL.  Runs SQL only on a cache miss.
+ * That a name has no model is remembered for 'default' only (the INSERT
+ * trigger asks for every lead); other misses are errors, and a cache of
+ * every name anyone tried would only grow.
+ */
 static Model *
 model_lookup(const char *name)
 {
@@ -494,6 +638,11 @@ model_lookup(const char *name)
 		if (strcmp(entry->name, name) == 0)
 			return entry->model;
 	entry = model_load(name);
+	if (entry->model == NULL && strcmp(name, DEFAULT_MODEL) != 0)
+	{
+		MemoryContextDelete(entry->context);
+		return NULL;
+	}
 	entry->next = cached_models;
 	cached_models = entry;
 	return entry->model;
@@ -507,9 +656,9 @@ model_or_error(const char *name)
 	if (m == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist", name),
+				 errmsg("model \"%s\" does not exist", leadflow_quote_clip(name)),
 				 errhint("Train it first: SELECT * FROM leadflow.train(ARRAY['feature', ...], '%s');",
-						 name)));
+						 leadflow_quote_clip(name))));
 	return m;
 }
 
@@ -520,669 +669,95 @@ predict_default_model(const RoutingDoc *doc, double *p)
 
 	if (m == NULL)
 		return false;
-	*p = logistic(model_log_odds(m, doc));
+	*p = logistic_of(model_log_odds(m, doc));
 	return true;
 }
 
+/* What the intercept row says: the model's kind and how it was fitted. */
+static char *
+intercept_detail(const Model *m)
+{
+	if (m->legacy)
+		return psprintf("naive Bayes prior log(%d positives / %d negatives), uncalibrated (trained by leadflow 1.1)",
+						m->positives, m->negatives);
+	if (strcmp(m->kind, "logistic") == 0)
+		return psprintf("logistic regression, L2 %g, on %d positives and %d negatives",
+						m->l2, m->positives, m->negatives);
+	return psprintf("naive Bayes on %d positives and %d negatives, calibrated: each feature's log-likelihood ratio times its scale",
+					m->positives, m->negatives);
+}
+
 void
-predict_explain(const RoutingDoc *doc, ExplainRowFn emit, void *arg)
+predict_explain(const RoutingDoc *doc, int64 lead_id, const double *stored,
+				ExplainRowFn emit, void *arg)
 {
 	Model	   *m = model_lookup(DEFAULT_MODEL);
 	double		log_odds;
+	double		p;
+	char	   *versus;
 
 	if (m == NULL)
 		return;
-	log_odds = m->prior;
-	emit(arg, "prediction", "prior",
-		 psprintf("log(%d positives / %d negatives)", m->positives, m->negatives),
-		 m->prior);
+	log_odds = m->intercept;
+	emit(arg, "prediction", "intercept", intercept_detail(m), m->intercept);
 	for (int i = 0; i < m->nfeatures; i++)
 	{
 		FeatureValue v;
 		char	   *label;
-		double		llr;
+		double		w;
 
 		feature_value(doc, m->features[i].name, m->features[i].name_len, &v);
-		llr = feature_llr(&m->features[i], &v, &label);
-		log_odds += llr;
-		emit(arg, "prediction", m->features[i].name, label, llr);
+		w = feature_weight(&m->features[i], &v, &label);
+		if (!m->legacy && strcmp(m->kind, "naive_bayes") == 0)
+			label = psprintf("%s, scale %.4f", label, m->features[i].scale);
+		log_odds += w;
+		emit(arg, "prediction", m->features[i].name, label, w);
 	}
+	p = logistic_of(log_odds);
+	if (stored != NULL && *stored == p)
+		versus = "lead.predicted holds it";
+	else if (stored != NULL)
+		versus = psprintf("lead.predicted is %.4f: leadflow.rescore(" INT64_FORMAT ") stores this one",
+						  *stored, lead_id);
+	else
+		versus = psprintf("lead.predicted is NULL: leadflow.rescore(" INT64_FORMAT ") stores this one",
+						  lead_id);
 	emit(arg, "prediction", "total",
-		 psprintf("log-odds; probability %.4f (model \"%s\" trained at %s)",
-				  logistic(log_odds), m->name, timestamptz_to_str(m->trained_at)),
+		 psprintf("log-odds; probability %.4f by model \"%s\" (%s, trained at %s); %s",
+				  p, m->name, m->kind, timestamptz_to_str(m->trained_at), versus),
 		 log_odds);
 }
 
 PG_FUNCTION_INFO_V1(leadflow_predict);
 
-/* leadflow.predict(doc jsonb, model text DEFAULT 'default') → float8 */
+/*
+ * leadflow.predict(doc jsonb, model text DEFAULT 'default') → float8.  The
+ * hot path: a cached model, no SQL, no GUC work.  A NULL document has no
+ * prediction (NULL); a NULL model name is a mistake.
+ */
 Datum
 leadflow_predict(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *doc = PG_GETARG_JSONB_P(0);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Jsonb	   *doc;
+	char	   *name;
 	RoutingDoc	rdoc = {0};
 	Model	   *m;
 
+	/* as train says it */
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model needs a name"),
+				 errhint("Leave the argument out for the model named 'default'.")));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	doc = PG_GETARG_JSONB_P(0);
 	if (!JB_ROOT_IS_OBJECT(doc))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a routing document must be a JSON object")));
-	rdoc.attrs = &doc->root;
-	SPI_connect();
-	m = model_or_error(name);
-	SPI_finish();
-	/* the cached model lives on after SPI_finish */
-	PG_RETURN_FLOAT8(logistic(model_log_odds(m, &rdoc)));
-}
-
-/* ----------------------------------------------------------------------
- * Training
- * ----------------------------------------------------------------------
- */
-
-/* A distinct text value of a feature, and its code. */
-typedef struct CategoryKey
-{
-	const char *text;
-	int			len;
-} CategoryKey;
-
-typedef struct CategoryEntry
-{
-	CategoryKey key;
-	int32		code;
-} CategoryEntry;
-
-static uint32
-category_hash(const void *key, Size keysize)
-{
-	const CategoryKey *k = key;
-
-	return hash_bytes((const unsigned char *) k->text, k->len);
-}
-
-static int
-category_match(const void *a, const void *b, Size keysize)
-{
-	const CategoryKey *x = a;
-	const CategoryKey *y = b;
-
-	return x->len == y->len && memcmp(x->text, y->text, x->len) == 0 ? 0 : 1;
-}
-
-/* One lead's value of one feature, as training keeps it. */
-typedef struct Observation
-{
-	int32		code;			/* category code; -1 = missing */
-	bool		is_number;
-	double		number;
-} Observation;
-
-typedef struct TrainFeature
-{
-	char	   *name;
-	int			name_len;
-	HTAB	   *codes;			/* text -> code */
-	CategoryKey *texts;			/* code -> text */
-	int			ncodes;
-	int			texts_size;
-	int64		present;
-	int64		numbers;
-	bool		numeric;		/* decided once all leads are read */
-	double	   *cuts;
-	int			ncuts;
-	int			nslots;
-	int64	   *pos;			/* per slot */
-	int64	   *neg;
-	double	   *llr;
-} TrainFeature;
-
-/*
- * Slots of a trained feature: categorical 0..ncodes-1, then missing, then
- * unseen; numeric 0..ncuts (bins), then missing, then other.
- */
-static int
-missing_slot(const TrainFeature *f)
-{
-	return f->numeric ? f->ncuts + 1 : f->ncodes;
-}
-
-static int
-observation_slot(const TrainFeature *f, const Observation *o)
-{
-	int			lo = 0,
-				hi = f->ncuts;
-
-	if (o->code < 0)
-		return missing_slot(f);
-	if (!f->numeric)
-		return o->code;
-	if (!o->is_number)
-		return missing_slot(f) + 1;
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (f->cuts[mid] <= o->number)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-typedef struct TrainingSet
-{
-	int			nfeatures;
-	TrainFeature *features;
-	int64		nrows;
-	int64		rows_size;
-	bool	   *positive;		/* per row */
-	Observation *obs;			/* nrows x nfeatures */
-	int64		positives;
-	int64		negatives;
-} TrainingSet;
-
-/* Code of a text value, interning it in the training context. */
-static int32
-intern(TrainFeature *f, const char *text, int len, MemoryContext keep)
-{
-	CategoryKey key = {text, len};
-	bool		found;
-	CategoryEntry *e = hash_search(f->codes, &key, HASH_ENTER, &found);
-
-	if (!found)
-	{
-		/* the probe key points at per-row memory: keep a copy */
-		char	   *copy = MemoryContextAlloc(keep, len + 1);
-
-		memcpy(copy, text, len);
-		copy[len] = '\0';
-		e->key.text = copy;
-		e->key.len = len;
-		e->code = f->ncodes;
-		if (f->ncodes == f->texts_size)
-		{
-			f->texts_size *= 2;
-			f->texts = repalloc(f->texts, sizeof(CategoryKey) * f->texts_size);
-		}
-		f->texts[f->ncodes++] = e->key;
-	}
-	return e->code;
-}
-
-static void
-observe_row(TrainingSet *ts, const RoutingDoc *doc, bool positive, MemoryContext keep)
-{
-	Observation *row;
-
-	if (ts->nrows == ts->rows_size)
-	{
-		ts->rows_size *= 2;
-		ts->positive = repalloc_huge(ts->positive, sizeof(bool) * ts->rows_size);
-		ts->obs = repalloc_huge(ts->obs,
-								sizeof(Observation) * ts->rows_size * ts->nfeatures);
-	}
-	ts->positive[ts->nrows] = positive;
-	row = &ts->obs[ts->nrows * ts->nfeatures];
-	for (int i = 0; i < ts->nfeatures; i++)
-	{
-		TrainFeature *f = &ts->features[i];
-		FeatureValue v;
-
-		feature_value(doc, f->name, f->name_len, &v);
-		row[i].code = -1;
-		if (!v.present)
-			continue;
-		f->present++;
-		row[i].code = intern(f, v.text, v.text_len, keep);
-		row[i].is_number = v.is_number;
-		row[i].number = v.number;
-		f->numbers += v.is_number;
-	}
-	ts->nrows++;
-	if (positive)
-		ts->positives++;
-	else
-		ts->negatives++;
-}
-
-static SPIPlanPtr closed_leads_plan = NULL;
-static SPIPlanPtr save_model_plan = NULL;
-
-/* Read every closed lead's features (train runs in its own context). */
-static void
-read_closed_leads(TrainingSet *ts)
-{
-	MemoryContext keep = CurrentMemoryContext;
-	MemoryContext per_row = AllocSetContextCreate(keep, "leadflow train row",
-												  ALLOCSET_DEFAULT_SIZES);
-	Portal		portal;
-
-	portal = SPI_cursor_open(NULL,
-							 leadflow_plan(&closed_leads_plan,
-										   "SELECT attrs, source, campaign, company, country, email,"
-										   " stage IN ('qualified', 'converted')"
-										   " FROM leadflow.lead"
-										   " WHERE stage IN ('qualified', 'converted', 'rejected')",
-										   0, NULL),
-							 NULL, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, TRAIN_FETCH);
-		MemoryContextSwitchTo(keep);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			Datum		col[6];
-			bool		isnull[6];
-			RoutingDoc	doc;
-			bool		positive;
-
-			MemoryContextSwitchTo(per_row);
-			for (int c = 0; c < 6; c++)
-				col[c] = SPI_getbinval(t, d, c + 1, &isnull[c]);
-			routing_doc_build(&doc,
-							  isnull[0] ? NULL : DatumGetJsonbP(col[0]),
-							  isnull[1] ? NULL : DatumGetTextPP(col[1]),
-							  isnull[2] ? NULL : DatumGetTextPP(col[2]),
-							  isnull[3] ? NULL : DatumGetTextPP(col[3]),
-							  isnull[4] ? NULL : DatumGetTextPP(col[4]),
-							  isnull[5] ? NULL : DatumGetTextPP(col[5]));
-			positive = DatumGetBool(SPI_getbinval(t, d, 7, &isnull[0]));
-			/* values' text forms are per-row garbage; intern() keeps copies */
-			observe_row(ts, &doc, positive, keep);
-			MemoryContextSwitchTo(keep);
-			MemoryContextReset(per_row);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(per_row);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Quantile cuts of a numeric feature's numbers, duplicates dropped. */
-static void
-learn_cuts(TrainingSet *ts, int fi)
-{
-	TrainFeature *f = &ts->features[fi];
-	double	   *values = palloc(sizeof(double) * Max(f->numbers, 1));
-	int64		n = 0;
-
-	for (int64 r = 0; r < ts->nrows; r++)
-	{
-		Observation *o = &ts->obs[r * ts->nfeatures + fi];
-
-		if (o->code >= 0 && o->is_number)
-			values[n++] = o->number;
-	}
-	qsort(values, n, sizeof(double), cmp_double);
-	f->cuts = palloc(sizeof(double) * TRAIN_BINS);
-	f->ncuts = 0;
-	for (int k = 1; k < TRAIN_BINS; k++)
-	{
-		double		cut = values[(n * k) / TRAIN_BINS];
-
-		/* a cut at the minimum would leave its lower bin empty */
-		if (cut > values[0] && (f->ncuts == 0 || cut > f->cuts[f->ncuts - 1]))
-			f->cuts[f->ncuts++] = cut;
-	}
-	pfree(values);
-}
-
-/* Decide each feature's kind, count its slots, and derive the llr. */
-static void
-count_slots(TrainingSet *ts)
-{
-	for (int fi = 0; fi < ts->nfeatures; fi++)
-	{
-		TrainFeature *f = &ts->features[fi];
-
-		f->numeric = f->numbers >= NUMERIC_SHARE * f->present;
-		if (f->numeric)
-			learn_cuts(ts, fi);
-		f->nslots = missing_slot(f) + 2;
-		f->pos = palloc0(sizeof(int64) * f->nslots);
-		f->neg = palloc0(sizeof(int64) * f->nslots);
-		f->llr = palloc(sizeof(double) * f->nslots);
-		for (int64 r = 0; r < ts->nrows; r++)
-		{
-			int			slot = observation_slot(f, &ts->obs[r * ts->nfeatures + fi]);
-
-			if (ts->positive[r])
-				f->pos[slot]++;
-			else
-				f->neg[slot]++;
-		}
-		for (int s = 0; s < f->nslots; s++)
-			f->llr[s] = slot_llr(f->pos[s], f->neg[s], ts->positives, ts->negatives,
-								 f->nslots);
-	}
-}
-
-typedef struct ScoredRow
-{
-	double		score;
-	bool		positive;
-} ScoredRow;
-
-static int
-cmp_scored(const void *a, const void *b)
-{
-	return cmp_double(&((const ScoredRow *) a)->score, &((const ScoredRow *) b)->score);
-}
-
-/*
- * Area under the ROC curve, exactly: the Mann-Whitney statistic, with tied
- * scores given their average rank (a tie counts one half).
- */
-static double
-exact_auc(ScoredRow *rows, int64 n, int64 positives, int64 negatives)
-{
-	double		rank_sum = 0;
-	int64		i = 0;
-
-	qsort(rows, n, sizeof(ScoredRow), cmp_scored);
-	while (i < n)
-	{
-		int64		j = i;
-		int64		tied_positives = 0;
-
-		while (j < n && rows[j].score == rows[i].score)
-			tied_positives += rows[j++].positive;
-		/* ranks i+1 .. j share their mean */
-		rank_sum += tied_positives * ((double) (i + 1 + j) / 2.0);
-		i = j;
-	}
-	return (rank_sum - (double) positives * (positives + 1) / 2.0) /
-		((double) positives * negatives);
-}
-
-static double
-training_auc(TrainingSet *ts)
-{
-	ScoredRow  *rows = palloc_extended(sizeof(ScoredRow) * Max(ts->nrows, 1), MCXT_ALLOC_HUGE);
-	double		prior = log((double) ts->positives / ts->negatives);
-	double		auc;
-
-	for (int64 r = 0; r < ts->nrows; r++)
-	{
-		double		score = prior;
-
-		for (int fi = 0; fi < ts->nfeatures; fi++)
-		{
-			TrainFeature *f = &ts->features[fi];
-
-			score += f->llr[observation_slot(f, &ts->obs[r * ts->nfeatures + fi])];
-		}
-		rows[r].score = score;
-		rows[r].positive = ts->positive[r];
-	}
-	auc = exact_auc(rows, ts->nrows, ts->positives, ts->negatives);
-	pfree(rows);
-	return auc;
-}
-
-static void
-append_pair(StringInfo s, int64 pos, int64 neg)
-{
-	appendStringInfo(s, "[" INT64_FORMAT ", " INT64_FORMAT "]", pos, neg);
-}
-
-/* The counts as the params jsonb (see load_categorical, load_numeric). */
-static Jsonb *
-params_jsonb(TrainingSet *ts)
-{
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendStringInfo(&s, "{\"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
-					 ", \"alpha\": 1, \"features\": [",
-					 ts->positives, ts->negatives);
-	for (int fi = 0; fi < ts->nfeatures; fi++)
-	{
-		TrainFeature *f = &ts->features[fi];
-		int			missing = missing_slot(f);
-
-		appendStringInfoString(&s, fi ? ", {\"name\": " : "{\"name\": ");
-		escape_json(&s, f->name);
-		if (f->numeric)
-		{
-			appendStringInfoString(&s, ", \"kind\": \"numeric\", \"cuts\": [");
-			for (int c = 0; c < f->ncuts; c++)
-				appendStringInfo(&s, "%s%s", c ? ", " : "", float8out_internal(f->cuts[c]));
-			appendStringInfoString(&s, "], \"bins\": [");
-			for (int b = 0; b <= f->ncuts; b++)
-			{
-				if (b)
-					appendStringInfoString(&s, ", ");
-				append_pair(&s, f->pos[b], f->neg[b]);
-			}
-			appendStringInfoString(&s, "], \"other\": ");
-			append_pair(&s, f->pos[missing + 1], f->neg[missing + 1]);
-		}
-		else
-		{
-			appendStringInfoString(&s, ", \"kind\": \"categorical\", \"values\": {");
-			for (int c = 0; c < f->ncodes; c++)
-			{
-				if (c)
-					appendStringInfoString(&s, ", ");
-				escape_json(&s, pnstrdup(f->texts[c].text, f->texts[c].len));
-				appendStringInfoString(&s, ": ");
-				append_pair(&s, f->pos[c], f->neg[c]);
-			}
-			appendStringInfoString(&s, "}");
-		}
-		appendStringInfoString(&s, ", \"missing\": ");
-		append_pair(&s, f->pos[missing], f->neg[missing]);
-		appendStringInfoString(&s, "}");
-	}
-	appendStringInfoString(&s, "]}");
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
-}
-
-/* The features argument: a non-empty array of distinct, non-blank names. */
-static void
-setup_features(TrainingSet *ts, ArrayType *arr)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("features must be a one-dimensional array of document keys")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	if (n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("features must not be empty"),
-				 errhint("Name keys of the routing document: attrs keys, source, campaign, company, country, domain.")));
-	/* each feature costs a column per training row and a hash table */
-	if (n > TRAIN_MAX_FEATURES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many features: %d", n),
-				 errdetail("A model has at most %d features.", TRAIN_MAX_FEATURES),
-				 errhint("Choose the features that matter, e.g. by forward selection on a validation set.")));
-	ts->nfeatures = n;
-	ts->features = palloc0(sizeof(TrainFeature) * n);
-	for (int i = 0; i < n; i++)
-	{
-		TrainFeature *f = &ts->features[i];
-		HASHCTL		ctl;
-
-		if (nulls[i] || VARSIZE_ANY_EXHDR(DatumGetTextPP(elems[i])) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("feature %d is %s", i + 1, nulls[i] ? "NULL" : "empty"),
-					 errhint("Name keys of the routing document: attrs keys, source, campaign, company, country, domain.")));
-		f->name = TextDatumGetCString(elems[i]);
-		f->name_len = strlen(f->name);
-		for (int j = 0; j < i; j++)
-			if (strcmp(ts->features[j].name, f->name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature \"%s\" is listed twice", f->name)));
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(CategoryKey);
-		ctl.entrysize = sizeof(CategoryEntry);
-		ctl.hash = category_hash;
-		ctl.match = category_match;
-		ctl.hcxt = CurrentMemoryContext;
-		f->codes = hash_create("leadflow train categories", 64, &ctl,
-							   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-		f->texts_size = 16;
-		f->texts = palloc(sizeof(CategoryKey) * f->texts_size);
-	}
-}
-
-/* Errors for a training set that cannot give a model. */
-static void
-check_training_set(TrainingSet *ts)
-{
-	StringInfoData absent;
-	int			nabsent = 0;
-
-	if (ts->positives == 0 || ts->negatives == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg(ts->nrows == 0 ? "there are no closed leads to train on"
-						: "the closed leads have only one outcome"),
-				 errdetail("Positives (qualified or converted): " INT64_FORMAT
-						   ", negatives (rejected): " INT64_FORMAT ".",
-						   ts->positives, ts->negatives),
-				 errhint("Training needs leads of both outcomes: close leads as qualified or converted, and as rejected (imported history counts).")));
-	initStringInfo(&absent);
-	for (int i = 0; i < ts->nfeatures; i++)
-		if (ts->features[i].present == 0)
-		{
-			appendStringInfoString(&absent, nabsent++ ? ", " : "");
-			escape_json(&absent, ts->features[i].name);
-		}
-	if (nabsent > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg_plural("feature %s does not occur in any closed lead",
-							   "features %s do not occur in any closed lead",
-							   nabsent, absent.data),
-				 errhint("Features are keys of the routing document: attrs keys, source, campaign, company, country, domain.")));
-}
-
-/* Insert (or, trained again at the same moment, replace) the version. */
-static void
-save_model(const char *name, TimestampTz trained_at, ArrayType *features,
-		   Jsonb *params, TrainingSet *ts, double auc)
-{
-	Oid			argtypes[7] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, JSONBOID,
-	INT4OID, INT4OID, FLOAT8OID};
-	Datum		args[7];
-
-	args[0] = CStringGetTextDatum(name);
-	args[1] = TimestampTzGetDatum(trained_at);
-	args[2] = PointerGetDatum(features);
-	args[3] = JsonbPGetDatum(params);
-	args[4] = Int32GetDatum((int32) ts->positives);
-	args[5] = Int32GetDatum((int32) ts->negatives);
-	args[6] = Float8GetDatum(auc);
-	if (SPI_execute_plan(leadflow_plan(&save_model_plan,
-									   "INSERT INTO leadflow.model"
-									   " (name, trained_at, features, params, positives, negatives, auc)"
-									   " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-									   " ON CONFLICT (name, trained_at) DO UPDATE"
-									   " SET features = EXCLUDED.features, params = EXCLUDED.params,"
-									   " positives = EXCLUDED.positives,"
-									   " negatives = EXCLUDED.negatives, auc = EXCLUDED.auc",
-									   7, argtypes),
-						 args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "leadflow: could not store model \"%s\"", name);
-}
-
-PG_FUNCTION_INFO_V1(leadflow_train);
-
-/*
- * leadflow.train(features text[], model text DEFAULT 'default')
- * → TABLE(model, trained_at, positives, negatives, features, parameters, auc)
- */
-Datum
-leadflow_train(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller;
-	MemoryContext work;
-	char	   *name;
-	ArrayType  *features;
-	TrainingSet ts;
-	Jsonb	   *params;
-	double		auc;
-	int64		parameters = 1; /* the prior */
-	TimestampTz trained_at = leadflow_now();
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, false};
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("features must not be NULL"),
-				 errhint("Name keys of the routing document: attrs keys, source, campaign, company, country, domain.")));
-	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the model needs a name")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strlen(name) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("model name \"%s\" is too long", leadflow_quote_clip(name)),
-				 errdetail("A model name has at most %d bytes.", NAMEDATALEN - 1)));
-	features = PG_GETARG_ARRAYTYPE_P(0);
-
-	caller = CurrentMemoryContext;
-	work = AllocSetContextCreate(caller, "leadflow train", ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(work);
-	memset(&ts, 0, sizeof(ts));
-	setup_features(&ts, features);
-	ts.rows_size = 1024;
-	ts.positive = palloc(sizeof(bool) * ts.rows_size);
-	ts.obs = palloc(sizeof(Observation) * ts.rows_size * ts.nfeatures);
-
-	SPI_connect();
-	MemoryContextSwitchTo(work);
-	read_closed_leads(&ts);
-	check_training_set(&ts);
-	count_slots(&ts);
-	auc = training_auc(&ts);
-	params = params_jsonb(&ts);
-	save_model(name, trained_at, features, params, &ts, auc);
-	SPI_finish();
-
-	for (int i = 0; i < ts.nfeatures; i++)
-		parameters += ts.features[i].nslots;
-	MemoryContextSwitchTo(caller);
-	values[0] = CStringGetTextDatum(name);
-	values[1] = TimestampTzGetDatum(trained_at);
-	values[2] = Int32GetDatum((int32) ts.positives);
-	values[3] = Int32GetDatum((int32) ts.negatives);
-	values[4] = Int32GetDatum(ts.nfeatures);
-	values[5] = Int32GetDatum((int32) parameters);
-	values[6] = Float8GetDatum(auc);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	MemoryContextDelete(work);
-	return (Datum) 0;
+	rdoc.attrs = &doc->root;
+	m = model_or_error(name);
+	PG_RETURN_FLOAT8(logistic_of(model_log_odds(m, &rdoc)));
 }

@@ -84,14 +84,24 @@ acting_role_is_manager(void)
 	return has_privs_of(GetOuterUserId(), "leadflow_manager");
 }
 
-bool
-current_role_is_rep_session(void)
+static bool
+is_rep_session(Oid role)
 {
-	Oid			role = GetUserId();
-
 	return has_privs_of(role, "leadflow_rep") &&
 		!has_privs_of(role, "leadflow_manager") &&
 		!has_privs_of(role, "leadflow_admin");
+}
+
+bool
+current_role_is_rep_session(void)
+{
+	return is_rep_session(GetUserId());
+}
+
+bool
+acting_role_is_rep_session(void)
+{
+	return is_rep_session(GetOuterUserId());
 }
 
 PG_FUNCTION_INFO_V1(leadflow_restoring_sql);

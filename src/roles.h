@@ -27,4 +27,7 @@ extern bool acting_role_is_manager(void);
  */
 extern bool current_role_is_rep_session(void);
 
+/* The same for the acting role (callable from SECURITY DEFINER code). */
+extern bool acting_role_is_rep_session(void);
+
 #endif							/* LEADFLOW_ROLES_H */

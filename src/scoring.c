@@ -34,6 +34,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -50,6 +51,7 @@
 #include "leadflow.h"
 #include "accounts.h"
 #include "roles.h"
+#include "predict.h"
 #include "routing.h"
 #include "scoring.h"
 
@@ -312,29 +314,15 @@ scoring_has_fit_rules(void)
 
 /* ----- the lead's document ----- */
 
-/*
- * The routing document of a lead row (a trigger's tuple or an SPI row),
- * read by column name: attrs, source, campaign, company, country, email.
- */
+/* The lead columns the routing document is made of, in routing_doc_build's order. */
+static const char *const doc_columns[] = {
+	"attrs", "source", "campaign", "company", "country", "email"
+};
+
+/* The document of those columns' values, (Datum) 0 standing for NULL. */
 static void
-doc_from_row(RoutingDoc *doc, HeapTuple row, TupleDesc desc)
+doc_from_values(RoutingDoc *doc, const Datum *values)
 {
-	static const char *const columns[] = {
-		"attrs", "source", "campaign", "company", "country", "email"
-	};
-	Datum		values[lengthof(columns)];
-
-	for (int i = 0; i < (int) lengthof(columns); i++)
-	{
-		int			attnum = SPI_fnumber(desc, columns[i]);
-		bool		isnull;
-
-		if (attnum <= 0)
-			elog(ERROR, "leadflow: the lead row has no column \"%s\"", columns[i]);
-		values[i] = heap_getattr(row, attnum, desc, &isnull);
-		if (isnull)
-			values[i] = (Datum) 0;
-	}
 	routing_doc_build(doc,
 					  values[0] ? DatumGetJsonbP(values[0]) : NULL,
 					  values[1] ? DatumGetTextPP(values[1]) : NULL,
@@ -342,6 +330,29 @@ doc_from_row(RoutingDoc *doc, HeapTuple row, TupleDesc desc)
 					  values[3] ? DatumGetTextPP(values[3]) : NULL,
 					  values[4] ? DatumGetTextPP(values[4]) : NULL,
 					  values[5] ? DatumGetTextPP(values[5]) : NULL);
+}
+
+/*
+ * The routing document of a lead row (a trigger's tuple or an SPI row),
+ * read by column name.
+ */
+static void
+doc_from_row(RoutingDoc *doc, HeapTuple row, TupleDesc desc)
+{
+	Datum		values[lengthof(doc_columns)];
+
+	for (int i = 0; i < (int) lengthof(doc_columns); i++)
+	{
+		int			attnum = SPI_fnumber(desc, doc_columns[i]);
+		bool		isnull;
+
+		if (attnum <= 0)
+			elog(ERROR, "leadflow: the lead row has no column \"%s\"", doc_columns[i]);
+		values[i] = heap_getattr(row, attnum, desc, &isnull);
+		if (isnull)
+			values[i] = (Datum) 0;
+	}
+	doc_from_values(doc, values);
 	/* and its account, as the INSERT's scoring saw it (if the user may read it) */
 	{
 		int			attnum = SPI_fnumber(desc, "account_id");
@@ -361,22 +372,39 @@ lead_not_found(int64 lead_id)
 			 errmsg("lead " INT64_FORMAT " does not exist", lead_id)));
 }
 
-/* Read a lead's document columns into SPI_tuptable (one row). */
+/*
+ * Read a lead's document columns (into SPI_tuptable, one row) and its
+ * stored prediction: *stored points at it, or is NULL when it has none.
+ */
 static void
-fetch_lead_doc(int64 lead_id, RoutingDoc *doc)
+fetch_lead_doc(int64 lead_id, RoutingDoc *doc, double **stored)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(lead_id)};
+	bool		isnull;
+	Datum		predicted;
+	HeapTuple	row;
+	TupleDesc	desc;
 
 	if (SPI_execute_plan(leadflow_plan(&lead_doc_plan,
 									   "SELECT attrs, source, campaign, company, country, email,"
-									   " account_id FROM leadflow.lead WHERE id = $1",
+									   " predicted, account_id FROM leadflow.lead WHERE id OPERATOR(pg_catalog.=) $1",
 									   1, argtypes),
 						 args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)
 		lead_not_found(lead_id);
-	doc_from_row(doc, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	/* kept: the account's look-up in doc_from_row makes another SPI_tuptable */
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	doc_from_row(doc, row, desc);
+	predicted = SPI_getbinval(row, desc, 7, &isnull);
+	*stored = NULL;
+	if (!isnull)
+	{
+		*stored = palloc(sizeof(double));
+		**stored = DatumGetFloat8(predicted);
+	}
 }
 
 static Jsonb *
@@ -502,26 +530,40 @@ leadflow_fit_score(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(leadflow_rescore);
 
-/* leadflow.rescore(lead_id bigint) → int: recompute and store lead.score. */
+/*
+ * leadflow.rescore(lead_id bigint) → int: recompute and store lead.score,
+ * and lead.predicted by the default model when there is one.
+ */
 Datum
 leadflow_rescore(PG_FUNCTION_ARGS)
 {
 	int64		lead_id = PG_GETARG_INT64(0);
 	RoutingDoc	doc;
+	double	   *stored;
 	int32		points;
-	Oid			argtypes[2] = {INT8OID, INT4OID};
-	Datum		args[2];
+	double		p;
+	Oid			argtypes[3] = {INT8OID, INT4OID, FLOAT8OID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
 
 	SPI_connect();
-	fetch_lead_doc(lead_id, &doc);
+	fetch_lead_doc(lead_id, &doc, &stored);
 	points = scoring_fit_points(&doc);
 	args[0] = Int64GetDatum(lead_id);
 	args[1] = Int32GetDatum(points);
+	/* no default model: predicted stays as it is */
+	if (predict_default_model(&doc, &p))
+		args[2] = Float8GetDatum(p);
+	else
+		nulls[2] = 'n';
 	if (SPI_execute_plan(leadflow_plan(&set_score_plan,
-									   "UPDATE leadflow.lead SET score = $2"
-									   " WHERE id = $1 AND score IS DISTINCT FROM $2",
-									   2, argtypes),
-						 args, NULL, false, 0) != SPI_OK_UPDATE)
+									   "UPDATE leadflow.lead SET score = $2,"
+									   " predicted = coalesce($3, predicted)"
+									   " WHERE id OPERATOR(pg_catalog.=) $1"
+									   " AND (score IS DISTINCT FROM $2"
+									   "      OR predicted IS DISTINCT FROM coalesce($3, predicted))",
+									   3, argtypes),
+						 args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not store the score of lead " INT64_FORMAT, lead_id);
 	SPI_finish();
 	PG_RETURN_INT32(points);
@@ -612,8 +654,8 @@ PG_FUNCTION_INFO_V1(leadflow_explain_score);
 /*
  * leadflow.explain_score(lead_id bigint, as_of timestamptz DEFAULT NULL)
  * → TABLE(component, name, detail, points): each matched fit rule, each
- * event's decayed points, each feature's contribution to the prediction of
- * the 'default' model, and the totals.
+ * event's decayed points, each feature's weight in the prediction of the
+ * 'default' model, and the totals.
  */
 Datum
 leadflow_explain_score(PG_FUNCTION_ARGS)
@@ -622,6 +664,7 @@ leadflow_explain_score(PG_FUNCTION_ARGS)
 	int64		lead_id;
 	TimestampTz as_of;
 	RoutingDoc	doc;
+	double	   *predicted;
 	int32		fit_now;
 	int32		stored;
 	double		engagement;
@@ -633,7 +676,7 @@ leadflow_explain_score(PG_FUNCTION_ARGS)
 	as_of = as_of_arg(fcinfo, 1);
 
 	SPI_connect();
-	fetch_lead_doc(lead_id, &doc);
+	fetch_lead_doc(lead_id, &doc, &predicted);
 	fit_now = fit_points(&doc, explain_emit, rsinfo);
 	engagement = engagement_points(lead_id, as_of, &stored, explain_emit, rsinfo);
 	explain_emit(rsinfo, "fit", "total",
@@ -653,7 +696,89 @@ leadflow_explain_score(PG_FUNCTION_ARGS)
 	 * and read it back.  A rep reads its lead's stored lead.predicted.
 	 */
 	if (!current_role_is_rep_session())
-		predict_explain(&doc, explain_emit, rsinfo);
+		predict_explain(&doc, lead_id, predicted, explain_emit, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/* ----- the routing document as jsonb ----- */
+
+/* Does a set field of the document hide the attrs key? */
+static bool
+field_hides(const RoutingDoc *doc, const char *key, int len)
+{
+	for (int f = 0; f < ROUTING_NFIELDS; f++)
+		if (doc->field[f] != NULL && (int) strlen(routing_field_names[f]) == len &&
+			memcmp(routing_field_names[f], key, len) == 0)
+			return true;
+	return false;
+}
+
+/* The document matching and scoring read, as one jsonb object. */
+static Jsonb *
+routing_doc_jsonb(const RoutingDoc *doc)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	key;
+	JsonbValue	value;
+	JsonbValue *result;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (doc->attrs != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(doc->attrs);
+		JsonbIteratorToken tok;
+
+		(void) JsonbIteratorNext(&it, &key, true);	/* the object's start */
+		while ((tok = JsonbIteratorNext(&it, &key, true)) == WJB_KEY)
+		{
+			(void) JsonbIteratorNext(&it, &value, true);
+			if (field_hides(doc, key.val.string.val, key.val.string.len))
+				continue;
+			pushJsonbValue(&state, WJB_KEY, &key);
+			pushJsonbValue(&state, WJB_VALUE, &value);
+		}
+	}
+	for (int f = 0; f < ROUTING_NFIELDS; f++)
+	{
+		if (doc->field[f] == NULL)
+			continue;
+		key.type = jbvString;
+		key.val.string.val = (char *) routing_field_names[f];
+		key.val.string.len = strlen(routing_field_names[f]);
+		value.type = jbvString;
+		value.val.string.val = (char *) doc->field[f];
+		value.val.string.len = doc->field_len[f];
+		pushJsonbValue(&state, WJB_KEY, &key);
+		pushJsonbValue(&state, WJB_VALUE, &value);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_routing_document);
+
+/*
+ * leadflow.routing_document(lead leadflow.lead) → jsonb: the lead's
+ * attrs with source, campaign, company, country and the email's domain
+ * over keys of the same name -- what routing, fit rules and predict read.
+ * Runs no SQL.
+ */
+Datum
+leadflow_routing_document(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader lead = PG_GETARG_HEAPTUPLEHEADER(0);
+	Datum		values[lengthof(doc_columns)];
+	RoutingDoc	doc;
+
+	for (int i = 0; i < (int) lengthof(doc_columns); i++)
+	{
+		bool		isnull;
+
+		values[i] = GetAttributeByName(lead, doc_columns[i], &isnull);
+		if (isnull)
+			values[i] = (Datum) 0;
+	}
+	doc_from_values(&doc, values);
+	PG_RETURN_JSONB_P(routing_doc_jsonb(&doc));
 }
