@@ -1,7 +1,8 @@
 /*
  * config_cache.c
- *	  Routing configuration (reps, queues, members, rules, free-mail
- *	  domains) cached in backend memory.
+ *	  Routing configuration (reps with their holidays, queues, members,
+ *	  rules, free-mail domains) cached in backend memory, and who receives
+ *	  an alert.
  *
  * Routing reads its configuration for every lead; reading the tables each
  * time would cost several queries per lead.  The cache is loaded on first

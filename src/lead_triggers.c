@@ -5,9 +5,11 @@
  *
  * BEFORE INSERT routes a lead that arrives without an owner in an open
  * stage, writing the result straight into the row being inserted (so
- * INSERT ... RETURNING owner_id sees it).  A lead that arrives with an
- * owner or a closed stage is an import: it is kept as given, and only the
- * counters and the ledger follow.
+ * INSERT ... RETURNING owner_id sees it).  Both find the lead's account
+ * first, before it is scored (fit rules may match the account).  A lead
+ * that arrives with an owner or a closed stage is an import of history:
+ * kept as given -- never refused by a cap -- linked to its account, given
+ * the follow-up plan an open one lacks, and counted and recorded.
  *
  * BEFORE UPDATE keeps the counters right when a lead changes owner or
  * opens or closes, and treats an owner change made by anyone but routing
@@ -295,17 +297,6 @@ import_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	return heap_modify_tuple_by_cols(tuple, desc, n, attnums, values, nulls);
 }
 
-/* The account the lead was linked to goes into its row. */
-static HeapTuple
-set_account_id(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64 account_id)
-{
-	int			attnum = cols->account_id;
-	Datum		value = Int64GetDatum(account_id);
-	bool		isnull = false;
-
-	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
-}
-
 static char *
 column_text_cstring(text *t)
 {
@@ -344,14 +335,14 @@ route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match,
 		res->account_match = ACCOUNT_DUPLICATE;
 }
 
+/* The row with a bigint column (duplicate_of, account_id) set. */
 static HeapTuple
-set_duplicate_of(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64 lead_id)
+set_bigint_column(HeapTuple tuple, TupleDesc desc, int attnum, int64 value)
 {
-	int			attnum = cols->duplicate_of;
-	Datum		value = Int64GetDatum(lead_id);
+	Datum		datum = Int64GetDatum(value);
 	bool		isnull = false;
 
-	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &datum, &isnull);
 }
 
 /*
@@ -487,7 +478,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		account_create_pending(config, &acct);
 		MemoryContextSwitchTo(caller);
 		if (acct.found && lead.account_id == 0)
-			tuple = set_account_id(tuple, desc, cols, acct.id);
+			tuple = set_bigint_column(tuple, desc, cols->account_id, acct.id);
 		if (owner != NULL && stage_is_open(config, lead.stage))
 			tuple = import_follow_up(tuple, desc, cols, config, &lead, owner, assigned_at,
 									 assigned_given, now);
@@ -514,7 +505,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(caller);
 		tuple = lead_apply_result(tuple, desc, cols, values, nulls);
 		if (match.found)
-			tuple = set_duplicate_of(tuple, desc, cols, match.lead_id);
+			tuple = set_bigint_column(tuple, desc, cols->duplicate_of, match.lead_id);
 		MemoryContextSwitchTo(spi);
 		route_record(&lead, &res, true, now);
 		if (res.outcome == ROUTE_DUPLICATE)

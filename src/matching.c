@@ -5,7 +5,8 @@
  * The routing document is the lead's attrs merged with the columns source,
  * campaign, company, country and the email's domain as "domain"; a column
  * that is set wins over an attrs key of the same name, a NULL column leaves
- * the attrs key visible.  It is never built: RoutingDoc points at attrs and
+ * the attrs key visible.  The lead's account, when it has one, is the
+ * object at "account" (accounts.c builds it), hiding an attrs key too.  It is never built: RoutingDoc points at attrs and
  * at the column values, and keys are looked up in attrs by binary search.
  *
  * A match is a JSON object; every key must hold (AND), so {} matches all.

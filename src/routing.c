@@ -1,7 +1,15 @@
 /*
  * routing.c
  *	  Deciding who gets a lead: account, rule, queue, the account owner or
- *	  the queue's strategy under the caps, or the backlog.
+ *	  the queue's strategy under the caps, a previous owner when nobody
+ *	  else can take a waiting lead, or the backlog.
+ *
+ * The account (accounts.c) is found first, read only, because rules and
+ * fit scoring match its attributes; an account for a new company domain
+ * is made after the queue lock, like the account owner it may get.  The
+ * account's owner, when a sticky queue passes it over, is in the
+ * decision's candidates with its reason: the record says who would have
+ * had the lead and why not.
  *
  * route_decide() is the whole decision; it claims the chosen rep's seat
  * and records the queue's turn, but writes neither the lead nor the

@@ -15,7 +15,9 @@
  *
  * Every move goes through route_decide(), like routing on INSERT, so the
  * caps, eligibility and ledger are the same.  A lead that moves keeps its
- * cadence and starts it again with the new owner.
+ * cadence and starts it again with the new owner.  A lead nobody else can
+ * take is never stranded in a backlog: it stays with its owner (see
+ * keep_with_owner).  Every alert goes to someone (config_alert_recipient).
  */
 #include "postgres.h"
 
