@@ -27,7 +27,9 @@ OBJS = \
 	src/candidates.o \
 	src/routing.o \
 	src/lead_row.o \
+	src/pending.o \
 	src/lead_triggers.o \
+	src/lead_batch.o \
 	src/routing_api.o \
 	src/stages.o \
 	src/sweep.o \
@@ -64,6 +66,7 @@ REGRESS = \
 	invariants \
 	prediction \
 	operations \
+	write_paths \
 	security \
 	audit \
 	trust \
@@ -78,7 +81,8 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
-	alert_notify touch_vs_move sweep_races duplicate_insert
+	alert_notify touch_vs_move sweep_races duplicate_insert \
+	upsert_race merge_race delete_vs_route import_race assign_vs_sweep
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

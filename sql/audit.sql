@@ -119,6 +119,7 @@ INSERT INTO unpinned VALUES
     ('restoring()', 'reads a setting and the extension''s owner by OID, runs no SQL'),
     ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL'),
     ('routing_document(lead)', 'builds the document of the row it is given, runs no SQL'),
+    ('lead_row_inserted(bigint, tid)', 'a trigger''s WHEN clause on every inserted row: compares a ctid, runs no SQL'),
     ('predict(jsonb, text)', 'pins its own path in C when it runs SQL (loading a model), a SET clause would cost every call');
 -- Listed and unpinned, and nothing else; SQL and PL/pgSQL functions always
 -- pin (only C can run no SQL at all).

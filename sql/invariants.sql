@@ -176,8 +176,10 @@ UPDATE leadflow.lead SET queue = 'q' WHERE external_id = 'unrouted';
 SELECT * FROM pg_temp.show();
 ROLLBACK;
 
--- ledger_queue: a lead moved to another queue behind the ledger's back.
+-- ledger_queue: a lead moved to another queue behind the ledger's back
+-- (an UPDATE of the queue is recorded as a manual decision).
 BEGIN;
+SET LOCAL session_replication_role = replica;
 UPDATE leadflow.lead SET queue = 'd' WHERE external_id = 'w10';
 SELECT * FROM pg_temp.show();
 ROLLBACK;
@@ -188,6 +190,55 @@ SET LOCAL session_replication_role = replica;
 UPDATE leadflow.lead SET duplicate_of = 9999 WHERE external_id = 'again';
 UPDATE leadflow.lead SET referred_by = 9998 WHERE external_id = 'w3';
 SELECT * FROM pg_temp.show();
+ROLLBACK;
+
+-- decision_lead_missing / alert_lead_missing / event_lead_missing: the
+-- ledger, an alert and events about leads that do not exist (as an upsert
+-- that conflicted used to leave: a decision and a re-inquiry for a lead
+-- never inserted).  A deleted lead's decisions are not reported: its
+-- last decision records the deletion.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO leadflow.decision (lead_id, kind, to_rep, queue, reason)
+    VALUES (99999, 'assign', 1, 'q', 'round_robin'), (99999, 'backlog', NULL, 'q', 'x');
+INSERT INTO leadflow.alert (kind, lead_id, rep_id) VALUES ('backlog', 99998, NULL);
+INSERT INTO leadflow.event (lead_id, kind) VALUES (99997, 'page_view');
+INSERT INTO leadflow.event (lead_id, kind, attrs)
+    SELECT id, 're_inquiry', '{"duplicate_lead": 99996}' FROM leadflow.lead WHERE external_id = 'w3';
+SELECT * FROM pg_temp.show();
+ROLLBACK;
+BEGIN;
+DELETE FROM leadflow.lead WHERE external_id = 'w3';
+SELECT count(*) AS violations FROM pg_temp.show();
+ROLLBACK;
+
+-- duplicate_cycle: two leads each a duplicate of the other.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE leadflow.lead SET duplicate_of = (SELECT id FROM leadflow.lead WHERE external_id = 'w5')
+ WHERE external_id = 'w4';
+UPDATE leadflow.lead SET duplicate_of = (SELECT id FROM leadflow.lead WHERE external_id = 'w4')
+ WHERE external_id = 'w5';
+SELECT * FROM pg_temp.show() WHERE kind = 'duplicate_cycle';
+ROLLBACK;
+
+-- merged_into_merged: d2 was merged into d1; d1 is then closed as merged
+-- into d3 without d2 following it (merge() moves it along).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE leadflow.lead SET stage = 'rejected', stage_changed_at = '2026-03-09 14:00+00',
+       duplicate_of = (SELECT id FROM leadflow.lead WHERE external_id = 'd3'),
+       reject_reason = 'merged into lead ' || (SELECT id FROM leadflow.lead WHERE external_id = 'd3')
+ WHERE external_id = 'd1';
+SELECT * FROM pg_temp.show() WHERE kind LIKE 'merged%';
+ROLLBACK;
+
+-- merged_into_closed: the lead d2 was merged into had been rejected before.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE leadflow.lead SET stage = 'rejected', stage_changed_at = '2026-03-09 12:30+00'
+ WHERE external_id = 'd1';
+SELECT * FROM pg_temp.show() WHERE kind LIKE 'merged%';
 ROLLBACK;
 
 -- All well again.

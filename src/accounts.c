@@ -312,7 +312,7 @@ account_owner_current(const AccountInfo *acct, TimestampTz now)
 		(!acct->has_owned_until || acct->owned_until > now);
 }
 
-void
+bool
 account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
 					   TimestampTz until, TimestampTz now)
 {
@@ -332,6 +332,7 @@ account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
 									   4, argtypes),
 						 args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not set the account owner");
+	return SPI_processed > 0;
 }
 
 int64

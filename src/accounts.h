@@ -64,8 +64,12 @@ extern void account_reread(RoutingConfig *config, AccountInfo *acct);
 /* Does the account have an owner whose ownership has not ended? */
 extern bool account_owner_current(const AccountInfo *acct, TimestampTz now);
 
-/* Make rep_id the owner of an ownerless account, until until (or for good). */
-extern void account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
+/*
+ * Make rep_id the owner of an ownerless account, until until (or for
+ * good); false when the account has a current owner after all.  acct
+ * keeps what it was before.
+ */
+extern bool account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
 								   TimestampTz until, TimestampTz now);
 
 /*

@@ -19,6 +19,17 @@
  * by a statement trigger on leadflow.lead and by the routing functions).
  * Deltas are tagged with the subtransaction that made them, so a rolled
  * back savepoint takes exactly its own changes with it.
+ *
+ * Lock order.  Routing must lock a counter row before it decides (the
+ * decision depends on the locked count).  Everything else that changes
+ * counters -- a seat given back, a closed lead's outcome, a manual move or
+ * an import, which only need the caps checked -- changes them in memory
+ * and locks the rows when the statement ends, in rep id order, and checks
+ * the caps then (caps_claim_later): a statement that moves or imports many
+ * leads then takes its reps' locks in one order, whatever the order of
+ * its rows, so two such statements cannot deadlock over them.  The sweep
+ * and route_pending lock every counter row first, in rep id order
+ * (caps_lock_all).
  */
 #include "postgres.h"
 
@@ -45,6 +56,10 @@ typedef struct CounterDelta
 	int64		closed;
 	bool		has_last;		/* took a seat: last_assigned_at moves to last */
 	TimestampTz last;
+	/* seats taken before the row was locked, whose caps are checked then */
+	int32		unchecked_open;
+	int32		unchecked_new;
+	int64		unchecked_lead; /* the latest of those leads, for the message */
 } CounterDelta;
 
 #define MAX_DELTAS 8			/* nesting depth of savepoints we track */
@@ -68,14 +83,23 @@ typedef struct RepCounters
 	DateADT		delta_day;
 	int			ndeltas;
 	CounterDelta deltas[MAX_DELTAS];
+	/* the caps an unchecked seat is checked against (caps_claim_later) */
+	char	   *rep_name;
+	int32		max_open;
+	int32		max_new_per_day;
 } RepCounters;
 
 static HTAB *counters = NULL;
+
+/* The latest seat taken, so that a row never inserted can give it back. */
+static SeatTaken last_seat;
+static uint64 seats_taken = 0;
 
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr ensure_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
+static SPIPlanPtr lock_all_plan = NULL;
 
 /* The rep's own calendar date at "now": daily caps count local days. */
 DateADT
@@ -192,30 +216,70 @@ base_from_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 
 #define COUNTER_COLUMNS "open_count, new_day, new_count, won_count, closed_count, last_assigned_at"
 
-/* Lock the rep's counter row and read it, creating it if missing. */
+/*
+ * The highest rep id whose counter row this transaction has locked (it
+ * may have given some back with a rolled-back savepoint: then it only
+ * makes routing more careful than it need be).
+ */
+static int32 highest_locked = 0;
+
 static void
-lock_counters(RepCounters *e)
+take_locked_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 {
+	base_from_row(e, t, d, first);
+	e->base_valid = true;
+	e->locked_subxid = GetCurrentSubTransactionId();
+	highest_locked = Max(highest_locked, e->rep_id);
+}
+
+/*
+ * Lock the rep's counter row and read it, creating it if missing.  With
+ * only_upward, the row of a rep whose id is below one this transaction
+ * holds is not waited for -- waiting downward is how two transactions
+ * would each wait for the other -- and false says another transaction
+ * holds it now.
+ */
+static bool
+lock_counters_if(RepCounters *e, bool only_upward)
+{
+	static SPIPlanPtr skip_plan = NULL;
+	static SPIPlanPtr exists_plan = NULL;
 	static const Oid argtypes[] = {INT4OID};
 	Datum		arg = Int32GetDatum(e->rep_id);
+	bool		no_wait = only_upward && e->rep_id < highest_locked;
 	int			attempt;
 
 	if (e->base_valid)
-		return;
+		return true;
 	for (attempt = 0; attempt < 2; attempt++)
 	{
-		if (SPI_execute_plan(leadflow_plan(&lock_plan,
-										   "SELECT " COUNTER_COLUMNS
-										   " FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE",
-										   1, argtypes),
-							 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		SPIPlanPtr	plan = no_wait
+			? leadflow_plan(&skip_plan,
+							"SELECT " COUNTER_COLUMNS
+							" FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE SKIP LOCKED",
+							1, argtypes)
+			: leadflow_plan(&lock_plan,
+							"SELECT " COUNTER_COLUMNS
+							" FROM leadflow.rep_load WHERE rep_id = $1 FOR UPDATE",
+							1, argtypes);
+
+		if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "leadflow: could not lock rep counters");
 		if (SPI_processed == 1)
 		{
-			base_from_row(e, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			e->base_valid = true;
-			e->locked_subxid = GetCurrentSubTransactionId();
-			return;
+			take_locked_row(e, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			return true;
+		}
+		if (no_wait)
+		{
+			/* skipped: another transaction holds it, or there is none yet */
+			if (SPI_execute_plan(leadflow_plan(&exists_plan,
+											   "SELECT FROM leadflow.rep_load WHERE rep_id = $1",
+											   1, argtypes),
+								 &arg, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "leadflow: could not read rep counters");
+			if (SPI_processed == 1)
+				return false;
 		}
 		if (SPI_execute_plan(leadflow_plan(&ensure_plan,
 										   "INSERT INTO leadflow.rep_load (rep_id) VALUES ($1)"
@@ -225,6 +289,14 @@ lock_counters(RepCounters *e)
 			elog(ERROR, "leadflow: could not create rep counters");
 	}
 	elog(ERROR, "leadflow: counters of rep %d vanished", e->rep_id);
+	return false;				/* not reached */
+}
+
+/* Lock the rep's counter row and read it, creating it if missing. */
+static void
+lock_counters(RepCounters *e)
+{
+	(void) lock_counters_if(e, false);
 }
 
 /*
@@ -352,10 +424,87 @@ flush_counters(RepCounters *e)
 }
 
 /*
+ * Refuse a seat over a cap: 23514 naming the rep, the cap and the count.
+ * Nothing is written: the statement fails.
+ */
+void
+caps_refuse(const char *rep_name, int32 rep_id, const char *cap, int32 limit,
+			int32 count, int64 lead_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("rep \"%s\" is at its cap %s = %d (has %d)",
+					rep_name, cap, limit, count),
+			 errdetail("Lead " INT64_FORMAT " was not given to rep %d.", lead_id, rep_id),
+			 errhint("Raise the rep's %s in leadflow.rep, choose another rep, or, as a member of leadflow_manager, SET leadflow.override_caps = on.",
+					 cap)));
+}
+
+/*
+ * Check the seats a statement took before the rep's row was locked
+ * (caps_claim_later), now that it is: the rep may end the statement at
+ * its caps, not past them (or, when it was past them already, not further
+ * past).  The count reported is what the rep had before the seat refused.
+ */
+static void
+check_unchecked(RepCounters *e)
+{
+	int32		open,
+				new_today,
+				unchecked_open = 0,
+				unchecked_new = 0;
+	int64		won,
+				closed,
+				lead = 0;
+	int			i;
+
+	for (i = 0; i < e->ndeltas; i++)
+	{
+		unchecked_open += e->deltas[i].unchecked_open;
+		unchecked_new += e->deltas[i].unchecked_new;
+		if (e->deltas[i].unchecked_lead != 0)
+			lead = e->deltas[i].unchecked_lead;
+	}
+	if (unchecked_open == 0 && unchecked_new == 0)
+		return;
+	effective(e, e->delta_day, &open, &new_today, &won, &closed);
+	if (unchecked_open > 0 && open > e->max_open)
+		caps_refuse(e->rep_name, e->rep_id, "max_open", e->max_open,
+					Max(e->max_open, open - unchecked_open), lead);
+	if (unchecked_new > 0 && new_today > e->max_new_per_day)
+		caps_refuse(e->rep_name, e->rep_id, "max_new_per_day", e->max_new_per_day,
+					Max(e->max_new_per_day, new_today - unchecked_new), lead);
+	for (i = 0; i < e->ndeltas; i++)
+	{
+		e->deltas[i].unchecked_open = e->deltas[i].unchecked_new = 0;
+		e->deltas[i].unchecked_lead = 0;
+	}
+}
+
+static int
+compare_rep_ids(const void *a, const void *b)
+{
+	int32		x = (*(RepCounters *const *) a)->rep_id;
+	int32		y = (*(RepCounters *const *) b)->rep_id;
+
+	return (x > y) - (x < y);
+}
+
+/* Whether this flush may write the entry (see caps_flush). */
+static bool
+flushable(const RepCounters *e, SubTransactionId subxid)
+{
+	return has_pending(e) &&
+		!(e->ndeltas > 1 || (e->ndeltas == 1 && e->deltas[0].subxid != subxid));
+}
+
+/*
  * Write the pending counter changes of this subtransaction.  A rep that
  * also has changes from an enclosing subtransaction is left for the
  * enclosing statement's flush: writing them here would lose them if this
- * subtransaction rolled back.  The caller is connected to SPI.
+ * subtransaction rolled back.  Rows not locked yet are locked first, in
+ * rep id order, and seats taken before their lock are checked against the
+ * caps.  The caller is connected to SPI.
  */
 void
 caps_flush(void)
@@ -363,18 +512,65 @@ caps_flush(void)
 	SubTransactionId subxid = GetCurrentSubTransactionId();
 	HASH_SEQ_STATUS status;
 	RepCounters *e;
+	RepCounters **todo;
+	int			n = 0,
+				max,
+				i;
 
 	if (counters == NULL)
 		return;
+	max = hash_get_num_entries(counters);
+	todo = palloc(sizeof(RepCounters *) * Max(max, 1));
 	hash_seq_init(&status, counters);
 	while ((e = hash_seq_search(&status)) != NULL)
+		if (flushable(e, subxid))
+			todo[n++] = e;
+	qsort(todo, n, sizeof(RepCounters *), compare_rep_ids);
+	for (i = 0; i < n; i++)
+		lock_counters(todo[i]);
+	for (i = 0; i < n; i++)
+		check_unchecked(todo[i]);
+	for (i = 0; i < n; i++)
+		flush_counters(todo[i]);
+	pfree(todo);
+}
+
+/*
+ * Lock every rep's counter row, in rep id order, and read it: for the
+ * sweep and route_pending, which route many leads among many reps in one
+ * transaction and would otherwise lock the rows in the order their leads
+ * need them.  The caller is connected to SPI.
+ */
+void
+caps_lock_all(void)
+{
+	SPIPlanPtr	plan = leadflow_plan(&lock_all_plan,
+									 "SELECT rep_id, " COUNTER_COLUMNS
+									 " FROM leadflow.rep_load ORDER BY rep_id FOR UPDATE",
+									 0, NULL);
+	uint64		row;
+
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not lock the rep counters");
+	for (row = 0; row < SPI_processed; row++)
 	{
-		if (!has_pending(e))
-			continue;
-		if (e->ndeltas > 1 || (e->ndeltas == 1 && e->deltas[0].subxid != subxid))
-			continue;
-		flush_counters(e);
+		bool		isnull;
+		int32		rep_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[row],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		RepCounters *e = counters_entry(rep_id, true);
+
+		if (!e->base_valid)
+			take_locked_row(e, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2);
 	}
+}
+
+/* Forget every counter kept in memory: the rows were reset (TRUNCATE). */
+void
+caps_reset(void)
+{
+	if (counters != NULL)
+		hash_destroy(counters);
+	counters = NULL;
 }
 
 /* Start a day's new-lead count for the rep's pending deltas. */
@@ -393,6 +589,12 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 
 	set_delta_day(e, today);	/* may write the row, so fetch d after it */
 	d = current_delta(e);
+	last_seat.rep_id = e->rep_id;
+	last_seat.count_as_new = count_as_new;
+	last_seat.had_last = d->has_last;
+	last_seat.last = d->last;
+	last_seat.unchecked = false;
+	seats_taken++;
 	d->open++;
 	if (count_as_new)
 		d->new_count++;
@@ -403,7 +605,10 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 /*
  * Take a seat in the rep's pipeline if the caps allow it.  count_as_new
  * also takes one of today's new-lead slots.  Returns false when a cap is
- * reached (possibly by a concurrent transaction that just committed).
+ * reached (possibly by a concurrent transaction that just committed), or
+ * when another transaction holds the counters of a rep below one this
+ * transaction holds (routing then takes the next candidate rather than
+ * wait downward, see lock_counters_if).
  */
 bool
 caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
@@ -415,7 +620,8 @@ caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 	int64		won,
 				closed;
 
-	lock_counters(e);
+	if (!lock_counters_if(e, true))
+		return false;
 	effective(e, today, &open, &new_today, &won, &closed);
 	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
 		return false;
@@ -433,28 +639,113 @@ caps_force(RepConfig *rep, TimestampTz now, bool count_as_new)
 	take_seat(e, now, rep_local_date(rep, now), count_as_new);
 }
 
-/* Give back a seat: the lead closed or left the rep. */
+/*
+ * Take a seat whatever the caps, for history imported as given (it
+ * happened already): written when the statement ends, which locks the
+ * reps' rows in rep id order, like caps_claim_later's seats -- but never
+ * refused.
+ */
+void
+caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new)
+{
+	take_seat(counters_entry(rep->id, true), now, rep_local_date(rep, now), count_as_new);
+}
+
+/*
+ * Take a seat for a lead moved by hand, cap-checked: now when
+ * this transaction holds the rep's row already, else when the statement
+ * ends and locks it (caps_flush).  Over a cap it fails with 23514 naming
+ * the rep, the cap and lead_id.
+ */
+void
+caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new, int64 lead_id)
+{
+	RepCounters *e = counters_entry(rep->id, true);
+	DateADT		today = rep_local_date(rep, now);
+	CounterDelta *d;
+
+	if (e->base_valid)
+	{
+		int32		open,
+					new_today;
+		int64		won,
+					closed;
+
+		effective(e, today, &open, &new_today, &won, &closed);
+		if (open >= rep->max_open)
+			caps_refuse(rep->name, rep->id, "max_open", rep->max_open, open, lead_id);
+		if (count_as_new && new_today >= rep->max_new_per_day)
+			caps_refuse(rep->name, rep->id, "max_new_per_day", rep->max_new_per_day,
+						new_today, lead_id);
+		take_seat(e, now, today, count_as_new);
+		return;
+	}
+	if (e->rep_name == NULL || strcmp(e->rep_name, rep->name) != 0)
+		e->rep_name = MemoryContextStrdup(TopTransactionContext, rep->name);
+	e->max_open = rep->max_open;
+	e->max_new_per_day = rep->max_new_per_day;
+	take_seat(e, now, today, count_as_new);
+	last_seat.unchecked = true;
+	d = current_delta(e);
+	d->unchecked_open++;
+	if (count_as_new)
+		d->unchecked_new++;
+	d->unchecked_lead = lead_id;
+}
+
+/* How many seats this backend has taken: a change means one more was. */
+uint64
+caps_seats_taken(void)
+{
+	return seats_taken;
+}
+
+/* The latest seat taken (by caps_claim, caps_force or caps_claim_later). */
+void
+caps_last_seat(SeatTaken *seat)
+{
+	*seat = last_seat;
+}
+
+/*
+ * Give back a seat taken for a row that was then not inserted (an upsert
+ * that became an update): as if it had never been taken.
+ */
+void
+caps_take_back(const SeatTaken *seat)
+{
+	RepCounters *e = counters_entry(seat->rep_id, true);
+	CounterDelta *d = current_delta(e);
+
+	d->open--;
+	if (seat->count_as_new)
+		d->new_count--;
+	d->has_last = seat->had_last;
+	d->last = seat->last;
+	if (seat->unchecked)
+	{
+		d->unchecked_open--;
+		if (seat->count_as_new)
+			d->unchecked_new--;
+	}
+}
+
+/* Give back a seat: the lead closed, left the rep or was deleted. */
 void
 caps_release(int32 rep_id)
 {
-	RepCounters *e = counters_entry(rep_id, true);
-
-	lock_counters(e);
-	current_delta(e)->open--;
+	current_delta(counters_entry(rep_id, true))->open--;
 }
 
 /* Count a closed lead for the performance strategy. */
 void
-caps_record_outcome(int32 rep_id, bool won)
+caps_record_outcome(int32 rep_id, bool won, int sign)
 {
-	RepCounters *e = counters_entry(rep_id, true);
-	CounterDelta *d;
+	CounterDelta *d = current_delta(counters_entry(rep_id, true));
 
-	lock_counters(e);
-	d = current_delta(e);
-	d->closed++;
+	d->closed += sign;
 	if (won)
-		d->won++;
+		d->won += sign;
 }
 
 /*
@@ -497,6 +788,10 @@ counters_subxact(SubXactEvent event, SubTransactionId mySubid,
 					into->new_count += from->new_count;
 					into->won += from->won;
 					into->closed += from->closed;
+					into->unchecked_open += from->unchecked_open;
+					into->unchecked_new += from->unchecked_new;
+					if (from->unchecked_lead != 0)
+						into->unchecked_lead = from->unchecked_lead;
 					if (from->has_last)
 					{
 						into->has_last = true;
@@ -548,6 +843,7 @@ counters_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* the table lives in TopTransactionContext, gone now */
 			counters = NULL;
+			highest_locked = 0;
 			break;
 	}
 }

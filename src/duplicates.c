@@ -11,16 +11,22 @@
  * The lock is on one of CONTACT_LOCK_BUCKETS hash buckets of the key, not
  * on the key itself: a bulk INSERT of 50,000 leads would otherwise hold
  * 50,000 locks until it commits and overflow the shared lock table.  Two
- * different people in one bucket only wait for one another.
+ * different people in one bucket only wait for one another.  merge()
+ * takes both leads' contact locks (leadflow.lock_contacts), so that an
+ * inquiry racing a merge sees it done; a lead merged away stands for the
+ * lead that survived it.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 
 #include "leadflow.h"
 #include "hygiene.h"
@@ -32,58 +38,67 @@
 
 static SPIPlanPtr by_email_plan = NULL;
 static SPIPlanPtr by_phone_plan = NULL;
-static SPIPlanPtr reinquiry_plan = NULL;
 static SPIPlanPtr email_taken_plan = NULL;
 static SPIPlanPtr phone_taken_plan = NULL;
+static SPIPlanPtr by_id_plan = NULL;
+
+/* Most merges followed from a merged-away lead to the one that survived. */
+#define MAX_MERGE_HOPS 16
 
 static void
+contact_lock_tag(LOCKTAG *tag, const char *key)
+{
+	uint32		bucket = hash_bytes((const unsigned char *) key, strlen(key)) % CONTACT_LOCK_BUCKETS;
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, CONTACT_LOCK_SPACE, bucket, 3);
+}
+
+/* Lock a contact key; true when this call took it (not held already). */
+static bool
 lock_contact(const char *key)
 {
 	LOCKTAG		tag;
-	uint32		bucket = hash_bytes((const unsigned char *) key, strlen(key)) % CONTACT_LOCK_BUCKETS;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CONTACT_LOCK_SPACE, bucket, 3);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	contact_lock_tag(&tag, key);
+	return LockAcquire(&tag, ExclusiveLock, false, false) == LOCKACQUIRE_OK;
+}
+
+/* The key a lead is matched on: its email, else its phone. */
+static const char *
+contact_key(const char *email, const char *phone)
+{
+	return email ? email : phone;
 }
 
 /*
- * The lead with this contact: an open one if there is one, else the most
- * recent closed one (an earlier duplicate only when nothing else has the
- * contact).  The caller is connected to SPI.
+ * Let go of the contact lock duplicate_find took (it returned true), to
+ * wait for something else holding no lock on the contact: the caller then
+ * calls duplicate_find again.
  */
 void
-duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
+duplicate_unlock(const char *email, const char *phone)
 {
-	static const Oid argtypes[] = {TEXTOID};
-	const char *key = email ? email : phone;
-	SPIPlanPtr	plan;
-	Datum		arg;
+	LOCKTAG		tag;
+
+	contact_lock_tag(&tag, contact_key(email, phone));
+	LockRelease(&tag, ExclusiveLock, false);
+}
+
+/* What a match query reads of a lead (see match_from_result). */
+#define MATCH_COLUMNS \
+	"SELECT id, owner_id, stage IN ('new', 'working'), queue," \
+	" duplicate_of IS NOT NULL AND reject_reason LIKE 'merged into lead %', duplicate_of" \
+	" FROM leadflow.lead"
+
+/* Read the match's row (SPI_tuptable->vals[0]) into match. */
+static void
+match_from_result(DuplicateMatch *match, bool *merged, int64 *merged_into)
+{
+	HeapTuple	t = SPI_tuptable->vals[0];
+	TupleDesc	d = SPI_tuptable->tupdesc;
 	bool		isnull;
 	Datum		v;
-	HeapTuple	t;
-	TupleDesc	d;
 
-	memset(match, 0, sizeof(*match));
-	if (key == NULL)
-		return;
-	lock_contact(key);
-
-#define MATCH_QUERY(column) \
-	"SELECT id, owner_id, stage IN ('new', 'working'), queue FROM leadflow.lead" \
-	" WHERE " column " = $1" \
-	" ORDER BY stage IN ('new', 'working') DESC," \
-	"  coalesce(reject_reason LIKE 'duplicate of lead %', false), id DESC LIMIT 1"
-	plan = email
-		? leadflow_plan(&by_email_plan, MATCH_QUERY("email"), 1, argtypes)
-		: leadflow_plan(&by_phone_plan, MATCH_QUERY("phone"), 1, argtypes);
-#undef MATCH_QUERY
-	arg = CStringGetTextDatum(key);
-	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not look for duplicates");
-	if (SPI_processed == 0)
-		return;
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
 	match->found = true;
 	match->lead_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 	v = SPI_getbinval(t, d, 2, &isnull);
@@ -91,6 +106,96 @@ duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
 	match->open = DatumGetBool(SPI_getbinval(t, d, 3, &isnull));
 	v = SPI_getbinval(t, d, 4, &isnull);
 	match->queue = isnull ? NULL : TextDatumGetCString(v);
+	v = SPI_getbinval(t, d, 5, &isnull);
+	*merged = !isnull && DatumGetBool(v);
+	v = SPI_getbinval(t, d, 6, &isnull);
+	*merged_into = isnull ? 0 : DatumGetInt64(v);
+}
+
+/* Read the lead by id, locked FOR KEY SHARE, into match; false when it is gone. */
+static bool
+lock_lead(int64 lead_id, DuplicateMatch *match, bool *merged, int64 *merged_into)
+{
+	static const Oid id_types[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead_id);
+
+	if (SPI_execute_plan(leadflow_plan(&by_id_plan,
+									   MATCH_COLUMNS " WHERE id = $1 FOR KEY SHARE",
+									   1, id_types),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not look for duplicates");
+	if (SPI_processed == 0)
+		return false;
+	memset(match, 0, sizeof(*match));
+	match_from_result(match, merged, merged_into);
+	return true;
+}
+
+/*
+ * The lead with this contact: an open one if there is one, else the most
+ * recent closed one (an earlier duplicate only when nothing else has the
+ * contact).  A lead that was merged into another stands for the one that
+ * survived it: the prospect is that lead now.  The match is locked FOR
+ * KEY SHARE (the new lead will point at it): a match being deleted is
+ * waited for, and then looked for again.  Only a match is locked, so that
+ * the usual new prospect costs one look-up.  Returns whether this call
+ * took the contact's lock (see duplicate_unlock).  The caller is connected
+ * to SPI.
+ */
+bool
+duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
+{
+	static const Oid argtypes[] = {TEXTOID};
+	const char *key = contact_key(email, phone);
+	SPIPlanPtr	plan;
+	bool		locked;
+	int			attempt;
+
+	memset(match, 0, sizeof(*match));
+	if (key == NULL)
+		return false;
+	locked = lock_contact(key);
+
+	/* only what ordering needs: the match's own row is read when it is locked */
+#define MATCH_QUERY(column) \
+	"SELECT id FROM leadflow.lead WHERE " column " = $1" \
+	" ORDER BY stage IN ('new', 'working') DESC," \
+	"  coalesce(reject_reason LIKE 'duplicate of lead %', false), id DESC LIMIT 1"
+	plan = email
+		? leadflow_plan(&by_email_plan, MATCH_QUERY("email"), 1, argtypes)
+		: leadflow_plan(&by_phone_plan, MATCH_QUERY("phone"), 1, argtypes);
+#undef MATCH_QUERY
+	for (attempt = 0; attempt < 3; attempt++)
+	{
+		Datum		arg = CStringGetTextDatum(key);
+		bool		isnull;
+		bool		merged;
+		int64		merged_into;
+		int			hops;
+
+		if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "leadflow: could not look for duplicates");
+		if (SPI_processed == 0)
+			return locked;
+		/* locked, it may turn out deleted meanwhile: look again */
+		if (!lock_lead(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull)),
+					   match, &merged, &merged_into))
+		{
+			memset(match, 0, sizeof(*match));
+			continue;
+		}
+		for (hops = 0; merged && hops < MAX_MERGE_HOPS; hops++)
+		{
+			DuplicateMatch survivor;
+
+			if (!lock_lead(merged_into, &survivor, &merged, &merged_into))
+				break;
+			*match = survivor;
+		}
+		return locked;
+	}
+	return locked;
 }
 
 /*
@@ -143,17 +248,65 @@ duplicate_refuse_contact_taken(int64 lead_id, int32 owner_id, const char *column
 void
 duplicate_note_reinquiry(int64 open_lead, int64 new_lead, TimestampTz at)
 {
-	static const Oid argtypes[] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[3];
+	JsonbParseState *state = NULL;
+	JsonbValue *attrs;
 
-	args[0] = Int64GetDatum(open_lead);
-	args[1] = Int64GetDatum(new_lead);
-	args[2] = TimestampTzGetDatum(at);
-	if (SPI_execute_plan(leadflow_plan(&reinquiry_plan,
-									   "INSERT INTO leadflow.event (lead_id, kind, at, attrs)"
-									   " VALUES ($1, 're_inquiry', $3,"
-									   "  jsonb_build_object('duplicate_lead', $2))",
-									   3, argtypes),
-						 args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "leadflow: could not record a re-inquiry");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	jsonb_push_int(&state, "duplicate_lead", new_lead);
+	attrs = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	ledger_event(open_lead, "re_inquiry", JsonbValueToJsonb(attrs), at, new_lead);
+}
+
+static int
+compare_uint32(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_lock_contacts);
+
+/*
+ * leadflow.lock_contacts(keys text[]): take the contact locks that
+ * duplicate detection takes for these emails and phones, in bucket order.
+ * merge() takes them for both leads, so that an inquiry from either
+ * prospect waits for the merge and then finds the lead that survived.
+ */
+Datum
+leadflow_lock_contacts(PG_FUNCTION_ARGS)
+{
+	ArrayType  *keys = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	uint32	   *buckets;
+
+	deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	buckets = palloc(sizeof(uint32) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		char	   *key;
+
+		if (nulls[i])
+		{
+			buckets[i] = UINT32_MAX;
+			continue;
+		}
+		key = TextDatumGetCString(elems[i]);
+		buckets[i] = hash_bytes((const unsigned char *) key, strlen(key)) % CONTACT_LOCK_BUCKETS;
+	}
+	qsort(buckets, n, sizeof(uint32), compare_uint32);
+	for (i = 0; i < n; i++)
+	{
+		LOCKTAG		tag;
+
+		if (buckets[i] == UINT32_MAX || (i > 0 && buckets[i] == buckets[i - 1]))
+			continue;
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CONTACT_LOCK_SPACE, buckets[i], 3);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+	PG_RETURN_VOID();
 }

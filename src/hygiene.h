@@ -33,7 +33,8 @@ typedef struct DuplicateMatch
 	char	   *queue;
 } DuplicateMatch;
 
-extern void duplicate_find(const char *email, const char *phone, DuplicateMatch *match);
+extern bool duplicate_find(const char *email, const char *phone, DuplicateMatch *match);
+extern void duplicate_unlock(const char *email, const char *phone);
 extern void duplicate_note_reinquiry(int64 open_lead, int64 new_lead, TimestampTz at);
 /* error when another owner's open lead has this email or phone (column) */
 extern void duplicate_refuse_contact_taken(int64 lead_id, int32 owner_id, const char *column,

@@ -113,6 +113,13 @@ stage_is_open(RoutingConfig *config, Oid stage)
 	return stage == config->stage_new || stage == config->stage_working;
 }
 
+/* A closed lead that counts as won for its owner's record. */
+bool
+stage_is_won(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_qualified || stage == config->stage_converted;
+}
+
 /*
  * The values a result gives the lead's columns, in this order:
  * account_id, queue, owner_id, assigned_at, cadence, cadence_step,
@@ -297,7 +304,13 @@ lead_writes_flush(LeadWrites *w, RoutingConfig *config)
 		leadflow_routing_writes = false;
 	}
 	PG_END_TRY();
-	/* forget the rows and their memory; the context stays for the next ones */
+	lead_writes_discard(w);
+}
+
+/* Forget the kept results and their memory; the context stays for the next ones. */
+void
+lead_writes_discard(LeadWrites *w)
+{
 	MemoryContextReset(w->cxt);
 	memset(w->values, 0, sizeof(w->values));
 	memset(w->nulls, 0, sizeof(w->nulls));

@@ -13,8 +13,13 @@
  *
  * BEFORE UPDATE keeps the counters right when a lead changes owner or
  * opens or closes, and treats an owner change made by anyone but routing
- * itself as a manual move: cap-checked, recorded, and given a fresh
- * follow-up clock.
+ * itself as a manual move: cap-checked (when the statement ends, see
+ * caps.c), recorded, and given a fresh follow-up clock.
+ *
+ * INSERT ... ON CONFLICT may not insert a row the BEFORE INSERT trigger
+ * routed: pending.c confirms or undoes what the trigger did.  AFTER DELETE
+ * gives a deleted lead's seat back and records the deletion; AFTER
+ * TRUNCATE starts leadflow over.
  *
  * Restores.  pg_dump and pg_restore run with check_function_bodies off.
  * While it is off and a superuser or the extension's owner acts
@@ -26,6 +31,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -43,6 +49,7 @@
 #include "matching.h"
 #include "roles.h"
 #include "predict.h"
+#include "pending.h"
 #include "routing_decide.h"
 #include "scoring.h"
 
@@ -101,49 +108,25 @@ may_override_caps(void)
 }
 
 /*
- * Give rep a seat for a lead moved or imported by hand.  Over a cap this
- * fails with 23514 naming the rep, the cap and the count -- unless a
- * manager overrides, which the returned note records.
+ * Give rep a seat for a lead moved or imported by hand.  It is cap-checked
+ * when the statement ends, which locks the reps' counter rows in rep id
+ * order (caps_claim_later); over a cap the statement fails with 23514
+ * naming the rep, the cap and the lead.  A manager who may override claims
+ * at once instead: over a cap the seat is forced, which the returned note
+ * records.
  */
 static const char *
 claim_for_manual_move(RepConfig *rep, int64 lead_id, TimestampTz now)
 {
-	Candidate	c;
-	const char *cap;
-	int32		count,
-				limit;
-
+	if (!may_override_caps())
+	{
+		caps_claim_later(rep, now, true, lead_id);
+		return NULL;
+	}
 	if (caps_claim(rep, now, true))
 		return NULL;
-	if (may_override_caps())
-	{
-		caps_force(rep, now, true);
-		return "cap overridden by a manager";
-	}
-
-	memset(&c, 0, sizeof(c));
-	c.rep = rep;
-	caps_load(&c, 1, now);
-	if (c.open_count >= rep->max_open)
-	{
-		cap = "max_open";
-		count = c.open_count;
-		limit = rep->max_open;
-	}
-	else
-	{
-		cap = "max_new_per_day";
-		count = c.new_today;
-		limit = rep->max_new_per_day;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("rep \"%s\" is at its cap %s = %d (has %d)",
-					rep->name, cap, limit, count),
-			 errdetail("Lead " INT64_FORMAT " was not given to rep %d.", lead_id, rep->id),
-			 errhint("Raise the rep's %s in leadflow.rep, choose another rep, or, as a member of leadflow_manager, SET leadflow.override_caps = on.",
-					 cap)));
-	return NULL;				/* not reached */
+	caps_force(rep, now, true);
+	return "cap overridden by a manager";
 }
 
 static RepConfig *
@@ -200,13 +183,32 @@ manual_reason(const char *fallback, const char *override_note)
  */
 static void
 import_lead(RoutingConfig *config, const LeadInput *lead, RepConfig *owner,
-			TimestampTz assigned_at, TimestampTz now, const AccountInfo *acct)
+			TimestampTz assigned_at, TimestampTz now, const AccountInfo *acct,
+			PendingInsert *pending)
 {
 	if (owner != NULL && !stage_is_open(config, lead->stage))
-		caps_record_outcome(owner->id, lead->stage == config->stage_qualified ||
-							lead->stage == config->stage_converted);
+	{
+		bool		won = stage_is_won(config, lead->stage);
+
+		caps_record_outcome(owner->id, won, 1);
+		if (pending)
+		{
+			pending->outcome_rep = owner->id;
+			pending->outcome_won = won;
+		}
+	}
 	else if (owner != NULL)
-		caps_force(owner, now, rep_local_date(owner, assigned_at) == rep_local_date(owner, now));
+	{
+		caps_force_later(owner, now,
+						 rep_local_date(owner, assigned_at) == rep_local_date(owner, now));
+		pending_record_seat(pending);
+	}
+	/* an account made for it goes if the row is not inserted after all */
+	if (pending && acct->created)
+	{
+		pending->account.id = acct->id;
+		pending->account.created = true;
+	}
 	record_manual(lead->id, 0, lead->current_owner, lead->queue, "import", now, acct);
 }
 
@@ -321,6 +323,7 @@ route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match,
 				   const AccountInfo *acct, RouteResult *res)
 {
 	memset(res, 0, sizeof(*res));
+	res->chosen = -1;			/* no queue's turn taken */
 	res->outcome = ROUTE_DUPLICATE;
 	res->owner = match->owner_id ? config_find_rep(config, match->owner_id) : NULL;
 	res->queue = match->queue ? config_find_queue(config, match->queue) : NULL;
@@ -433,6 +436,44 @@ follow_prediction(HeapTuple old, HeapTuple tuple, TupleDesc desc, const LeadColu
 	}
 }
 
+/*
+ * Route a new lead, or find that it duplicates an open one.  Lock order:
+ * the contact (duplicate detection), then the queue.  The queue lock is
+ * taken without waiting; when another transaction holds it, the contact
+ * lock this lead took is let go, the queue is waited for, and the lead is
+ * looked at again -- so a lead never waits for a queue while holding a
+ * contact lock of its own, and two bulk INSERTs into one queue take turns
+ * instead of deadlocking over contacts.
+ */
+static void
+route_new_lead(RoutingConfig *config, LeadInput *lead, const char *email,
+			   const char *phone, TimestampTz now, RouteResult *res,
+			   DuplicateMatch *match)
+{
+	AccountInfo *acct = lead->account;
+
+	for (;;)
+	{
+		bool		contact_taken = false;
+
+		memset(match, 0, sizeof(*match));
+		if (leadflow_detect_duplicates)
+			contact_taken = duplicate_find(email, phone, match);
+		if (match->found && match->open)
+		{
+			route_as_duplicate(config, match, acct, res);
+			return;
+		}
+		lead->queue_lock_nowait = true;
+		route_decide(lead, ROUTE_NEW, now, res);
+		if (!res->queue_busy)
+			return;
+		if (contact_taken)
+			duplicate_unlock(email, phone);
+		routing_wait_queue(res->queue);
+	}
+}
+
 PG_FUNCTION_INFO_V1(leadflow_lead_before_insert);
 
 Datum
@@ -449,12 +490,15 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	RoutingDoc	doc;
 	AccountInfo acct;
 	TimestampTz now;
+	PendingInsert *pending;
 
 	if (leadflow_restoring())
 		return PointerGetDatum(tuple);
 
 	SPI_connect();
 	spi = CurrentMemoryContext;
+	/* the statement's previous row is over: undone if it was not inserted */
+	pending_resolve_current();
 	config = routing_config();
 	now = leadflow_now();
 	cols = lead_columns_for(td->tg_relation);
@@ -475,6 +519,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		bool		assigned_given;
 		TimestampTz assigned_at = import_assigned_at(tuple, desc, cols, now, &assigned_given);
 
+		pending = pending_begin(RelationGetRelid(td->tg_relation), lead.id);
 		account_create_pending(config, &acct);
 		MemoryContextSwitchTo(caller);
 		if (acct.found && lead.account_id == 0)
@@ -483,7 +528,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 			tuple = import_follow_up(tuple, desc, cols, config, &lead, owner, assigned_at,
 									 assigned_given, now);
 		MemoryContextSwitchTo(spi);
-		import_lead(config, &lead, owner, assigned_at, now, &acct);
+		import_lead(config, &lead, owner, assigned_at, now, &acct, pending);
 	}
 	else if (leadflow_route_on_insert)
 	{
@@ -492,14 +537,9 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		bool		nulls[LEAD_RESULT_NCOLS];
 		DuplicateMatch match;
 
-		memset(&match, 0, sizeof(match));
-		if (leadflow_detect_duplicates)
-			duplicate_find(column_text_cstring(lead.email),
-						   column_text_cstring(tuple_phone(tuple, desc, cols)), &match);
-		if (match.found && match.open)
-			route_as_duplicate(config, &match, &acct, &res);
-		else
-			route_decide(&lead, ROUTE_NEW, now, &res);
+		pending = pending_begin(RelationGetRelid(td->tg_relation), lead.id);
+		route_new_lead(config, &lead, column_text_cstring(lead.email),
+					   column_text_cstring(tuple_phone(tuple, desc, cols)), now, &res, &match);
 		lead_result_values(&lead, &res, config, now, values, nulls);
 		/* the new tuple must outlive SPI_finish */
 		MemoryContextSwitchTo(caller);
@@ -510,6 +550,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		route_record(&lead, &res, true, now);
 		if (res.outcome == ROUTE_DUPLICATE)
 			duplicate_note_reinquiry(match.lead_id, lead.id, now);
+		pending_record_route(pending, &res);
 	}
 	SPI_finish();
 	return PointerGetDatum(tuple);
@@ -603,6 +644,31 @@ set_stage_changed_at(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
 	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
 }
 
+/*
+ * Was the lead put in another queue by hand?  Not when its queue was
+ * renamed (ON UPDATE CASCADE: the old name is gone), which the ledger
+ * does not follow.  The caller is connected to SPI.
+ */
+static bool
+queue_moved_by_hand(const LeadInput *before, const LeadInput *after)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {TEXTOID};
+	Datum		arg;
+
+	if (before->queue == NULL || after->queue == NULL)
+		return (before->queue == NULL) != (after->queue == NULL);
+	if (strcmp(before->queue, after->queue) == 0)
+		return false;
+	arg = CStringGetTextDatum(before->queue);
+	if (SPI_execute_plan(leadflow_plan(&plan,
+									   "SELECT FROM leadflow.queue WHERE name = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read the queues");
+	return SPI_processed > 0;
+}
+
 PG_FUNCTION_INFO_V1(leadflow_lead_before_update);
 
 Datum
@@ -627,6 +693,8 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	spi = CurrentMemoryContext;
+	/* ON CONFLICT DO UPDATE: the row whose insert conflicted was not inserted */
+	pending_resolve_current();
 	config = routing_config();
 	cols = lead_columns_for(td->tg_relation);
 	newtuple = lead_normalize(newtuple, td->tg_trigtuple, desc, cols, config, caller);
@@ -643,6 +711,15 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 				 errmsg("the stage of lead " INT64_FORMAT " cannot be NULL", after.id),
 				 errhint("Set one of new, working, qualified, converted, nurture or rejected.")));
 
+	/* the ledger, touches, events and history know a lead by its id (a NULL
+	 * id is left to the NOT NULL constraint) */
+	if (after.id != 0 && before.id != after.id)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("the id of lead " INT64_FORMAT " cannot change", before.id),
+				 errdetail("The decision ledger and the lead's history refer to it."),
+				 errhint("Insert a new lead and merge the old one into it (leadflow.merge).")));
+
 	was_open = before.current_owner != 0 && stage_is_open(config, before.stage);
 	is_open = after.current_owner != 0 && stage_is_open(config, after.stage);
 	owner_changed = before.current_owner != after.current_owner;
@@ -651,7 +728,9 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 		stage_check_change(config, after.id, before.stage, after.stage);
 	if (owner_changed && after.current_owner != 0)
 		(void) rep_or_error(config, after.current_owner);
-	if (owner_changed && before.current_owner != 0 && after.current_owner != 0)
+	/* a manager's override claims at once: lock both reps in id order first */
+	if (owner_changed && before.current_owner != 0 && after.current_owner != 0 &&
+		may_override_caps())
 		caps_lock(before.current_owner, after.current_owner);
 
 	/* Seats: give back the old one, take the new one. */
@@ -674,12 +753,13 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	else if (owner_changed)
 		record_manual(after.id, before.current_owner, after.current_owner, after.queue,
 					  manual_reason("direct update of owner_id", NULL), now, NULL);
+	else if (queue_moved_by_hand(&before, &after) && stage_is_open(config, after.stage))
+		record_manual(after.id, after.current_owner, after.current_owner, after.queue,
+					  manual_reason("direct update of queue", NULL), now, NULL);
 
 	/* A closed lead counts toward its owner's record. */
 	if (after.current_owner != 0 && was_open && !stage_is_open(config, after.stage))
-		caps_record_outcome(after.current_owner,
-							after.stage == config->stage_qualified ||
-							after.stage == config->stage_converted);
+		caps_record_outcome(after.current_owner, stage_is_won(config, after.stage), 1);
 
 	if (before.stage != after.stage)
 	{
@@ -690,4 +770,88 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return PointerGetDatum(newtuple);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_lead_after_delete);
+
+/*
+ * AFTER DELETE of a lead (fired only for rows really deleted).  An open
+ * lead gives its owner's seat back.  The ledger keeps its decisions (they
+ * hold no personal data) and gains a "delete" decision saying who deleted
+ * it; its touches, events and stage history go with it (the foreign keys
+ * cascade), and so do its alerts.  A closed lead's outcome stays counted
+ * in its owner's record: the outcome happened.
+ */
+Datum
+leadflow_lead_after_delete(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr alerts_plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	TriggerData *td = trigger_data(fcinfo, "leadflow_lead_after_delete");
+	RoutingConfig *config;
+	LeadInput	lead;
+	DecisionRow row;
+	Datum		arg;
+
+	if (leadflow_restoring())
+		return PointerGetDatum(NULL);
+	SPI_connect();
+	config = routing_config();
+	lead_input_from_tuple(&lead, td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+						  lead_columns_for(td->tg_relation));
+	if (lead.current_owner != 0 && stage_is_open(config, lead.stage))
+		caps_release(lead.current_owner);
+
+	memset(&row, 0, sizeof(row));
+	row.lead_id = lead.id;
+	row.at = leadflow_now();
+	row.kind = "delete";
+	row.from_rep = lead.current_owner;
+	row.queue = lead.queue;
+	row.reason = psprintf("deleted by %s", acting_role_name());
+	ledger_decision(&row);
+
+	arg = Int64GetDatum(lead.id);
+	if (SPI_execute_plan(leadflow_plan(&alerts_plan,
+									   "DELETE FROM leadflow.alert WHERE lead_id = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "leadflow: could not remove the alerts of lead " INT64_FORMAT, lead.id);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_lead_truncated);
+
+/*
+ * AFTER TRUNCATE of leadflow.lead: leadflow starts over.  With the leads
+ * go the ledger and the alerts about them (a lead id may be given again,
+ * after RESTART IDENTITY, and must not inherit another lead's history),
+ * every rep's counters are zero again and the queues' rotation starts
+ * afresh.  Accounts and their owners stay.
+ */
+Datum
+leadflow_lead_truncated(PG_FUNCTION_ARGS)
+{
+	static const char *const resets[] = {
+		"DELETE FROM leadflow.decision",
+		"DELETE FROM leadflow.alert",
+		"UPDATE leadflow.rep_load SET open_count = 0, new_day = NULL, new_count = 0,"
+		" last_assigned_at = NULL, won_count = 0, closed_count = 0",
+		"DELETE FROM leadflow.member_state",
+	};
+	int			i;
+
+	(void) trigger_data(fcinfo, "leadflow_lead_truncated");
+	if (leadflow_restoring())
+		return PointerGetDatum(NULL);
+	SPI_connect();
+	caps_reset();
+	strategy_reset();
+	ledger_reset();
+	for (i = 0; i < (int) lengthof(resets); i++)
+		if (SPI_execute(resets[i], false, 0) < 0)
+			elog(ERROR, "leadflow: could not reset after TRUNCATE: %s", resets[i]);
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }

@@ -14,6 +14,7 @@
 #include "leadflow.h"
 #include "operations.h"
 #include "predict.h"
+#include "pending.h"
 #include "scoring.h"
 #include "standby.h"
 
@@ -31,6 +32,7 @@ _PG_init(void)
 	caps_init();
 	ledger_init();
 	strategy_init();
+	pending_init();
 	scoring_init();
 	predict_init();
 	operations_init();

@@ -16,6 +16,13 @@
  * route_load_previous_owners reads the ledger and the unwritten rows.
  * Each row remembers its subtransaction, so a rolled-back savepoint takes
  * its own rows with it.
+ *
+ * The re_inquiry events of duplicates are kept and written the same way.
+ *
+ * Holds.  The rows recorded for a lead being inserted are only kept if the
+ * row really is inserted (an upsert may turn into an update; see
+ * pending.c): while a hold is active its rows stay in memory, and when it
+ * ends they are either kept (the row was inserted) or dropped.
  */
 #include "postgres.h"
 
@@ -54,6 +61,7 @@ ledger_detail(int npairs, const char **keys, const char **values)
 typedef struct PendingRow
 {
 	SubTransactionId subxid;
+	int64		about;			/* the lead the row was recorded for */
 	Datum		values[MAX_BATCH_COLUMNS];
 	bool		nulls[MAX_BATCH_COLUMNS];
 } PendingRow;
@@ -86,6 +94,11 @@ enum
 	ALERT_KIND, ALERT_LEAD_ID, ALERT_REP_ID, ALERT_DETAIL, ALERT_AT, ALERT_COLUMNS
 };
 
+enum
+{
+	EVENT_LEAD_ID, EVENT_KIND, EVENT_AT, EVENT_ATTRS, EVENT_COLUMNS
+};
+
 static RowBatch decisions = {
 	.what = "decision ledger",
 	.ncolumns = DECISION_COLUMNS,
@@ -97,6 +110,26 @@ static RowBatch alerts = {
 	.ncolumns = ALERT_COLUMNS,
 	.types = {TEXTOID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID},
 };
+static RowBatch events = {
+	.what = "events",
+	.ncolumns = EVENT_COLUMNS,
+	.types = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID},
+};
+
+#define NBATCHES 3
+static RowBatch *const batches[NBATCHES] = {&decisions, &alerts, &events};
+
+/* Rows from start[] on, recorded for lead "about", wait for a verdict. */
+typedef struct LedgerHold
+{
+	SubTransactionId subxid;
+	int64		about;
+	int			start[NBATCHES];
+} LedgerHold;
+
+#define MAX_HOLDS 16
+static LedgerHold holds[MAX_HOLDS];
+static int	nholds = 0;
 
 /* Holds the rows of both batches; a child of TopTransactionContext. */
 static MemoryContext pending_context = NULL;
@@ -232,18 +265,47 @@ current_rows_start(RowBatch *batch)
  * rolled back while the statement that routed them went on.  The caller is
  * connected to SPI.
  */
+/* Free the rows' memory once every batch is empty. */
+static void
+forget_rows(void)
+{
+	int			b;
+
+	MemoryContextDelete(pending_context);
+	pending_context = NULL;
+	for (b = 0; b < NBATCHES; b++)
+	{
+		batches[b]->rows = NULL;
+		batches[b]->nrows = batches[b]->capacity = 0;
+	}
+}
+
+static int
+batch_index(const RowBatch *batch)
+{
+	int			b;
+
+	for (b = 0; b < NBATCHES; b++)
+		if (batches[b] == batch)
+			return b;
+	elog(ERROR, "leadflow: unknown row batch");
+	return 0;					/* keep compiler quiet */
+}
+
 static bool
 batch_write(RowBatch *batch, int expected)
 {
 	int			start = current_rows_start(batch);
-	int			n = batch->nrows - start;
+	int			b = batch_index(batch);
+	int			limit = nholds > 0 ? Min(holds[0].start[b], batch->nrows) : batch->nrows;
+	int			n = limit - start;
 	Datum		args[MAX_BATCH_COLUMNS];
 	Datum	   *column;
 	bool	   *column_nulls;
 	int			col,
 				i;
 
-	if (n == 0)
+	if (n <= 0)
 		return false;
 	column = palloc(sizeof(Datum) * n);
 	column_nulls = palloc(sizeof(bool) * n);
@@ -259,7 +321,12 @@ batch_write(RowBatch *batch, int expected)
 	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
 		SPI_processed != (uint64) n)
 		elog(ERROR, "leadflow: could not write the %s", batch->what);
-	batch->nrows = start;
+	/* rows held (from limit on) move down to where the written ones were */
+	memmove(&batch->rows[start], &batch->rows[limit],
+			sizeof(PendingRow) * (batch->nrows - limit));
+	batch->nrows -= n;
+	for (i = 0; i < nholds; i++)
+		holds[i].start[b] -= n;
 	return true;
 }
 
@@ -292,13 +359,17 @@ ledger_flush(void)
 			}
 		}
 	}
-	if (pending_context != NULL && decisions.nrows == 0 && alerts.nrows == 0)
+	if (events.nrows > 0)
 	{
-		MemoryContextDelete(pending_context);
-		pending_context = NULL;
-		decisions.rows = alerts.rows = NULL;
-		decisions.capacity = alerts.capacity = 0;
+		batch_plan(&events,
+				   "INSERT INTO leadflow.event (lead_id, kind, at, attrs)"
+				   " SELECT lead_id, kind, at, attrs"
+				   " FROM unnest($1, $2, $3, $4) AS e (lead_id, kind, at, attrs)");
+		(void) batch_write(&events, SPI_OK_INSERT);
 	}
+	if (pending_context != NULL && decisions.nrows == 0 && alerts.nrows == 0 &&
+		events.nrows == 0)
+		forget_rows();
 }
 
 /*
@@ -331,6 +402,7 @@ batch_add(RowBatch *batch, MemoryContext *old)
 	}
 	row = &batch->rows[batch->nrows++];
 	row->subxid = GetCurrentSubTransactionId();
+	row->about = 0;
 	return row;
 }
 
@@ -344,6 +416,7 @@ ledger_decision(const DecisionRow *d)
 	if (decisions.plan == NULL)
 		decision_plan();		/* fixes the candidates' form */
 	row = batch_add(&decisions, &old);
+	row->about = d->lead_id;
 	set_int8(row, DECISION_LEAD_ID, d->lead_id);
 	row->values[DECISION_AT] = TimestampTzGetDatum(d->at);
 	row->nulls[DECISION_AT] = false;
@@ -378,6 +451,7 @@ ledger_alert(const char *kind, int64 lead_id, int32 rep_id, Jsonb *detail,
 	MemoryContext old;
 	PendingRow *row = batch_add(&alerts, &old);
 
+	row->about = lead_id;
 	set_text(row, ALERT_KIND, kind);
 	set_int8(row, ALERT_LEAD_ID, lead_id);
 	set_int4(row, ALERT_REP_ID, rep_id);
@@ -388,6 +462,92 @@ ledger_alert(const char *kind, int64 lead_id, int32 rep_id, Jsonb *detail,
 	row->values[ALERT_AT] = TimestampTzGetDatum(at);
 	row->nulls[ALERT_AT] = false;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Record an event on lead_id (kind, attrs) on behalf of lead "about" (the
+ * lead being inserted that caused it); written with the batches.
+ */
+void
+ledger_event(int64 lead_id, const char *kind, Jsonb *attrs, TimestampTz at, int64 about)
+{
+	MemoryContext old;
+	PendingRow *row = batch_add(&events, &old);
+
+	row->about = about;
+	set_int8(row, EVENT_LEAD_ID, lead_id);
+	set_text(row, EVENT_KIND, kind);
+	row->values[EVENT_AT] = TimestampTzGetDatum(at);
+	row->nulls[EVENT_AT] = false;
+	row->values[EVENT_ATTRS] = PointerGetDatum(PG_DETOAST_DATUM_COPY(JsonbPGetDatum(attrs)));
+	row->nulls[EVENT_ATTRS] = false;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Keep the rows recorded from now on for lead "about" in memory until
+ * ledger_release: the lead may turn out not to be inserted.  Holds nest
+ * (a statement run while a row is being inserted); the innermost ends
+ * first.
+ */
+void
+ledger_hold(int64 about)
+{
+	LedgerHold *h;
+	int			b;
+
+	if (nholds >= MAX_HOLDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("leadflow cannot track more than %d leads being inserted inside one another",
+						MAX_HOLDS)));
+	h = &holds[nholds++];
+	h->subxid = GetCurrentSubTransactionId();
+	h->about = about;
+	for (b = 0; b < NBATCHES; b++)
+		h->start[b] = batches[b]->nrows;
+}
+
+/*
+ * End the innermost hold: its rows are kept, or (drop) the rows recorded
+ * for its lead since it began are removed.
+ */
+void
+ledger_release(bool drop)
+{
+	LedgerHold *h;
+	int			b;
+
+	if (nholds == 0)
+		return;
+	h = &holds[--nholds];
+	if (!drop)
+		return;
+	for (b = 0; b < NBATCHES; b++)
+	{
+		RowBatch   *batch = batches[b];
+		int			from = Min(h->start[b], batch->nrows);
+		int			to = from;
+		int			i;
+
+		for (i = from; i < batch->nrows; i++)
+			if (batch->rows[i].about != h->about)
+				batch->rows[to++] = batch->rows[i];
+		batch->nrows = to;
+	}
+}
+
+/* Forget every row kept in memory: the tables were emptied (TRUNCATE). */
+void
+ledger_reset(void)
+{
+	int			b;
+
+	for (b = 0; b < NBATCHES; b++)
+		batches[b]->nrows = 0;
+	nholds = 0;
+	if (pending_context != NULL)
+		forget_rows();
 }
 
 /*
@@ -443,8 +603,25 @@ static void
 ledger_subxact(SubXactEvent event, SubTransactionId mySubid,
 			   SubTransactionId parentSubid, void *arg)
 {
-	batch_subxact(&decisions, event, mySubid, parentSubid);
-	batch_subxact(&alerts, event, mySubid, parentSubid);
+	int			b;
+
+	for (b = 0; b < NBATCHES; b++)
+		batch_subxact(batches[b], event, mySubid, parentSubid);
+	/* a rolled-back savepoint ends the holds it began */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		while (nholds > 0 && holds[nholds - 1].subxid == mySubid)
+			nholds--;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		for (b = 0; b < nholds; b++)
+			if (holds[b].subxid == mySubid)
+				holds[b].subxid = parentSubid;
+	for (b = 0; b < nholds; b++)
+	{
+		int			i;
+
+		for (i = 0; i < NBATCHES; i++)
+			holds[b].start[i] = Min(holds[b].start[i], batches[i]->nrows);
+	}
 }
 
 static void
@@ -455,9 +632,9 @@ ledger_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if (decisions.nrows > 0 || alerts.nrows > 0)
-				elog(ERROR, "leadflow: %d decisions and %d alerts were not written before commit",
-					 decisions.nrows, alerts.nrows);
+			if (decisions.nrows > 0 || alerts.nrows > 0 || events.nrows > 0)
+				elog(ERROR, "leadflow: %d decisions, %d alerts and %d events were not written before commit",
+					 decisions.nrows, alerts.nrows, events.nrows);
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -466,9 +643,16 @@ ledger_xact(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* the rows lived in TopTransactionContext, gone now */
 			pending_context = NULL;
-			decisions.rows = alerts.rows = NULL;
-			decisions.nrows = alerts.nrows = 0;
-			decisions.capacity = alerts.capacity = 0;
+			{
+				int			b;
+
+				for (b = 0; b < NBATCHES; b++)
+				{
+					batches[b]->rows = NULL;
+					batches[b]->nrows = batches[b]->capacity = 0;
+				}
+			}
+			nholds = 0;
 			break;
 	}
 }

@@ -25,12 +25,15 @@
  * UPDATE (caps.c), which holds even for writers that do not take the queue
  * lock (manual moves, another queue sharing the rep).
  *
- * Lock order, to keep concurrent routers from deadlocking: lead rows, then
- * queue locks (several only in name order, all taken before anything
- * else: see routing_lock_all_queues), then the account, then rep counters.
- * One statement that routes many leads into different queues (a bulk
- * INSERT) can still deadlock with another such statement; PostgreSQL
- * then cancels one of them, and nothing of it is kept.
+ * Lock order (README "Concurrency"): lead rows, then queue locks (several
+ * only all at once, in name order: see routing_lock_all_queues), then
+ * contact keys (duplicates.c), then the account, then rep counters.  A new
+ * lead that holds its contact lock takes the queue lock without waiting
+ * (queue_lock_nowait): when another holds it, the caller lets the contact
+ * go and waits for the queue alone (lead_triggers.c).  One transaction
+ * that routes many leads into different queues (or in several
+ * statements) can still deadlock with another such transaction;
+ * PostgreSQL then cancels one of them, and nothing of it is kept.
  */
 #include "postgres.h"
 
@@ -55,6 +58,50 @@
 #define QUEUE_LOCK_SPACE 0x4C4651
 
 static SPIPlanPtr previous_owners_plan = NULL;
+
+/* ----- accounts ----- */
+
+/*
+ * Undo what routing did to an account for a lead that was then not
+ * inserted: an account it created goes, an owner it set is unset (unless
+ * someone changed the owner since).  The caller is connected to SPI.
+ */
+void
+route_undo_account(const AccountChange *change, int32 new_owner)
+{
+	static SPIPlanPtr delete_plan = NULL;
+	static SPIPlanPtr restore_plan = NULL;
+	static const Oid delete_types[] = {INT8OID};
+	static const Oid restore_types[] = {INT8OID, INT4OID, TIMESTAMPTZOID, INT4OID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (change->id == 0)
+		return;
+	args[0] = Int64GetDatum(change->id);
+	if (change->created)
+	{
+		if (SPI_execute_plan(leadflow_plan(&delete_plan,
+										   "DELETE FROM leadflow.account WHERE id = $1",
+										   1, delete_types),
+							 args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "leadflow: could not remove an account");
+		return;
+	}
+	if (!change->owner_set)
+		return;
+	args[1] = Int32GetDatum(change->prev_owner);
+	nulls[1] = change->prev_owner == 0 ? 'n' : ' ';
+	args[2] = TimestampTzGetDatum(change->prev_until);
+	nulls[2] = change->prev_has_until ? ' ' : 'n';
+	args[3] = Int32GetDatum(new_owner);
+	if (SPI_execute_plan(leadflow_plan(&restore_plan,
+									   "UPDATE leadflow.account SET owner_id = $2, owned_until = $3"
+									   " WHERE id = $1 AND owner_id = $4",
+									   4, restore_types),
+						 args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not restore an account's owner");
+}
 
 /* ----- rules ----- */
 
@@ -156,30 +203,78 @@ init_candidate(Candidate *c, RepConfig *rep, int32 weight)
 /* ----- the decision ----- */
 
 static void
-lock_queue(const QueueConfig *queue)
+queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
 {
-	LOCKTAG		tag;
 	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) queue->name,
 											  strlen(queue->name)));
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, QUEUE_LOCK_SPACE, key, 2);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, QUEUE_LOCK_SPACE, key, 2);
+}
+
+/* Take the queue's routing lock; with nowait, false when another holds it. */
+static LockAcquireResult
+lock_queue(const QueueConfig *queue, bool nowait)
+{
+	LOCKTAG		tag;
+
+	queue_lock_tag(&tag, queue);
+	return LockAcquire(&tag, ExclusiveLock, false, nowait);
+}
+
+/* Wait for the queue's routing lock (and keep it). */
+void
+routing_wait_queue(const QueueConfig *queue)
+{
+	(void) lock_queue(queue, false);
 }
 
 /*
  * Take every queue's routing lock, in name order, before routing a batch:
  * a batch that took them one by one while holding rep counters from
- * earlier leads could deadlock with single-lead routers.
+ * earlier leads could deadlock with single-lead routers.  All or none:
+ * when one is held by another transaction, the ones taken here are let go
+ * and only that one is waited for, then all are tried again -- so this
+ * never holds some queues while waiting for another, and cannot deadlock
+ * with a statement that routes into several queues one after another.
  */
 void
 routing_lock_all_queues(void)
 {
 	RoutingConfig *config = routing_config();
-	int			i;
+	bool	   *taken = palloc(sizeof(bool) * Max(config->nqueues, 1));
 
-	/* config->queues is ordered by name */
-	for (i = 0; i < config->nqueues; i++)
-		lock_queue(&config->queues[i]);
+	for (;;)
+	{
+		int			busy = -1;
+		int			i;
+		LOCKTAG		tag;
+
+		/* config->queues is ordered by name */
+		for (i = 0; i < config->nqueues; i++)
+		{
+			LockAcquireResult r = lock_queue(&config->queues[i], true);
+
+			if (r == LOCKACQUIRE_NOT_AVAIL)
+			{
+				busy = i;
+				break;
+			}
+			taken[i] = r == LOCKACQUIRE_OK;
+		}
+		if (busy < 0)
+			break;
+		for (i = 0; i < busy; i++)
+			if (taken[i])
+			{
+				queue_lock_tag(&tag, &config->queues[i]);
+				LockRelease(&tag, ExclusiveLock, false);
+			}
+		/* wait for the busy one holding no other, then start over */
+		(void) lock_queue(&config->queues[busy], false);
+		queue_lock_tag(&tag, &config->queues[busy]);
+		LockRelease(&tag, ExclusiveLock, false);
+	}
+	pfree(taken);
 }
 
 /*
@@ -294,7 +389,10 @@ claim_in_order(QueueConfig *queue, Candidate *cands, const int *order, int n,
 		res->owner = c->rep;
 		res->reason = strategy_names[queue->strategy];
 		if (mode != ROUTE_EXPLAIN)
-			strategy_commit(queue, cands, queue->nmembers, order[i], now);
+		{
+			strategy_commit(queue, cands, queue->nmembers, order[i], now, &res->turn);
+			res->chosen = order[i];
+		}
 		return true;
 	}
 	return false;
@@ -384,6 +482,7 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	Candidate  *owner;
 
 	memset(res, 0, sizeof(*res));
+	res->chosen = -1;
 	/* The account is read first: rules may match its attributes. */
 	if (acct == NULL)
 	{
@@ -409,14 +508,23 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		res->queue = config_find_queue(config, lead->force_queue);
 	if (res->queue == NULL)
 		res->queue = config->default_queue;
-	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress))
-		lock_queue(res->queue);
+	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress) &&
+		lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		res->queue_busy = true;
+		return;
+	}
 
 	/* a new company domain's account is made under the queue lock */
 	if (mode != ROUTE_EXPLAIN)
 		account_create_pending(config, acct);
 	res->account_id = acct->found ? acct->id : 0;
 	res->account_match = acct->found ? acct->match : ACCOUNT_NONE;
+	if (acct->created)
+	{
+		res->account.id = acct->id;
+		res->account.created = true;
+	}
 	if (acct->found && acct->suppressed)
 	{
 		res->outcome = ROUTE_SUPPRESSED;
@@ -450,7 +558,13 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 				until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 																TimestampTzGetDatum(now),
 																IntervalPGetDatum(&res->queue->hold_for)));
-			account_take_ownership(acct, res->owner->id, res->queue->has_hold_for, until, now);
+			/* what it was before, for undoing it (pending.c) */
+			res->account.owner_set = account_take_ownership(acct, res->owner->id,
+															res->queue->has_hold_for, until, now);
+			res->account.prev_owner = acct->owner_id;
+			res->account.prev_has_until = acct->has_owned_until;
+			res->account.prev_until = acct->owned_until;
+			res->account.id = acct->id;
 		}
 		return;
 	}

@@ -158,21 +158,55 @@ typedef struct Candidate
 } Candidate;
 
 /* caps.c */
+/* A seat taken, with what it changed, so that it can be given back. */
+typedef struct SeatTaken
+{
+	int32		rep_id;
+	bool		count_as_new;
+	bool		unchecked;		/* taken by caps_claim_later before the lock */
+	bool		had_last;		/* the rep's last assignment before it */
+	TimestampTz last;
+} SeatTaken;
+
 extern DateADT rep_local_date(RepConfig *rep, TimestampTz now);
 extern void caps_load(Candidate *cands, int ncands, TimestampTz now);
 extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern void caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern void caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new,
+							 int64 lead_id);
+extern void caps_refuse(const char *rep_name, int32 rep_id, const char *cap,
+						int32 limit, int32 count, int64 lead_id);
+extern uint64 caps_seats_taken(void);
+extern void caps_last_seat(SeatTaken *seat);
+extern void caps_take_back(const SeatTaken *seat);
 extern void caps_release(int32 rep_id);
 extern void caps_lock(int32 rep_a, int32 rep_b);
+extern void caps_lock_all(void);
+extern void caps_reset(void);
 extern void caps_flush(void);
 extern void caps_init(void);
-extern void caps_record_outcome(int32 rep_id, bool won);
+extern void caps_record_outcome(int32 rep_id, bool won, int sign);
 
 /* strategy.c */
+/* The chosen rep's turn as it was before a turn was taken (strategy_undo). */
+typedef struct TurnTaken
+{
+	int32		rep_id;
+	bool		had_last;
+	TimestampTz last_assigned_at;
+	int64		last_turn;
+	uint64		generation;		/* of the in-memory state it was taken in */
+} TurnTaken;
+
 extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands);
 extern int	strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order);
 extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
-							int chosen, TimestampTz now);
+							int chosen, TimestampTz now, TurnTaken *taken);
+extern void strategy_undo(const char *queue_name, const TurnTaken *taken,
+						  const int32 *reps, const int32 *weights, int n);
+extern bool strategy_uses_weights(Strategy strategy);
+extern void strategy_reset(void);
 extern void strategy_flush(void);
 extern void strategy_init(void);
 
@@ -199,7 +233,12 @@ typedef struct DecisionRow
 } DecisionRow;
 
 extern void ledger_decision(const DecisionRow *row);
+extern void ledger_event(int64 lead_id, const char *kind, Jsonb *attrs, TimestampTz at,
+						 int64 about);
 extern void ledger_flush(void);
+extern void ledger_hold(int64 about);
+extern void ledger_release(bool drop);
+extern void ledger_reset(void);
 extern int	ledger_pending_reps(int64 lead_id, int32 *reps, int max);
 
 /* candidates.c: the packed candidate list and jsonb building helpers */

@@ -13,6 +13,8 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "lead_batch.h"
+#include "pending.h"
 #include "routing_decide.h"
 
 /* While > 0, statement-end flushes wait for the batch that set it. */
@@ -25,8 +27,9 @@ int			leadflow_defer_flush = 0;
 void
 routing_flush(void)
 {
-	ledger_flush();
+	/* counters first: they check the caps of manual moves, which may refuse */
 	caps_flush();
+	ledger_flush();
 	strategy_flush();
 }
 
@@ -38,12 +41,12 @@ leadflow_flush_routing_state(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "leadflow_flush_routing_state: not called as a trigger");
+	SPI_connect();
+	/* the statement's last row is over; its statement mark goes */
+	pending_statement_end();
 	if (leadflow_defer_flush == 0)
-	{
-		SPI_connect();
 		routing_flush();
-		SPI_finish();
-	}
+	SPI_finish();
 	return PointerGetDatum(NULL);
 }
 
@@ -63,9 +66,10 @@ fetch_lead(int64 lead_id, bool lock)
 	Datum		arg = Int64GetDatum(lead_id);
 	SPIPlanPtr	plan;
 
+	/* NO KEY UPDATE, as an UPDATE takes: foreign-key checks need not wait */
 	if (lock)
 		plan = leadflow_plan(&lock_lead_plan,
-							 "SELECT * FROM leadflow.lead WHERE id = $1 FOR UPDATE",
+							 "SELECT * FROM leadflow.lead WHERE id = $1 FOR NO KEY UPDATE",
 							 1, argtypes);
 	else
 		plan = leadflow_plan(&read_plan,
@@ -85,7 +89,7 @@ fetch_lead(int64 lead_id, bool lock)
  * owner and *already_owned is set).
  */
 int32
-route_by_id(int64 lead_id, bool *already_owned)
+route_by_id(int64 lead_id, TimestampTz now, bool *already_owned)
 {
 	RoutingConfig *config = routing_config();
 	LeadColumns cols;
@@ -93,7 +97,6 @@ route_by_id(int64 lead_id, bool *already_owned)
 	RouteResult res;
 	Datum		values[LEAD_RESULT_NCOLS];
 	bool		nulls[LEAD_RESULT_NCOLS];
-	TimestampTz now = leadflow_now();
 	bool		first_attempt;
 
 	fetch_lead(lead_id, true);
@@ -132,7 +135,7 @@ leadflow_route(PG_FUNCTION_ARGS)
 	int32		owner;
 
 	SPI_connect();
-	owner = route_by_id(lead_id, &already_owned);
+	owner = route_by_id(lead_id, leadflow_now(), &already_owned);
 	routing_flush();
 	SPI_finish();
 	if (owner == 0)
@@ -140,27 +143,45 @@ leadflow_route(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(owner);
 }
 
+/* One lead of route_pending's batch: 0 (counted) when it got an owner. */
+static int
+route_pending_step(int64 lead_id, void *arg)
+{
+	TimestampTz now = *(TimestampTz *) arg;
+	bool		already_owned;
+	int32		owner;
+
+	SPI_connect();
+	owner = route_by_id(lead_id, now, &already_owned);
+	SPI_finish();
+	return owner != 0 && !already_owned ? 0 : -1;
+}
+
 /*
- * Route up to max open leads without an owner, oldest first, skipping any
- * that another transaction holds; returns how many got an owner.  Each
+ * Route up to max open leads without an owner, oldest first, as of now,
+ * skipping any that another transaction holds; returns how many got an
+ * owner.  Every queue's routing lock and every rep's counter row are
+ * taken first, in order (see routing_lock_all_queues, caps_lock_all); a
+ * lead whose routing fails is skipped with an alert (lead_batch.c).  Each
  * lead is routed in a nested SPI connection so that its memory is freed
  * before the next.  The caller is connected to SPI.
  */
 int32
-route_pending_batch(int32 max)
+route_pending_batch(int32 max, TimestampTz now)
 {
 	static const Oid argtypes[] = {INT4OID};
 	Datum		arg = Int32GetDatum(max);
 	int64	   *ids;
 	uint64		n,
 				i;
-	volatile int32 assigned = 0;
+	int64		assigned = 0;
+	LeadBatchHooks hooks = {route_pending_step, NULL, NULL, &now, "backlog_assigned"};
 
 	if (SPI_execute_plan(leadflow_plan(&pending_plan,
 									   "SELECT id FROM leadflow.lead"
 									   " WHERE owner_id IS NULL AND stage IN ('new', 'working')"
 									   " ORDER BY created_at, id LIMIT $1"
-									   " FOR UPDATE SKIP LOCKED",
+									   " FOR NO KEY UPDATE SKIP LOCKED",
 									   1, argtypes),
 						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not find pending leads");
@@ -173,21 +194,15 @@ route_pending_batch(int32 max)
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	if (n > 0)
-		routing_lock_all_queues();
+	if (n == 0)
+		return 0;
+	routing_lock_all_queues();
+	caps_lock_all();
 	/* one write of the counters for the whole batch, not one per lead */
 	leadflow_defer_flush++;
 	PG_TRY();
 	{
-		for (i = 0; i < n; i++)
-		{
-			bool		already_owned;
-
-			SPI_connect();
-			if (route_by_id(ids[i], &already_owned) != 0 && !already_owned)
-				assigned++;
-			SPI_finish();
-		}
+		lead_batch_run(ids, (int) n, &hooks, &assigned, 1, now);
 	}
 	PG_FINALLY();
 	{
@@ -195,7 +210,7 @@ route_pending_batch(int32 max)
 	}
 	PG_END_TRY();
 	routing_flush();
-	return assigned;
+	return (int32) assigned;
 }
 
 PG_FUNCTION_INFO_V1(leadflow_route_pending);
@@ -212,7 +227,7 @@ leadflow_route_pending(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max must not be negative")));
 	SPI_connect();
-	assigned = route_pending_batch(max);
+	assigned = route_pending_batch(max, leadflow_now());
 	SPI_finish();
 	PG_RETURN_INT32(assigned);
 }

@@ -54,15 +54,28 @@ typedef struct LeadInput
 	const char *rules_skip_queue;	/* a hand-off by the rules: pass over rules into
 									 * this queue, and suppress rules */
 	const char *no_rule_queue;	/* where no rule matches, instead of default */
+	bool		queue_lock_nowait;	/* queue locked by another: return, don't wait */
 	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
 	int32		reassignments;	/* SLA reassignments so far */
 	const RoutingDoc *doc;		/* built by the caller already, or NULL */
 	AccountInfo *account;		/* found by the caller already (doc has it), or NULL */
 } LeadInput;
 
+/* What routing did to the lead's account, so that it can be undone. */
+typedef struct AccountChange
+{
+	int64		id;				/* 0 = nothing changed */
+	bool		created;		/* routing created it (a new email domain) */
+	bool		owner_set;		/* routing made the chosen rep its owner */
+	int32		prev_owner;		/* before that (0 = none) */
+	bool		prev_has_until;
+	TimestampTz prev_until;
+} AccountChange;
+
 typedef struct RouteResult
 {
 	RouteOutcome outcome;
+	bool		queue_busy;		/* queue_lock_nowait and another held it: nothing done */
 	RuleConfig *rule;
 	QueueConfig *queue;
 	RepConfig  *owner;
@@ -74,6 +87,9 @@ typedef struct RouteResult
 	TimestampTz sla_due_at;
 	Candidate  *cands;
 	int			ncands;
+	int			chosen;			/* index into cands of a strategy's pick, or -1 */
+	TurnTaken	turn;			/* the queue's turn it took (chosen >= 0) */
+	AccountChange account;
 } RouteResult;
 
 /* routing.c */
@@ -84,10 +100,12 @@ extern void route_record(const LeadInput *lead, const RouteResult *res,
 extern void route_load_previous_owners(LeadInput *lead);
 extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
 						const QueueConfig *queue, Jsonb *detail, TimestampTz now);
+extern void route_undo_account(const AccountChange *change, int32 new_owner);
 extern void routing_lock_all_queues(void);
+extern void routing_wait_queue(const QueueConfig *queue);
 extern void route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now);
-extern int32 route_by_id(int64 lead_id, bool *already_owned);
-extern int32 route_pending_batch(int32 max);
+extern int32 route_by_id(int64 lead_id, TimestampTz now, bool *already_owned);
+extern int32 route_pending_batch(int32 max, TimestampTz now);
 
 /* lead_row.c: the lead columns routing reads and writes */
 typedef struct LeadColumns
@@ -155,11 +173,13 @@ extern void lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
 							const Datum *values, const bool *nulls,
 							int32 add_reassignments);
 extern void lead_writes_flush(LeadWrites *w, RoutingConfig *config);
+extern void lead_writes_discard(LeadWrites *w);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);
 extern void lead_write_sla_restart(int64 lead_id, TimestampTz due);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
+extern bool stage_is_won(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,
 								MemoryContext tuple_context);

@@ -76,6 +76,8 @@ typedef struct QueueTurns
 } QueueTurns;
 
 static HTAB *turns = NULL;
+/* Bumped whenever the in-memory copy is thrown away (a rolled-back savepoint). */
+static uint64 turns_generation = 0;
 
 /* The member's entry, found by binary search (members are kept sorted). */
 static MemberTurn *
@@ -275,10 +277,11 @@ strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order)
 /*
  * Record the turn: the chosen rep's last assignment and turn number, and
  * for the weighted strategies every participant's new current weight.
+ * *taken keeps what the chosen rep's turn was before, for strategy_undo.
  */
 void
 strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
-				TimestampTz now)
+				TimestampTz now, TurnTaken *taken)
 {
 	QueueTurns *q = queue_turns(queue->name);
 	int64		total = 0;
@@ -306,12 +309,60 @@ strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 	{
 		MemberTurn *m = member_turn(q, cands[chosen].rep->id);
 
+		taken->rep_id = m->rep_id;
+		taken->had_last = m->has_last_assigned;
+		taken->last_assigned_at = m->last_assigned_at;
+		taken->last_turn = m->last_turn;
+		taken->generation = turns_generation;
 		m->has_last_assigned = true;
 		m->last_assigned_at = now;
 		m->last_turn = turn + 1;
 		m->dirty = true;
 	}
 	q->dirty = true;
+}
+
+/*
+ * Take a turn back, as if it had not been taken: the row it was taken for
+ * was never inserted.  reps and weights are the eligible participants of
+ * a weighted turn (n = 0 for the others).  When the in-memory state was
+ * thrown away since (a rolled-back savepoint), it is read again from the
+ * table, which never had the turn: nothing to undo.
+ */
+void
+strategy_undo(const char *queue_name, const TurnTaken *taken, const int32 *reps,
+			  const int32 *weights, int n)
+{
+	QueueTurns *q;
+	MemberTurn *m;
+	int64		total = 0;
+	int			i;
+
+	if (turns == NULL || taken->generation != turns_generation || taken->rep_id == 0)
+		return;
+	q = queue_turns(queue_name);
+	for (i = 0; i < n; i++)
+	{
+		total += weights[i];
+		m = member_turn(q, reps[i]);
+		m->current_weight -= weights[i];
+		m->dirty = true;
+	}
+	m = member_turn(q, taken->rep_id);
+	if (n > 0)
+		m->current_weight += total;
+	m->has_last_assigned = taken->had_last;
+	m->last_assigned_at = taken->last_assigned_at;
+	m->last_turn = taken->last_turn;
+	m->dirty = true;
+	q->dirty = true;
+}
+
+/* Whether the strategy's turns move weights (undo then needs the participants). */
+bool
+strategy_uses_weights(Strategy strategy)
+{
+	return uses_weights(strategy);
 }
 
 /* Write one queue's changed member rows. */
@@ -368,6 +419,16 @@ flush_queue(QueueTurns *q)
 	q->dirty = false;
 }
 
+/* Forget the in-memory rotation state: the table was reset (TRUNCATE). */
+void
+strategy_reset(void)
+{
+	if (turns != NULL)
+		hash_destroy(turns);
+	turns = NULL;
+	turns_generation++;
+}
+
 /* Write every queue's changed rotation state.  The caller is connected to SPI. */
 void
 strategy_flush(void)
@@ -389,7 +450,10 @@ turns_xact(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
+	{
 		turns = NULL;			/* it lived in TopTransactionContext */
+		turns_generation++;
+	}
 }
 
 static void
@@ -400,6 +464,7 @@ turns_subxact(SubXactEvent event, SubTransactionId mySubid,
 	{
 		hash_destroy(turns);
 		turns = NULL;
+		turns_generation++;
 	}
 }
 

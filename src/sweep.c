@@ -18,6 +18,13 @@
  * cadence and starts it again with the new owner.  A lead nobody else can
  * take is never stranded in a backlog: it stays with its owner (see
  * keep_with_owner).  Every alert goes to someone (config_alert_recipient).
+ *
+ * As of as_of: every action, the backlog's routing included, decides and
+ * writes at as_of (eligibility, daily caps in the reps' local days, the
+ * ledger's times), so a replay is faithful.  Before a batch it takes every
+ * queue's routing lock and every rep's counter row, in order (README
+ * "Concurrency"); a lead whose move fails is skipped with an alert
+ * (lead_batch.c).
  */
 #include "postgres.h"
 
@@ -32,6 +39,7 @@
 
 #include "leadflow.h"
 #include "operations.h"
+#include "lead_batch.h"
 #include "routing_decide.h"
 
 /* Advisory lock space of the sweep ("LFS"). */
@@ -99,7 +107,7 @@ sla_breach_plan(void)
 						 " WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL"
 						 " AND sla_due_at < $1"
 						 " ORDER BY sla_due_at, id LIMIT $2"
-						 " FOR UPDATE SKIP LOCKED",
+						 " FOR NO KEY UPDATE SKIP LOCKED",
 						 2, argtypes);
 }
 
@@ -115,7 +123,7 @@ ownership_window_plan(void)
 	" AND l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL" \
 	" AND l.assigned_at + q.hold_for <= $1" \
 	" ORDER BY l.assigned_at, l.id LIMIT $2" \
-	" FOR UPDATE OF l SKIP LOCKED"
+	" FOR NO KEY UPDATE OF l SKIP LOCKED"
 
 	if (routing_config()->schema_1_2)
 		return leadflow_plan(&handoff_plan[1],
@@ -348,34 +356,77 @@ sweep_handoff(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 
 typedef SweepAction (*SweepStep) (RoutingConfig *config, LeadInput *lead, TimestampTz now);
 
-/* Claim a batch with plan and run step on each lead still due. */
-static void
-sweep_batch(SPIPlanPtr plan, SweepStep step, TimestampTz as_of, int64 *counts)
+typedef struct SweepBatch
 {
-	int			n,
-				i;
-	int64	   *ids = claim_batch(plan, as_of, &n);
+	SweepStep	step;
+	TimestampTz as_of;
 	LeadWrites	moves;
+} SweepBatch;
 
-	if (n > 0)
-		routing_lock_all_queues();
-	lead_writes_init(&moves, CurrentMemoryContext);
-	batch_moves = &moves;
+/* One lead of a batch (lead_batch.c): the step, if it is still due. */
+static int
+sweep_one(int64 lead_id, void *arg)
+{
+	SweepBatch *b = (SweepBatch *) arg;
+	RoutingConfig *config;
+	LeadInput	lead;
+	int			counted = -1;
+
+	SPI_connect();
+	config = routing_config();
+	if (read_lead(config, lead_id, &lead))
+		counted = b->step(config, &lead, b->as_of);
+	if (b->moves.n >= MOVES_PER_WRITE)
+		lead_writes_flush(&b->moves, config);
+	SPI_finish();
+	return counted;
+}
+
+/* Write the batch's moves kept so far. */
+static void
+sweep_write(void *arg)
+{
+	SweepBatch *b = (SweepBatch *) arg;
+
+	if (b->moves.n == 0)
+		return;
+	SPI_connect();
+	lead_writes_flush(&b->moves, routing_config());
+	SPI_finish();
+}
+
+static void
+sweep_discard(void *arg)
+{
+	lead_writes_discard(&((SweepBatch *) arg)->moves);
+}
+
+/*
+ * Claim a batch with plan and run step on each lead still due.  Every
+ * queue's routing lock and every rep's counter row are taken first, in
+ * order; a lead whose step fails is skipped with an alert, the others go
+ * on (lead_batch.c).
+ */
+static void
+sweep_batch(SPIPlanPtr plan, SweepStep step, const char *action, TimestampTz as_of,
+			int64 *counts)
+{
+	int			n;
+	int64	   *ids = claim_batch(plan, as_of, &n);
+	SweepBatch	b;
+	LeadBatchHooks hooks = {sweep_one, sweep_write, sweep_discard, &b, action};
+
+	if (n == 0)
+		return;
+	routing_lock_all_queues();
+	caps_lock_all();
+	b.step = step;
+	b.as_of = as_of;
+	lead_writes_init(&b.moves, CurrentMemoryContext);
+	batch_moves = &b.moves;
 	PG_TRY();
 	{
-		for (i = 0; i < n; i++)
-		{
-			RoutingConfig *config;
-			LeadInput	lead;
-
-			SPI_connect();
-			config = routing_config();
-			if (read_lead(config, ids[i], &lead))
-				counts[step(config, &lead, as_of)]++;
-			if (moves.n == MOVES_PER_WRITE || (i == n - 1 && moves.n > 0))
-				lead_writes_flush(&moves, config);
-			SPI_finish();
-		}
+		lead_batch_run(ids, n, &hooks, counts, SWEEP_NACTIONS, as_of);
 	}
 	PG_FINALLY();
 	{
@@ -417,8 +468,8 @@ leadflow_sweep(PG_FUNCTION_ARGS)
 	leadflow_defer_flush++;
 	PG_TRY();
 	{
-		sweep_batch(sla_breach_plan(), sweep_sla_breach, as_of, counts);
-		sweep_batch(ownership_window_plan(), sweep_handoff, as_of, counts);
+		sweep_batch(sla_breach_plan(), sweep_sla_breach, "sla_reassigned", as_of, counts);
+		sweep_batch(ownership_window_plan(), sweep_handoff, "handed_off", as_of, counts);
 	}
 	PG_FINALLY();
 	{
@@ -426,7 +477,8 @@ leadflow_sweep(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	routing_flush();
-	counts[SWEEP_BACKLOG_ASSIGNED] = route_pending_batch(leadflow_sweep_batch_size);
+	/* the backlog too is routed as of as_of: a replay counts its own days */
+	counts[SWEEP_BACKLOG_ASSIGNED] = route_pending_batch(leadflow_sweep_batch_size, as_of);
 	operations_record_sweep(as_of, SWEEP_NACTIONS, action_names, counts);
 	SPI_finish();
 

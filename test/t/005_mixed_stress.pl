@@ -1,7 +1,8 @@
-# Mixed stress: 8 pgbench clients on loopback insert routed leads, log
-# touches, move leads by hand (some refused at a cap), override caps as a
-# manager, change caps and run the sweep, all at once, in real time with
-# SLAs of seconds.  Each operation runs in a function that catches its
+# Mixed stress: 8 pgbench clients on loopback insert routed leads, upsert
+# them as a CRM sync does (ON CONFLICT DO UPDATE and DO NOTHING on
+# external_id), log touches, move leads by hand (some refused at a cap),
+# override caps as a manager, merge and delete leads, change caps and run
+# the sweep, all at once, in real time with SLAs of seconds.  Each operation runs in a function that catches its
 # error and records the operation and its SQLSTATE, so refusals that are
 # expected by design do not stop a client.  At the end every kind of
 # operation has succeeded, no error outside the expected ones occurred,
@@ -72,6 +73,48 @@ EXCEPTION WHEN OTHERS THEN
     PERFORM stress_done('insert', SQLSTATE, SQLERRM);
 END $$;
 
+-- A CRM sync: the same records (external_id) come again and again.
+CREATE FUNCTION stress_upsert(n bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF n % 2 = 0 THEN
+        INSERT INTO leadflow.lead (external_id, email, source)
+        VALUES ('crm-' || n % 400, 'u' || n % 400 || '@c' || n % 40 || '.example', 'web_form')
+        ON CONFLICT (external_id) DO UPDATE SET campaign = 'sync-' || n % 7;
+    ELSE
+        INSERT INTO leadflow.lead (external_id, email, source)
+        VALUES ('crm-' || n % 400, 'u' || n % 400 || '@c' || n % 40 || '.example', 'event')
+        ON CONFLICT DO NOTHING;
+    END IF;
+    PERFORM stress_done('upsert', '00000');
+EXCEPTION WHEN OTHERS THEN
+    PERFORM stress_done('upsert', SQLSTATE, SQLERRM);
+END $$;
+
+-- A dedup job merging two leads; refused when one was merged, closed,
+-- converted or deleted meanwhile, or when both picks are the same lead.
+CREATE FUNCTION stress_merge(n bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    keep bigint := stress_pick(n, false);
+    drop bigint := stress_pick(n / 1000, false);
+BEGIN
+    IF keep IS NULL OR drop IS NULL THEN
+        PERFORM stress_done('merge', 'no_lead');
+        RETURN;
+    END IF;
+    PERFORM leadflow.merge(keep, drop);
+    PERFORM stress_done('merge', '00000');
+EXCEPTION WHEN OTHERS THEN
+    PERFORM stress_done('merge', SQLSTATE, SQLERRM);
+END $$;
+
+CREATE FUNCTION stress_delete(n bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM leadflow.lead WHERE id = stress_pick(n, false);
+    PERFORM stress_done('delete', '00000');
+EXCEPTION WHEN OTHERS THEN
+    PERFORM stress_done('delete', SQLSTATE, SQLERRM);
+END $$;
+
 -- A touch by the lead's owner (the acting superuser names no rep, so the
 -- touch is the owner's); some close the lead.
 CREATE FUNCTION stress_touch(n bigint) RETURNS void LANGUAGE plpgsql AS $$
@@ -136,7 +179,10 @@ END $$;
 });
 
 my %scripts = (
-	insert => [ 40, "\\set n random(1, 1000000000)\nSELECT stress_insert(:n);\n" ],
+	insert => [ 30, "\\set n random(1, 1000000000)\nSELECT stress_insert(:n);\n" ],
+	upsert => [ 10, "\\set n random(1, 1000000000)\nSELECT stress_upsert(:n);\n" ],
+	merge => [ 3, "\\set n random(1, 1000000000)\nSELECT stress_merge(:n);\n" ],
+	delete => [ 3, "\\set n random(1, 1000000000)\nSELECT stress_delete(:n);\n" ],
 	touch => [ 30, "\\set n random(1, 1000000000)\nSELECT stress_touch(:n);\n" ],
 	move => [ 12, "\\set n random(1, 1000000000)\nSELECT stress_move(:n, false);\n" ],
 	override => [ 2, "\\set n random(1, 1000000000)\nSELECT stress_move(:n, true);\n" ],
@@ -180,12 +226,15 @@ for my $kind (sort keys %scripts)
 }
 
 # Expected by design: a cap refusal (23514) of a manual move; a touch on
-# a lead that closed or lost its owner since it was picked (55000).
-# Tolerated and counted: a deadlock (40P01) -- a manual move locks its
-# lead and then two reps' counters, the sweep locks leads and reps as it
-# goes, so the two can wait on each other; the server cancels one, whose
-# operation rolls back whole.  Anything else is a bug.
-my %expected = map { $_ => 1 } qw(00000 23514 55000 40P01 no_lead skipped);
+# a lead that closed or lost its owner since it was picked (55000), or
+# that was deleted (23503); a move or merge of a lead deleted since
+# (P0002); a merge refused (55000: a lead closed or merged away; 22023:
+# the same lead twice).  Tolerated and counted: a deadlock (40P01) --
+# README "Concurrency" says where PostgreSQL may still deadlock (a touch
+# locks its lead FOR UPDATE, which a duplicate's foreign key waits for);
+# the server cancels one, whose operation rolls back whole.  Anything
+# else is a bug.
+my %expected = map { $_ => 1 } qw(00000 23514 55000 23503 P0002 22023 40P01 no_lead skipped);
 my @unexpected;
 for my $kind (sort keys %ops)
 {
@@ -197,7 +246,8 @@ for my $kind (sort keys %ops)
 is(join(', ', @unexpected), '', 'no error outside the expected ones');
 for my $row (split /\n/, $node->safe_psql('postgres', q{
 		SELECT kind, sqlstate, count(*), min(message) FROM stress_ops
-		 WHERE sqlstate NOT IN ('00000', '23514', '55000', '40P01', 'no_lead', 'skipped')
+		 WHERE sqlstate NOT IN ('00000', '23514', '55000', '23503', 'P0002', '22023', '40P01',
+		                        'no_lead', 'skipped')
 		 GROUP BY 1, 2}))
 {
 	diag("unexpected: $row");
@@ -212,7 +262,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM leadflow.check_counters()'
 	'the counters equal the leads');
 
 my $state = $node->safe_psql('postgres', q{
-	SELECT format('%s leads (%s open, %s in the backlog), %s decisions (%s reassign_sla, %s escalate, %s manual), %s touches',
+	SELECT format('%s leads (%s open, %s in the backlog), %s decisions (%s reassign_sla, %s escalate, %s manual, %s merge, %s delete), %s touches',
 	              (SELECT count(*) FROM leadflow.lead),
 	              (SELECT count(*) FROM leadflow.lead WHERE stage IN ('new', 'working')),
 	              (SELECT count(*) FROM leadflow.lead WHERE stage IN ('new', 'working') AND owner_id IS NULL),
@@ -220,6 +270,8 @@ my $state = $node->safe_psql('postgres', q{
 	              (SELECT count(*) FROM leadflow.decision WHERE kind = 'reassign_sla'),
 	              (SELECT count(*) FROM leadflow.decision WHERE kind = 'escalate'),
 	              (SELECT count(*) FROM leadflow.decision WHERE kind = 'manual'),
+	              (SELECT count(*) FROM leadflow.decision WHERE kind = 'merge'),
+	              (SELECT count(*) FROM leadflow.decision WHERE kind = 'delete'),
 	              (SELECT count(*) FROM leadflow.touch))});
 my @summary;
 for my $kind (sort keys %ops)
