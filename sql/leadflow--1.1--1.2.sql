@@ -921,12 +921,12 @@ COMMENT ON COLUMN leadflow.account.name IS 'The company''s name; leads without a
 COMMENT ON COLUMN leadflow.account.attrs IS 'Sector, size, location, ...: the routing document''s "account" object, with name and status.';
 COMMENT ON COLUMN leadflow.account.parent_id IS 'The parent company''s account, if any.';
 COMMENT ON COLUMN leadflow.account.name_key IS 'leadflow.company_key(name): what company names are compared by.';
-COMMENT ON TABLE leadflow.account IS
-    'Accounts, found by email domain or company name: name, attributes, parent, owner (for sticky routing), status and suppression.';
 
 -- How a lead's account was found, recorded with each decision.
 CREATE TYPE leadflow.account_match AS ENUM
     ('given', 'domain', 'new_domain', 'company', 'similar_company', 'duplicate');
+COMMENT ON TYPE leadflow.account_match IS
+    'How a lead''s account was found (decision.account_match): given, domain, new_domain, company, similar_company, duplicate.';
 ALTER TABLE leadflow.decision
     ADD COLUMN account_id bigint,
     ADD COLUMN account_match leadflow.account_match;
@@ -950,6 +950,8 @@ CREATE TABLE leadflow.holiday_calendar (
     description text
 );
 COMMENT ON TABLE leadflow.holiday_calendar IS 'Named holiday calendars that reps follow (rep.calendar).';
+COMMENT ON COLUMN leadflow.holiday_calendar.name IS 'The calendar''s name (rep.calendar names it; renames cascade); not blank, at most 200 bytes.';
+COMMENT ON COLUMN leadflow.holiday_calendar.description IS 'What it is for people (a country, a region, an office).  NULL: none.';
 CREATE TABLE leadflow.holiday (
     calendar text NOT NULL REFERENCES leadflow.holiday_calendar (name)
              ON UPDATE CASCADE ON DELETE CASCADE,
@@ -958,11 +960,13 @@ CREATE TABLE leadflow.holiday (
     PRIMARY KEY (calendar, day)
 );
 COMMENT ON TABLE leadflow.holiday IS 'The days of each holiday calendar: no working time on them.';
+COMMENT ON COLUMN leadflow.holiday.calendar IS 'The calendar the day belongs to (deleted with it).';
+COMMENT ON COLUMN leadflow.holiday.day IS 'A date with no working time for the reps that follow the calendar, in each rep''s own time zone.';
+COMMENT ON COLUMN leadflow.holiday.name IS 'The holiday''s name for people.  NULL: none.';
 ALTER TABLE leadflow.rep
     ADD COLUMN calendar text REFERENCES leadflow.holiday_calendar (name) ON UPDATE CASCADE;
 CREATE INDEX rep_calendar_idx ON leadflow.rep (calendar);
 COMMENT ON COLUMN leadflow.rep.calendar IS 'The holiday calendar the rep follows; rep.holidays adds days of its own.';
-COMMENT ON COLUMN leadflow.rep.holidays IS 'The rep''s own days off, on top of its calendar''s.';
 SELECT pg_catalog.pg_extension_config_dump('leadflow.holiday_calendar', '');
 SELECT pg_catalog.pg_extension_config_dump('leadflow.holiday', '');
 -- Routing caches each rep's holidays (src/config_cache.c): a change
@@ -1291,6 +1295,10 @@ SELECT r.id AS rep_id,
               GROUP BY owner_id) c ON c.owner_id = r.id;
 COMMENT ON VIEW leadflow.rep_pipeline IS
     'Per rep: open leads against the cap, new today (assignments in the rep''s local day) against the daily cap, over_cap, overdue, SLA breached, touched within 48 hours, win_rate (won / closed) and conversion_rate (converted / leads).';
+COMMENT ON COLUMN leadflow.rep_pipeline.over_cap IS 'open_leads above max_open or new_today above max_new_per_day: history imported as given, or a cap lowered since.';
+COMMENT ON COLUMN leadflow.rep_pipeline.win_rate IS 'won / closed (a fraction; NULL when nothing closed).';
+COMMENT ON COLUMN leadflow.rep_pipeline.converted IS 'Closed leads the rep owns that were converted (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.rep_pipeline.leads IS 'open_leads + closed: every lead the rep owns (duplicates and merged leads left out).';
 
 DROP VIEW leadflow.funnel;
 CREATE VIEW leadflow.funnel AS
@@ -1390,6 +1398,7 @@ SELECT queue, rep, weight, weight_share, assignments, assignment_share,
   FROM shares;
 COMMENT ON VIEW leadflow.fairness IS
     'Per queue and member: share of the queue''s assignments against share of the weight of the members that were eligible at least once (share_vs_weight 1.00 = exactly fair); times_eligible = decisions of the queue that found the member eligible.';
+COMMENT ON COLUMN leadflow.fairness.times_eligible IS 'Decisions of the queue whose candidates found the member eligible (0: never eligible, left out of weight_share).';
 
 -- The current owner's first-touch SLA in its own business time, with its
 -- calendar's days (each rep's days computed once, not once per lead).
@@ -2362,5 +2371,537 @@ GRANT EXECUTE ON FUNCTION leadflow.analytics_ddl() TO leadflow_admin;
 
 
 -- BEGIN reference
--- Comments on every object come last, once every object exists.
+------------------------------------------------------------------------
+-- The meaning of every object, in the catalog: \d+, reporting tools and
+-- docs/reference.md (generated from it by test/tools/reference.pl) show
+-- these texts.  Last, because comments come once every object exists; a
+-- comment given earlier that was right is kept, one that was incomplete
+-- or wrong is given again here.  Conventions: times are timestamptz;
+-- "business time" is working time in the owner's hours and holidays;
+-- rates are fractions from 0 to 1; durations in views are minutes unless
+-- the name says seconds; NULL means what each comment says.
+------------------------------------------------------------------------
+
+-- Roles (cluster-wide: the comment is the same for every database).
+COMMENT ON ROLE leadflow_admin IS
+    'leadflow: configures routing (reps, queues, members, rules, accounts, scoring rules, qualification criteria), trains models, runs and schedules the sweep; reads every lead, touch and decision; works no lead.';
+COMMENT ON ROLE leadflow_manager IS
+    'leadflow: reads everything, inserts and updates leads, touches and events, moves leads by hand (assign, with leadflow.override_caps past a cap), routes, reopens, merges, rescores, sweeps, touches any lead; configures nothing.  Grant it to a CRM back end''s login.';
+COMMENT ON ROLE leadflow_rep IS
+    'leadflow: a sales rep''s session (its role is leadflow.rep.login): row-level security narrows it to its own leads, their touches and events, its alerts and the decisions about it.';
+COMMENT ON ROLE leadflow_monitor IS
+    'leadflow: a monitoring system''s login (the Prometheus exporter): reads the leadflow.metrics_* views (counts, ages, check statuses) and nothing else.';
+
+-- Types
+COMMENT ON TYPE leadflow.stage IS
+    'Where a lead is: new (not touched yet), working (touched, still open), qualified (answered every required qualification criterion), converted (won; final), nurture (parked for later, out of the pipeline), rejected (dead, suppressed, a duplicate or merged away).  Only new and working are open: they count against the owner''s max_open and are worked, swept and listed.';
+COMMENT ON TYPE leadflow.channel IS
+    'How a touch was made, and the channel of a cadence step: call, email, sms, meeting, social.';
+COMMENT ON TYPE leadflow.outcome IS
+    'What a touch found out (every touch has one): not_reached (no live contact) and connected (live, still working) advance the cadence; qualified; nurture; dead; dead_referral (dead, but the touch''s referral becomes a new lead); dead_other_contact (dead, pursue the account through other contacts); unsubscribed.  The four dead outcomes reject the lead.';
+COMMENT ON TYPE leadflow.strategy IS
+    'How a queue picks among its eligible members (ties to the lowest rep id): round_robin (least recently assigned in the queue), weighted (smooth weighted round robin on queue_member.weight), load_balanced (lowest open / max_open), performance (smooth weighted round robin on each rep''s won / closed rate, smoothed toward the queue''s rate with a prior of 20 closed leads).';
+COMMENT ON TYPE leadflow.rule_action IS
+    'What a matching rule does: route (to its queue) or suppress (reject the lead).';
+COMMENT ON TYPE leadflow.account_status IS
+    'An account''s standing: prospect, customer, suppressed (its new leads are rejected with the account''s suppress_reason).';
+COMMENT ON TYPE leadflow.scoring_kind IS
+    'fit (points for the lead''s own attributes, stored in lead.score) or engagement (points for its events, decaying, added at read time by current_score).';
+COMMENT ON TYPE leadflow.decision_kind IS
+    'Kinds of ledger entries: assign (routed to a rep), reassign_sla (taken from an owner who missed the SLA), handoff (held past the queue''s hold_for, routed to its then_queue), escalate (past max_reassignments), manual (a move by hand or an import), keep (the sweep left a lead with its owner: nobody else could take it), backlog (nobody could take it), suppress (rejected by a rule or a suppressed account), duplicate (a duplicate of an open lead, given to its owner and closed), merge (another lead merged into this one), delete (the lead was deleted; its earlier decisions stay), forget (the person''s data was erased).';
+COMMENT ON TYPE leadflow.alert_kind IS
+    'Kinds of alerts: sla_breach (to the old owner''s manager: a lead was taken away), reassigned (to the new owner), escalated, backlog (a lead found nobody), cap_reached (a rep''s last seat was taken), lead_skipped (the sweep or route_pending could not move a lead and went on without it; the detail has the error).';
+
+-- Operators, casts and the types' support functions
+COMMENT ON OPERATOR leadflow.= (leadflow.cadence, leadflow.cadence) IS
+    'Same steps: same channels at the same offsets (values are canonical).  Found through search_path: without leadflow on it, write a OPERATOR(leadflow.=) b; GROUP BY, DISTINCT and hash joins need no path.';
+COMMENT ON OPERATOR leadflow.<> (leadflow.cadence, leadflow.cadence) IS
+    'Different steps.  Without leadflow on search_path, write a OPERATOR(leadflow.<>) b.';
+COMMENT ON OPERATOR leadflow.= (leadflow.workhours, leadflow.workhours) IS
+    'Same schedule (values are canonical, so equal text means equal schedules).  Without leadflow on search_path, write a OPERATOR(leadflow.=) b; GROUP BY, DISTINCT and hash joins need no path.';
+COMMENT ON OPERATOR leadflow.<> (leadflow.workhours, leadflow.workhours) IS
+    'Different schedules.  Without leadflow on search_path, write a OPERATOR(leadflow.<>) b.';
+COMMENT ON FUNCTION leadflow.cadence_in(cstring) IS
+    'Text input of leadflow.cadence: strict, error 22P02 with a detail naming the offending part.';
+COMMENT ON FUNCTION leadflow.cadence_out(leadflow.cadence) IS
+    'Text output of leadflow.cadence, canonical: lower case, largest units (60m is 1h, 7d is 1w).';
+COMMENT ON FUNCTION leadflow.cadence_recv(internal) IS
+    'Binary input of leadflow.cadence (COPY BINARY, binary parameters): the same rules as text input, error 22P03.';
+COMMENT ON FUNCTION leadflow.cadence_send(leadflow.cadence) IS
+    'Binary output of leadflow.cadence.';
+COMMENT ON FUNCTION leadflow.cadence_eq(leadflow.cadence, leadflow.cadence) IS
+    'The = of leadflow.cadence: true when both plans have the same steps.';
+COMMENT ON FUNCTION leadflow.cadence_ne(leadflow.cadence, leadflow.cadence) IS
+    'The <> of leadflow.cadence.';
+COMMENT ON FUNCTION leadflow.cadence_hash(leadflow.cadence) IS
+    'Hash of a cadence for hash joins, GROUP BY and DISTINCT (equal plans hash equal).';
+COMMENT ON FUNCTION leadflow.cadence_hash_extended(leadflow.cadence, bigint) IS
+    'Seeded 64-bit hash of a cadence (hash partitioning).';
+COMMENT ON FUNCTION leadflow.workhours_in(cstring) IS
+    'Text input of leadflow.workhours: strict, error 22P02 with a detail naming the offending part; the zone must be in pg_timezone_names.';
+COMMENT ON FUNCTION leadflow.workhours_out(leadflow.workhours) IS
+    'Text output of leadflow.workhours, canonical: Monday first, days with equal blocks grouped, adjacent blocks merged.';
+COMMENT ON FUNCTION leadflow.workhours_recv(internal) IS
+    'Binary input of leadflow.workhours: the same rules as text input, error 22P03.';
+COMMENT ON FUNCTION leadflow.workhours_send(leadflow.workhours) IS
+    'Binary output of leadflow.workhours.';
+COMMENT ON FUNCTION leadflow.workhours_eq(leadflow.workhours, leadflow.workhours) IS
+    'The = of leadflow.workhours: true for the same schedule in the same zone.';
+COMMENT ON FUNCTION leadflow.workhours_ne(leadflow.workhours, leadflow.workhours) IS
+    'The <> of leadflow.workhours.';
+COMMENT ON FUNCTION leadflow.workhours_hash(leadflow.workhours) IS
+    'Hash of a schedule for hash joins, GROUP BY and DISTINCT.';
+COMMENT ON FUNCTION leadflow.candidate_list_in(cstring) IS
+    'Text input of leadflow.candidate_list: the JSON array it prints, strictly (the nine keys, integers, known reasons); what a restore reads.';
+COMMENT ON FUNCTION leadflow.candidate_list_out(leadflow.candidate_list) IS
+    'Text output of leadflow.candidate_list: a JSON array, one object per member considered.  Drivers that do not know the type get this text: cast the column to jsonb to get JSON.';
+COMMENT ON FUNCTION leadflow.candidate_list_recv(internal) IS
+    'Binary input of leadflow.candidate_list.';
+COMMENT ON FUNCTION leadflow.candidate_list_send(leadflow.candidate_list) IS
+    'Binary output of leadflow.candidate_list.';
+COMMENT ON FUNCTION leadflow.jsonb(leadflow.candidate_list) IS
+    'The implicit cast of a candidate list to jsonb: jsonb functions and operators take decision.candidates as it is, and candidates::jsonb gives a driver JSON.';
+COMMENT ON FUNCTION leadflow.candidate_list(jsonb) IS
+    'The assignment cast of a jsonb array to a candidate list (the same strict rules as text input).';
+
+-- Helpers
+COMMENT ON FUNCTION leadflow.now() IS
+    'leadflow''s "now": leadflow.clock when it is set (superuser only: tests, replays, backtests), else the transaction''s start (now()).  Every default time, SLA clock and report uses it.';
+COMMENT ON FUNCTION leadflow.rate(bigint, bigint) IS
+    'a / b as a fraction rounded to 4 places; NULL when b is 0 or NULL.  The reporting views'' rates.';
+COMMENT ON FUNCTION leadflow.minutes(timestamptz, timestamptz) IS
+    'Minutes from a to b (negative when b is earlier), rounded to 1 place; NULL when either is NULL.';
+COMMENT ON FUNCTION leadflow.duration_text(interval) IS
+    'An interval as health() prints it, whatever IntervalStyle: its largest unit and the next one when not zero (1 d 3 h, 1 h 30 min, 42 s), rounded down.';
+COMMENT ON FUNCTION leadflow.cron_elsewhere(text, text) IS
+    'Internal to schedule_sweep and unschedule_sweep in a database pg_cron does not run in: raises 55000 whose hint is the command to run in pg_cron''s database (42704 without pg_cron).';
+COMMENT ON FUNCTION leadflow.cron_check_caller() IS
+    'Internal to schedule_sweep and unschedule_sweep: 42501 with what to grant when the caller lacks USAGE on schema cron or cannot log in (pg_cron runs a job as the role that scheduled it).';
+COMMENT ON FUNCTION leadflow.log_touch(bigint, leadflow.channel, leadflow.outcome, text, jsonb) IS
+    'Log a touch (INSERT INTO leadflow.touch) by the acting rep, or by a manager, and advance the lead: cadence, stage, SLA clock; a dead_referral''s referral becomes a new lead.  Returns the touch row, a composite: SELECT * FROM leadflow.log_touch(...) gives its columns.';
+COMMENT ON FUNCTION leadflow.forget(bigint, text) IS
+    'Erase a person (a data-protection request): the lead named and every lead linked to it by duplicate_of lose name, email, phone, company and attrs, their touches notes and referrals, their events attrs; rows, stages, sources, owners, times and decisions stay, so the reports still count them, and each lead gets a forget decision.  Returns the ids of the leads forgotten.';
+COMMENT ON FUNCTION leadflow.merge(bigint, bigint) IS
+    'Merge lead drop into lead keep (the same person): touches, events, history, decisions and alerts move to keep, which fills its empty contact fields and missing attrs from drop; drop is closed (merged into lead N, duplicate_of = keep) and its duplicates point at keep.  Refused: merging a lead into itself or one of its own duplicates, keeping a lead closed without a win or merged away, dropping a converted or merged-away lead.';
+COMMENT ON FUNCTION leadflow.sweep(timestamptz) IS
+    'Reassign open leads whose SLA passed (escalating past the queue''s max_reassignments), hand on leads held past their queue''s hold_for, and route the backlog, as of as_of (default leadflow.now()), at most leadflow.sweep_batch_size leads per action.  A lead nobody else can take stays with its owner (sla_kept, handoff_kept); a waiting lead may go back to a previous owner.  One row per action with its number of leads; a run while another runs returns the single row skipped_concurrent_sweep.  A lead that cannot be moved is skipped with a lead_skipped alert.  One transaction.';
+COMMENT ON FUNCTION leadflow.leads_needed(integer, text) IS
+    'Leads to generate for a goal of conversions at the historical close rate (converted / closed, closed = converted, rejected or nurture; duplicates and merged leads left out), of one source or of all: scope, closed_leads, converted, close_rate, conversions_wanted (the goal), leads_to_generate (ceil(goal / close_rate)).  22023 for a goal that is not positive, P0002 when nothing converted yet.';
+
+-- Trigger functions (nobody may execute them; triggers fire without an EXECUTE check)
+COMMENT ON FUNCTION leadflow.lead_statement() IS
+    'Trigger lead_statement (BEFORE INSERT OR UPDATE OR DELETE on lead, per statement): opens the statement''s routing, which lead_flush writes at its end.';
+COMMENT ON FUNCTION leadflow.lead_inserted() IS
+    'Trigger lead_inserted (AFTER INSERT on lead): never queued; its WHEN clause, lead_row_inserted, confirms the routing of each row really inserted.';
+COMMENT ON FUNCTION leadflow.lead_row_inserted(bigint, tid) IS
+    'Internal to the trigger lead_inserted: confirms the routing of a row this transaction really inserted, so that a row an INSERT ... ON CONFLICT did not insert routes nothing; false always, and a no-op when called by hand.';
+COMMENT ON FUNCTION leadflow.lead_after_delete() IS
+    'Trigger lead_deleted (AFTER DELETE on lead): an open lead gives its owner''s seat back; its alerts go, its decisions stay and a delete decision says who deleted it.';
+COMMENT ON FUNCTION leadflow.lead_truncated() IS
+    'Trigger lead_truncated (AFTER TRUNCATE on lead): leadflow starts over: the ledger and alerts are emptied, every rep''s counters and every queue''s rotation reset; accounts stay.';
+COMMENT ON FUNCTION leadflow.lock_contacts(text[]) IS
+    'Internal to merge: takes the locks duplicate detection takes for these emails and phones, so that an inquiry from either prospect waits for the merge and finds the lead that survived.';
+COMMENT ON FUNCTION leadflow.lead_before_insert() IS
+    'Trigger lead_route (BEFORE INSERT on lead): normalises the contact fields, finds duplicates, scores the lead and routes it (rule, account, owner, strategy, seat claim, cadence, SLA, ledger, alerts); an INSERT carrying an owner or a closed stage is an import, kept as given.  A restore keeps rows as given.';
+COMMENT ON FUNCTION leadflow.lead_before_update() IS
+    'Trigger lead_follow (BEFORE UPDATE on lead): a manual owner change is cap-checked and recorded; stage changes are validated, recorded in stage_history and move the counters; contact changes are normalised and may not take another owner''s open lead''s email or phone (managers excepted).';
+COMMENT ON FUNCTION leadflow.flush_routing_state() IS
+    'Trigger lead_flush (AFTER INSERT OR UPDATE on lead, per statement): writes the counters, rotation state, ledger rows and alerts the statement kept in memory.';
+COMMENT ON FUNCTION leadflow.lead_score_fit() IS
+    'Trigger lead_score_fit (BEFORE UPDATE OF attrs, source, campaign, company, country, email on lead): recomputes the stored fit score.';
+COMMENT ON FUNCTION leadflow.touch_check_input() IS
+    'Trigger touch_check_input (BEFORE INSERT on touch, first): a touch needs a lead id (23502).';
+COMMENT ON FUNCTION leadflow.touch_authorize() IS
+    'Trigger touch_authorize (BEFORE INSERT on touch): in a rep session, the role must be mapped to a rep, the touch must be that rep''s, on its own lead, at most 5 minutes after leadflow.now() and not before the lead became its own (42501, 22008).';
+COMMENT ON FUNCTION leadflow.touch_before_insert() IS
+    'Trigger touch_evaluate (BEFORE INSERT on touch): checks the lead (exists, open, has an owner, the toucher is the owner or a manager) and applies the outcome: cadence step, next touch, SLA, stage, reject reason, referral lead.';
+COMMENT ON FUNCTION leadflow.rep_counters_create() IS
+    'Trigger rep_counters_create (AFTER INSERT on rep, per statement): gives each new rep its rep_load row.';
+COMMENT ON FUNCTION leadflow.queue_upsert_default() IS
+    'Trigger queue_upsert_default (BEFORE INSERT on queue): an INSERT of the queue "default" (a restore brings one) updates the row CREATE EXTENSION made.';
+COMMENT ON FUNCTION leadflow.queue_keep_default() IS
+    'Trigger queue_keep_default (BEFORE UPDATE OR DELETE on queue): the queue "default" cannot be removed or renamed (23514).';
+COMMENT ON FUNCTION leadflow.config_changed() IS
+    'Trigger config_changed and config_replicated (on the configuration tables): makes every backend reload its cached routing configuration, scoring rules and models, also on a logical subscriber.';
+
+-- Tables: configuration
+COMMENT ON TABLE leadflow.rep IS
+    'Sales reps: who they are, their working hours and holidays, pipeline caps, skills, manager and database login.  Deleting a rep who owns leads is refused (foreign key).';
+COMMENT ON COLUMN leadflow.rep.id IS 'The rep''s id (lead.owner_id, decision.to_rep, ... name it).';
+COMMENT ON COLUMN leadflow.rep.name IS 'The rep''s name, unique, not blank, at most 200 bytes; reports and alert details show it.';
+COMMENT ON COLUMN leadflow.rep.login IS 'The database role whose sessions act as this rep (row-level security, touches); unique, at most 63 bytes.  NULL: the rep has no login of its own.';
+COMMENT ON COLUMN leadflow.rep.email IS 'The rep''s email address, for the CRM''s use; leadflow does not send mail.  NULL: none given.';
+COMMENT ON COLUMN leadflow.rep.hours IS 'Working hours in the rep''s time zone: SLA clocks, next touches, require_available queues and the local day of max_new_per_day follow them.';
+COMMENT ON COLUMN leadflow.rep.holidays IS 'The rep''s own dates with no working time (vacation), on top of its holiday calendar''s (rep.calendar); empty by default.';
+COMMENT ON COLUMN leadflow.rep.active IS 'False: the rep gets no new leads (keeps those it has; the sweep moves them when their SLA passes).';
+COMMENT ON COLUMN leadflow.rep.away_until IS 'Out of office until then: no new leads before it.  NULL or past: available.';
+COMMENT ON COLUMN leadflow.rep.max_open IS 'Pipeline cap: the most open leads (new, working) the rep may own; 0 takes none.  Routing and manual moves respect it (23514), a manager may override.';
+COMMENT ON COLUMN leadflow.rep.max_new_per_day IS 'Inflow cap: the most leads the rep may be given in one local day (its hours'' zone); 0 takes none.';
+COMMENT ON COLUMN leadflow.rep.skills IS 'Skills a rule can require (rule.require_skills must be a subset), e.g. {german}.';
+COMMENT ON COLUMN leadflow.rep.manager_id IS 'The rep''s manager: gets its sla_breach alerts and, without an escalate_to queue, its escalated leads.  NULL: none (set NULL when the manager is deleted).';
+
+COMMENT ON TABLE leadflow.rep_load IS
+    'Routing state per rep, written by leadflow only: the counters pipeline caps are claimed against, and the rep''s conversion record for the performance strategy.  check_counters() and check_invariants() compare them with the leads.';
+COMMENT ON COLUMN leadflow.rep_load.rep_id IS 'The rep.';
+COMMENT ON COLUMN leadflow.rep_load.open_count IS 'Open leads (new, working) the rep owns, as claimed seats.';
+COMMENT ON COLUMN leadflow.rep_load.new_day IS 'The rep''s local date that new_count counts; NULL before its first lead.';
+COMMENT ON COLUMN leadflow.rep_load.new_count IS 'Leads given to the rep on new_day (against max_new_per_day).';
+COMMENT ON COLUMN leadflow.rep_load.last_assigned_at IS 'When the rep last got a lead from any queue; NULL: never.';
+COMMENT ON COLUMN leadflow.rep_load.won_count IS 'The rep''s leads closed as qualified or converted (imports included).';
+COMMENT ON COLUMN leadflow.rep_load.closed_count IS 'The rep''s leads closed as qualified, converted, rejected or nurture (imports included); won_count / closed_count is the rate the performance strategy reads.';
+
+COMMENT ON TABLE leadflow.queue IS
+    'Routing queues: how a lead is given to one of the members, the cadence and SLAs it gets, escalation, account stickiness and the ownership window.  A queue named default always exists and takes every lead no rule routes.';
+COMMENT ON COLUMN leadflow.queue.name IS 'The queue''s name (rules, members and leads name it; renames cascade); not blank, under 64 bytes.';
+COMMENT ON COLUMN leadflow.queue.strategy IS 'How the queue picks among eligible members (leadflow.strategy).';
+COMMENT ON COLUMN leadflow.queue.cadence IS 'The touch plan a lead gets when assigned from this queue (copied into lead.cadence).';
+COMMENT ON COLUMN leadflow.queue.first_touch_sla IS 'Business time from assignment to the first touch; positive, no months, at most 366 days.  Past it the sweep reassigns the lead.';
+COMMENT ON COLUMN leadflow.queue.touch_sla IS 'Business time allowed after each due touch (next_touch_at) before the sweep reassigns the lead; positive, no months, at most 366 days.';
+COMMENT ON COLUMN leadflow.queue.max_reassignments IS 'SLA reassignments a lead may have; past it the sweep escalates it (to escalate_to, else to the owner''s manager).';
+COMMENT ON COLUMN leadflow.queue.escalate_to IS 'The queue that routes leads escalated from this one.  NULL: they go to the old owner''s manager.';
+COMMENT ON COLUMN leadflow.queue.sticky_account IS 'True: a lead of an account with a current, eligible owner goes to that owner; the first rep this queue gives an ownerless account becomes its owner (until now + hold_for, or for good).';
+COMMENT ON COLUMN leadflow.queue.hold_for IS 'Calendar time an owner holds a lead (and an account) from this queue before the sweep hands it to then_queue; positive, at most 100 years.  NULL: no window, held for good.';
+COMMENT ON COLUMN leadflow.queue.then_queue IS 'Where the sweep routes leads held past hold_for (the inbound-to-territory hand-off).  NULL: no hand-off.';
+COMMENT ON COLUMN leadflow.queue.require_available IS 'True: only members inside their working hours now are eligible (hot inbound leads).';
+
+COMMENT ON TABLE leadflow.queue_member IS
+    'Which reps take leads from which queue, and their weights.';
+COMMENT ON COLUMN leadflow.queue_member.queue IS 'The queue.';
+COMMENT ON COLUMN leadflow.queue_member.rep_id IS 'The rep.';
+COMMENT ON COLUMN leadflow.queue_member.weight IS 'The member''s share in a weighted queue (3 and 1 give 3/4 and 1/4); positive, default 1; other strategies ignore it.';
+
+COMMENT ON TABLE leadflow.member_state IS
+    'Rotation state per queue member, written by routing only: whose turn it is in round robin and the smooth weighted round robin''s running weights.';
+COMMENT ON COLUMN leadflow.member_state.queue IS 'The queue.';
+COMMENT ON COLUMN leadflow.member_state.rep_id IS 'The member.';
+COMMENT ON COLUMN leadflow.member_state.last_assigned_at IS 'When this queue last gave the member a lead; NULL: never.';
+COMMENT ON COLUMN leadflow.member_state.last_turn IS 'Round robin: the queue''s turn number of the member''s last lead (larger = more recent; 0 = never).';
+COMMENT ON COLUMN leadflow.member_state.current_weight IS 'Smooth weighted round robin (weighted, performance): the member''s running weight.';
+
+COMMENT ON TABLE leadflow.rule IS
+    'Routing rules: the first active rule (by priority, then id) whose match and score bounds fit the lead decides its queue, or suppresses it.  No rule fits: the queue default.';
+COMMENT ON COLUMN leadflow.rule.id IS 'The rule''s id (decision.rule_id names it).';
+COMMENT ON COLUMN leadflow.rule.priority IS 'Lower is tried first; ties by id.  Default 100.';
+COMMENT ON COLUMN leadflow.rule.name IS 'A name for people (reports, explain).';
+COMMENT ON COLUMN leadflow.rule.match IS 'A JSON object tested against the lead''s routing document (see leadflow.matches); {} matches everything.  A malformed match is refused (22023).';
+COMMENT ON COLUMN leadflow.rule.min_score IS 'The rule fits only leads with score >= min_score.  NULL: no lower bound.';
+COMMENT ON COLUMN leadflow.rule.max_score IS 'The rule fits only leads with score <= max_score.  NULL: no upper bound.';
+COMMENT ON COLUMN leadflow.rule.require_skills IS 'Skills a member needs (a subset of rep.skills) to take leads this rule routes; empty: none.';
+COMMENT ON COLUMN leadflow.rule.action IS 'route (to queue) or suppress (reject the lead).';
+COMMENT ON COLUMN leadflow.rule.queue IS 'The queue a route rule sends leads to; NULL only for suppress rules.';
+COMMENT ON COLUMN leadflow.rule.active IS 'False: the rule is skipped.';
+
+COMMENT ON TABLE leadflow.account IS
+    'Accounts, found by email domain (made by routing for new company domains, never for free-mail ones) or by company name: name, attributes and parent, the owner sticky queues give its leads to, its status and suppression.';
+COMMENT ON COLUMN leadflow.account.id IS 'The account''s id (lead.account_id).';
+COMMENT ON COLUMN leadflow.account.domain IS 'The email domain, lower case and trimmed; unique.  NULL: an account known by its name only.';
+COMMENT ON COLUMN leadflow.account.owner_id IS 'The rep who owns the account: sticky queues give it the account''s leads while it is eligible.  NULL: nobody (the next sticky assignment sets it).';
+COMMENT ON COLUMN leadflow.account.owned_until IS 'Ownership ends then (now + the queue''s hold_for when a sticky queue set it).  NULL with an owner: open-ended.';
+COMMENT ON COLUMN leadflow.account.status IS 'prospect, customer or suppressed (new leads rejected).';
+COMMENT ON COLUMN leadflow.account.suppress_reason IS 'Why the account is suppressed (required then); becomes the reject_reason of its leads.';
+COMMENT ON COLUMN leadflow.account.pursue_other_contacts IS 'Set by a dead_other_contact touch: this contact is dead, the account is worth trying through others.';
+
+COMMENT ON TABLE leadflow.freemail_domain IS
+    'Email domains of free-mail providers: leads from them never create or join an account (gmail.com is not a customer).';
+COMMENT ON COLUMN leadflow.freemail_domain.domain IS 'The domain, lower case and trimmed.';
+COMMENT ON COLUMN leadflow.freemail_domain.builtin IS 'True for rows leadflow ships (recreated by CREATE EXTENSION, not dumped); your rows are false.';
+
+COMMENT ON TABLE leadflow.country_calling_code IS
+    'Telephone calling codes and trunk prefixes by ISO 3166 country, for writing phone numbers with their country code.  Add your own rows.';
+COMMENT ON COLUMN leadflow.country_calling_code.country IS 'ISO 3166 alpha-2 code, upper case (lead.country matches it in any case).';
+COMMENT ON COLUMN leadflow.country_calling_code.calling_code IS 'The international calling code, 1 to 4 digits without +.';
+COMMENT ON COLUMN leadflow.country_calling_code.trunk_prefix IS 'The national trunk prefix dropped before the calling code is put in front (0 in most of Europe); empty: none.';
+COMMENT ON COLUMN leadflow.country_calling_code.builtin IS 'True for rows leadflow ships (not dumped); your rows are false.';
+
+COMMENT ON TABLE leadflow.scoring_rule IS
+    'Points for fit (the lead''s attributes, stored in lead.score) and engagement (its events, decaying with a half-life, added by current_score).  Rules of one kind with the same name form a group, capped by max_points.';
+COMMENT ON COLUMN leadflow.scoring_rule.id IS 'The rule''s id.';
+COMMENT ON COLUMN leadflow.scoring_rule.name IS 'The rule''s group: rules of the same kind and name share one cap.';
+COMMENT ON COLUMN leadflow.scoring_rule.kind IS 'fit (needs match) or engagement (needs event_kind).';
+COMMENT ON COLUMN leadflow.scoring_rule.match IS 'fit: a JSON match tested against the routing document, as routing does.  NULL for engagement rules.';
+COMMENT ON COLUMN leadflow.scoring_rule.event_kind IS 'engagement: the event.kind that earns the points.  NULL for fit rules.';
+COMMENT ON COLUMN leadflow.scoring_rule.points IS 'Points per match or event; may be negative.';
+COMMENT ON COLUMN leadflow.scoring_rule.half_life IS 'engagement: an event''s points halve every half_life (points * 0.5^(age / half_life)).  NULL: no decay (always NULL for fit).';
+COMMENT ON COLUMN leadflow.scoring_rule.max_points IS 'Cap of the rule''s group: the group total stays within [-cap, cap], the smallest max_points of its rules.  NULL: this rule sets no cap.';
+COMMENT ON COLUMN leadflow.scoring_rule.active IS 'False: the rule counts for nothing.';
+
+COMMENT ON TABLE leadflow.qualification_criterion IS
+    'The qualification matrix: the answers (keys of lead.attrs) a lead needs before a qualified touch is accepted.';
+COMMENT ON COLUMN leadflow.qualification_criterion.name IS 'The criterion''s name (budget, authority, need, timing, ...), shown in the error that lists what is missing.';
+COMMENT ON COLUMN leadflow.qualification_criterion.attribute IS 'The key of lead.attrs that holds the answer.';
+COMMENT ON COLUMN leadflow.qualification_criterion.allowed IS 'The accepted answers.  NULL: any non-empty answer.';
+COMMENT ON COLUMN leadflow.qualification_criterion.required IS 'False: recorded but not needed to qualify.';
+
+-- (the table's comment is the scoring section's)
+COMMENT ON COLUMN leadflow.model.name IS 'The model''s name (default is the one inserts and explain_score use).';
+COMMENT ON COLUMN leadflow.model.trained_at IS 'When this version was trained (leadflow.now()); training again at the same instant replaces it.';
+COMMENT ON COLUMN leadflow.model.features IS 'The routing-document keys the model reads.';
+COMMENT ON COLUMN leadflow.model.params IS 'What the model learned, as JSON (counts per feature slot, bins), so a model can be read, compared and restored.';
+COMMENT ON COLUMN leadflow.model.positives IS 'Training leads that were won (qualified or converted).';
+COMMENT ON COLUMN leadflow.model.negatives IS 'Training leads that were rejected.';
+COMMENT ON COLUMN leadflow.model.auc IS 'Area under the ROC curve on the training leads (0.5 = chance, 1 = every won lead ranked above every lost one).';
+COMMENT ON COLUMN leadflow.model.kind IS 'logistic (L2-regularised logistic regression) or naive_bayes (Laplace-smoothed, calibrated); versions of 1.1 are naive_bayes.';
+COMMENT ON COLUMN leadflow.model.log_loss IS 'Mean log loss of the predicted probabilities on the training leads (lower is better).  NULL: versions of 1.1.';
+COMMENT ON COLUMN leadflow.model.holdout_positives IS 'Held-out leads (not trained on) that were won.  NULL: nothing was held out (a version of 1.1).';
+COMMENT ON COLUMN leadflow.model.holdout_negatives IS 'Held-out leads that were rejected.  NULL: nothing was held out.';
+COMMENT ON COLUMN leadflow.model.holdout_auc IS 'AUC on the held-out leads: how well the model ranks leads it has not seen.  NULL: nothing held out, or only one outcome among them.';
+COMMENT ON COLUMN leadflow.model.holdout_log_loss IS 'Mean log loss on the held-out leads.  NULL: nothing held out.';
+COMMENT ON COLUMN leadflow.model.holdout_calibration_error IS 'On the held-out leads, how far predicted probabilities are from the share that converted (expected calibration error over equal-width probability bins; 0 = calibrated: of leads predicted p, p convert).  NULL: nothing held out.';
+
+-- Tables: data
+COMMENT ON TABLE leadflow.lead IS
+    'Leads: the prospect''s contact data and attributes, score, stage, owner, cadence position and SLA clock.  An INSERT without an owner is routed in its own transaction; one with an owner or a closed stage is an import, kept as given.';
+COMMENT ON COLUMN leadflow.lead.id IS 'leadflow''s id of the lead (bigint: node-postgres returns it as a string).';
+COMMENT ON COLUMN leadflow.lead.external_id IS 'The CRM''s own key for the lead, unique when given (at most 1000 bytes): look leads up by it and upsert on it (ON CONFLICT (external_id)).  NULL: the CRM gave none.';
+COMMENT ON COLUMN leadflow.lead.created_at IS 'When the lead arrived (default leadflow.now(); finite).  Speed to lead counts from here.';
+COMMENT ON COLUMN leadflow.lead.source IS 'Where the lead came from (web_form, inbound_call, walk_in, purchased_list, referral, direct_mail, event, ...; free text), routing-document key source.  NULL: unknown, reported as (none).';
+COMMENT ON COLUMN leadflow.lead.campaign IS 'The marketing campaign (free text), routing-document key campaign.  NULL: none, reported as (none).';
+COMMENT ON COLUMN leadflow.lead.name IS 'The person''s name, trimmed, runs of spaces made one (attrs.original_name keeps what was sent when that changed it).';
+COMMENT ON COLUMN leadflow.lead.email IS 'Email, trimmed and lower-cased; NULL when it is not local@domain.tld (attrs.original_email keeps what was sent).  Duplicates are found by it; its domain is the account''s key and routing-document key domain.';
+COMMENT ON COLUMN leadflow.lead.phone IS 'Phone as + country code and digits (+4930123456), from lead.country or leadflow.default_country; NULL under 5 or over 15 digits (attrs.original_phone keeps what was sent).  Duplicates are found by it when there is no email.';
+COMMENT ON COLUMN leadflow.lead.company IS 'The company''s name, trimmed, routing-document key company.';
+COMMENT ON COLUMN leadflow.lead.country IS 'ISO 3166 alpha-2 country (any case), routing-document key country; gives the phone''s calling code.';
+COMMENT ON COLUMN leadflow.lead.account_id IS 'The lead''s account: given, or found by routing or an import from the email domain (made for a new company domain), else from the company name.  NULL: none found.';
+COMMENT ON COLUMN leadflow.lead.attrs IS 'Any other attributes, a JSON object (never NULL, default {}): rules and scoring match its keys, qualification answers live here, leadflow adds original_* keys when hygiene changed a contact field.';
+COMMENT ON COLUMN leadflow.lead.score IS 'Fit points under the active fit rules, stored: set at insert, recomputed when attrs, source, campaign, company, country or email change, or by rescore().  current_score() adds engagement.';
+COMMENT ON COLUMN leadflow.lead.predicted IS 'Probability (0 to 1) that the lead converts, by the newest model named default: set at insert, refreshed for every lead when that model is trained (refresh_predictions).  NULL: no default model yet.';
+COMMENT ON COLUMN leadflow.lead.stage IS 'Where the lead is (leadflow.stage; new and working are open).  Changes are validated: nothing leaves converted, rejected goes back only by reopen().';
+COMMENT ON COLUMN leadflow.lead.stage_changed_at IS 'When the lead entered its current stage (set by routing and by every stage change).  NULL: not routed yet, or imported without it, and never changed since.';
+COMMENT ON COLUMN leadflow.lead.queue IS 'The queue that routed the lead (its SLAs and cadence apply).  NULL: not routed yet (route_on_insert off, or an import).';
+COMMENT ON COLUMN leadflow.lead.owner_id IS 'The rep who owns the lead.  NULL: waiting in its queue''s backlog, not routed yet, or closed without an owner.';
+COMMENT ON COLUMN leadflow.lead.assigned_at IS 'When the current owner got the lead; the cadence and the first-touch SLA run from here.  NULL without an owner.';
+COMMENT ON COLUMN leadflow.lead.first_touch_at IS 'When the first touch happened (whoever made it).  NULL: never touched.';
+COMMENT ON COLUMN leadflow.lead.last_touch_at IS 'When the latest touch happened.  NULL: never touched.';
+COMMENT ON COLUMN leadflow.lead.touches IS 'How many touches were logged on the lead.';
+COMMENT ON COLUMN leadflow.lead.cadence IS 'The touch plan, copied from the queue at assignment or import (a lead keeps the plan it started on).  NULL: never assigned.';
+COMMENT ON COLUMN leadflow.lead.cadence_step IS 'The step (0-based) due next; it restarts at 0 with a new owner or when the lead comes back into the pipeline.';
+COMMENT ON COLUMN leadflow.lead.next_touch_at IS 'When the next step falls due, in the owner''s working time.  NULL: closed or no owner.';
+COMMENT ON COLUMN leadflow.lead.sla_due_at IS 'The follow-up deadline: first_touch_sla after assignment, then touch_sla after each due touch, in the owner''s business time.  The sweep reassigns open leads past it.  NULL: no clock runs (closed or no owner).';
+COMMENT ON COLUMN leadflow.lead.reassignments IS 'How often the sweep took the lead from an owner who missed the SLA; past the queue''s max_reassignments it escalates.';
+COMMENT ON COLUMN leadflow.lead.value IS 'Expected deal value, in the CRM''s currency; finite and not negative.  NULL: unknown.';
+COMMENT ON COLUMN leadflow.lead.reject_reason IS 'Why the lead was rejected: the dead outcome and its note (dead: wrong number), account suppressed: ..., suppressed by rule "...", duplicate of lead N, merged into lead N  NULL unless rejected.  reject_reasons groups by the part before the colon.';
+COMMENT ON COLUMN leadflow.lead.referred_by IS 'The lead whose dead_referral touch created this one.  NULL: not a referral.';
+COMMENT ON COLUMN leadflow.lead.duplicate_of IS 'The open lead this one duplicated (it was closed at once), the earlier lead of a returning prospect, or the lead it was merged into.  NULL: a prospect seen for the first time.';
+
+COMMENT ON TABLE leadflow.touch IS
+    'Every call, email, message or meeting with its outcome.  Inserting one (or log_touch) advances the lead; rows are kept as history.';
+COMMENT ON COLUMN leadflow.touch.id IS 'The touch''s id.';
+COMMENT ON COLUMN leadflow.touch.lead_id IS 'The lead touched (must exist, be open and have an owner).';
+COMMENT ON COLUMN leadflow.touch.rep_id IS 'Who made the touch: set by leadflow to the acting role''s rep, else the owner; only a manager may name someone other than the owner.';
+COMMENT ON COLUMN leadflow.touch.at IS 'When the touch happened (default leadflow.now(); finite).  A rep session may record at most 5 minutes after now and not before the lead became its own.';
+COMMENT ON COLUMN leadflow.touch.channel IS 'How the touch was made (leadflow.channel).';
+COMMENT ON COLUMN leadflow.touch.outcome IS 'What it found out (leadflow.outcome); required, it decides what happens to the lead.';
+COMMENT ON COLUMN leadflow.touch.note IS 'Free text; for a dead outcome it goes into reject_reason.';
+COMMENT ON COLUMN leadflow.touch.referral IS 'For dead_referral: the person referred, a JSON object (name, email or phone, company, country, attrs) that becomes a new lead.  NULL otherwise.';
+
+COMMENT ON TABLE leadflow.event IS
+    'Engagement signals (page views, email opens, form fills, re-inquiries, ...) that engagement scoring rules give points for.';
+COMMENT ON COLUMN leadflow.event.id IS 'The event''s id.';
+COMMENT ON COLUMN leadflow.event.lead_id IS 'The lead it is about.';
+COMMENT ON COLUMN leadflow.event.kind IS 'What happened (page_view, email_open, form_fill, ...; free text, not blank); re_inquiry is written by leadflow when a duplicate of the open lead arrives.  scoring_rule.event_kind matches it.';
+COMMENT ON COLUMN leadflow.event.at IS 'When it happened (default leadflow.now(); finite); engagement points decay from here.';
+COMMENT ON COLUMN leadflow.event.attrs IS 'Anything else about the event, a JSON object.';
+
+COMMENT ON TABLE leadflow.decision IS
+    'The decision ledger, append-only: one row per assignment, reassignment, hand-off, escalation, manual move, backlog, suppression, duplicate, merge, delete and erasure, in the same transaction as the change, with every candidate and why each was passed over.  No foreign keys: it outlives what it names.';
+COMMENT ON COLUMN leadflow.decision.id IS 'The decision''s id; ids grow in the order decisions were made.';
+COMMENT ON COLUMN leadflow.decision.lead_id IS 'The lead decided about.';
+COMMENT ON COLUMN leadflow.decision.at IS 'When (leadflow.now(); the sweep''s as_of for its decisions).';
+COMMENT ON COLUMN leadflow.decision.kind IS 'What was decided (leadflow.decision_kind).';
+COMMENT ON COLUMN leadflow.decision.from_rep IS 'The owner before.  NULL: none.';
+COMMENT ON COLUMN leadflow.decision.to_rep IS 'The owner after.  NULL: nobody (backlog, suppress, unassigned).';
+COMMENT ON COLUMN leadflow.decision.rule_id IS 'The rule that matched.  NULL: no rule (the queue default), or not a routing decision.';
+COMMENT ON COLUMN leadflow.decision.queue IS 'The queue decided in.  NULL: none (a manual move of a lead without one).';
+COMMENT ON COLUMN leadflow.decision.strategy IS 'The strategy of that queue when one chose.  NULL: no strategy ran.';
+COMMENT ON COLUMN leadflow.decision.reason IS 'Why: the strategy that picked (round_robin, ...), account_owner, previous_owner, no_eligible_member, import, kept by its owner: nobody else can take it, escalated to the owner''s manager, a manual move''s reason; for a suppression or a duplicate the lead''s reject_reason.';
+
+COMMENT ON COLUMN leadflow.decision.candidates IS
+    'Every member considered, one JSON object each: rep, eligible, reason (why it was passed over: inactive, away, outside_hours, missing_skills, previous_owner, current_owner, at_max_open, at_max_new_per_day, cap_taken_concurrently, not_picked; null for the chosen one), open, max_open, new_today, max_new_per_day, weight, chosen, and account_owner: true for the account''s owner.  Stored as leadflow.candidate_list; casts to jsonb (a driver gets JSON from candidates::jsonb).  NULL: no candidates were weighed (manual moves, suppressions).  Reps cannot read it.';
+COMMENT ON COLUMN leadflow.decision.txid IS 'The transaction that made the decision (xid8).';
+
+COMMENT ON TABLE leadflow.alert IS
+    'Alerts for managers and reps; each is also sent at commit as NOTIFY leadflow_alert with the payload {"id", "kind", "lead_id", "rep_id"}.';
+COMMENT ON COLUMN leadflow.alert.id IS 'The alert''s id (in the NOTIFY payload).';
+COMMENT ON COLUMN leadflow.alert.at IS 'When it was raised (leadflow.now(), the sweep''s as_of).';
+COMMENT ON COLUMN leadflow.alert.kind IS 'What happened (leadflow.alert_kind).';
+COMMENT ON COLUMN leadflow.alert.lead_id IS 'The lead it is about.  NULL: none.';
+COMMENT ON COLUMN leadflow.alert.rep_id IS 'Whom the alert is for: the old owner''s manager (sla_breach), the new owner (reassigned), the rep''s manager (cap_reached), ...; a rep session sees its own.  Never NULL while a rep exists: without a manager, the queue''s manager_id, the default queue''s, the head of sales.';
+COMMENT ON COLUMN leadflow.alert.detail IS 'What a person needs to read it, a JSON object of strings (rep and queue names, reasons); not in the NOTIFY payload.';
+COMMENT ON COLUMN leadflow.alert.acknowledged_at IS 'When it was first acknowledged (acknowledge_alert).  NULL: not yet; health() warns after an hour.';
+
+COMMENT ON TABLE leadflow.stage_history IS
+    'Every stage change of every lead, written by leadflow, with the role that made it.';
+COMMENT ON COLUMN leadflow.stage_history.id IS 'The entry''s id, in order of changes.';
+COMMENT ON COLUMN leadflow.stage_history.lead_id IS 'The lead.';
+COMMENT ON COLUMN leadflow.stage_history.from_stage IS 'The stage before the change.';
+COMMENT ON COLUMN leadflow.stage_history.to_stage IS 'The stage after.';
+COMMENT ON COLUMN leadflow.stage_history.at IS 'When (leadflow.now()).';
+COMMENT ON COLUMN leadflow.stage_history.by_role IS 'The acting role (the session''s, after SET ROLE).';
+
+-- Tables: operations
+COMMENT ON COLUMN leadflow.sweep_stats.singleton IS 'Always true: the table has one row.';
+COMMENT ON COLUMN leadflow.sweep_stats.runs IS 'Committed sweeps in this database, by anyone.';
+COMMENT ON COLUMN leadflow.sweep_stats.last_started_at IS 'Real time the last sweep started.';
+COMMENT ON COLUMN leadflow.sweep_stats.last_finished_at IS 'Real time the last sweep finished.';
+COMMENT ON COLUMN leadflow.sweep_stats.last_as_of IS 'The as_of the last sweep ran with.';
+COMMENT ON COLUMN leadflow.sweep_stats.run_gap IS 'Time between the starts of the last two sweeps.  NULL: only one so far.';
+COMMENT ON COLUMN leadflow.sweep_stats.cron_runs IS 'Committed sweeps run by pg_cron (its background worker or its connection).';
+COMMENT ON COLUMN leadflow.sweep_stats.last_cron_at IS 'Real time the last sweep by pg_cron started.  NULL: none yet.';
+COMMENT ON COLUMN leadflow.sweep_stats.last_cron_finished_at IS 'Real time the last sweep by pg_cron finished.  NULL: none yet.';
+COMMENT ON COLUMN leadflow.sweep_stats.cron_gap IS 'Time between the starts of the last two sweeps by pg_cron: the schedule health() judges by.  NULL: fewer than two.';
+COMMENT ON COLUMN leadflow.sweep_action_total.action IS 'A sweep action (sla_reassigned, sla_escalated, sla_kept, handed_off, handoff_kept, backlog_assigned; sla_backlogged before 1.2).';
+COMMENT ON COLUMN leadflow.sweep_action_total.leads IS 'Leads that action moved in every committed sweep so far (a counter).';
+COMMENT ON COLUMN leadflow.invariants_run.singleton IS 'Always true: the table has one row.';
+COMMENT ON COLUMN leadflow.invariants_run.checked_at IS 'Real time record_invariants() finished.';
+COMMENT ON COLUMN leadflow.invariants_run.seconds IS 'How long check_invariants() took, in seconds.';
+COMMENT ON COLUMN leadflow.invariants_run.violations IS 'Violations found (0: all is well).';
+COMMENT ON COLUMN leadflow.invariants_run.kinds IS 'Violations per kind, a JSON object ({} when none).';
+
+-- Views
+COMMENT ON COLUMN leadflow.work_list.rep_id IS 'The rep (the lead''s owner).';
+COMMENT ON COLUMN leadflow.work_list.rep IS 'The rep''s name.';
+COMMENT ON COLUMN leadflow.work_list.priority IS 'The order to work the rep''s leads in, from 1: due and overdue first (most overdue first), then by score (bigint).';
+COMMENT ON COLUMN leadflow.work_list.lead_id IS 'The lead.';
+COMMENT ON COLUMN leadflow.work_list.name IS 'The person''s name.';
+COMMENT ON COLUMN leadflow.work_list.company IS 'The company.';
+COMMENT ON COLUMN leadflow.work_list.email IS 'Email.';
+COMMENT ON COLUMN leadflow.work_list.phone IS 'Phone.';
+COMMENT ON COLUMN leadflow.work_list.stage IS 'new or working.';
+COMMENT ON COLUMN leadflow.work_list.score IS 'Fit score (lead.score).';
+COMMENT ON COLUMN leadflow.work_list.next_channel IS 'The channel of the step due next.  NULL: past the last step, or no cadence.';
+COMMENT ON COLUMN leadflow.work_list.next_step IS 'The step due next, counted from 1.';
+COMMENT ON COLUMN leadflow.work_list.cadence_steps IS 'Steps in the lead''s cadence.  NULL: no cadence.';
+COMMENT ON COLUMN leadflow.work_list.next_touch_at IS 'When the next step is due.';
+COMMENT ON COLUMN leadflow.work_list.due IS 'The next touch is due now (next_touch_at <= leadflow.now()).';
+COMMENT ON COLUMN leadflow.work_list.minutes_overdue IS 'Whole wall-clock minutes since the touch fell due; 0 when not due.';
+COMMENT ON COLUMN leadflow.work_list.sla_due_at IS 'The follow-up deadline.';
+COMMENT ON COLUMN leadflow.work_list.sla_breached IS 'The deadline has passed: the next sweep reassigns the lead.';
+COMMENT ON COLUMN leadflow.work_list.touches IS 'Touches so far.';
+COMMENT ON COLUMN leadflow.work_list.last_touch_at IS 'When the latest touch happened.  NULL: never touched.';
+
+COMMENT ON COLUMN leadflow.rep_pipeline.rep_id IS 'The rep.';
+COMMENT ON COLUMN leadflow.rep_pipeline.rep IS 'The rep''s name.';
+COMMENT ON COLUMN leadflow.rep_pipeline.active IS 'rep.active.';
+COMMENT ON COLUMN leadflow.rep_pipeline.open_leads IS 'Open leads the rep owns.';
+COMMENT ON COLUMN leadflow.rep_pipeline.max_open IS 'The rep''s pipeline cap.';
+COMMENT ON COLUMN leadflow.rep_pipeline.open_vs_cap IS 'open_leads / max_open (a fraction; NULL when max_open is 0).';
+COMMENT ON COLUMN leadflow.rep_pipeline.new_today IS 'Leads given to the rep today, its local day.';
+COMMENT ON COLUMN leadflow.rep_pipeline.max_new_per_day IS 'The rep''s daily cap.';
+COMMENT ON COLUMN leadflow.rep_pipeline.overdue IS 'Open leads whose next touch is past.';
+COMMENT ON COLUMN leadflow.rep_pipeline.sla_breached IS 'Open leads whose SLA deadline is past.';
+COMMENT ON COLUMN leadflow.rep_pipeline.touched_within_48h IS 'Open leads touched in the last 48 hours.';
+COMMENT ON COLUMN leadflow.rep_pipeline.touched_within_48h_rate IS 'touched_within_48h / open_leads (a fraction; NULL without open leads).';
+COMMENT ON COLUMN leadflow.rep_pipeline.won IS 'Closed leads the rep owns that were qualified or converted (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.rep_pipeline.closed IS 'The rep''s leads in any stage but new and working (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.rep_pipeline.conversion_rate IS 'converted / leads (a fraction; NULL without leads).';
+
+COMMENT ON COLUMN leadflow.source_performance.source IS 'lead.source, (none) when NULL.';
+COMMENT ON COLUMN leadflow.source_performance.campaign IS 'lead.campaign, (none) when NULL.';
+COMMENT ON COLUMN leadflow.source_performance.leads IS 'Leads (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.source_performance.contacted IS 'Leads touched at least once.';
+COMMENT ON COLUMN leadflow.source_performance.qualified IS 'Leads now qualified or converted.';
+COMMENT ON COLUMN leadflow.source_performance.converted IS 'Leads converted.';
+COMMENT ON COLUMN leadflow.source_performance.rejected IS 'Leads rejected.';
+COMMENT ON COLUMN leadflow.source_performance.contact_rate IS 'contacted / leads.';
+COMMENT ON COLUMN leadflow.source_performance.qualification_rate IS 'qualified / leads.';
+COMMENT ON COLUMN leadflow.source_performance.conversion_rate IS 'converted / leads.';
+COMMENT ON COLUMN leadflow.source_performance.median_minutes_to_first_touch IS 'Median minutes from creation to the first touch, of the leads touched.  NULL: none touched.';
+
+COMMENT ON COLUMN leadflow.funnel.campaign IS 'lead.campaign, (none) when NULL.';
+COMMENT ON COLUMN leadflow.funnel.leads IS 'Leads (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.funnel.assigned IS 'Leads that ever had an owner.';
+COMMENT ON COLUMN leadflow.funnel.contacted IS 'Leads touched at least once.';
+COMMENT ON COLUMN leadflow.funnel.ever_qualified IS 'Leads that were ever qualified (now qualified or converted, or qualified in stage_history).';
+COMMENT ON COLUMN leadflow.funnel.converted IS 'Leads converted.';
+COMMENT ON COLUMN leadflow.funnel.contact_rate IS 'contacted / leads.';
+COMMENT ON COLUMN leadflow.funnel.ever_qualified_rate IS 'ever_qualified / leads.';
+COMMENT ON COLUMN leadflow.funnel.conversion_rate IS 'converted / leads.';
+
+COMMENT ON COLUMN leadflow.speed_to_lead.queue IS 'The lead''s queue, (none) when NULL.';
+COMMENT ON COLUMN leadflow.speed_to_lead.rep IS 'The current owner''s name.';
+COMMENT ON COLUMN leadflow.speed_to_lead.leads IS 'Leads assigned to that owner from that queue.';
+COMMENT ON COLUMN leadflow.speed_to_lead.median_minutes_to_assignment IS 'Median minutes from creation to assignment.';
+COMMENT ON COLUMN leadflow.speed_to_lead.p90_minutes_to_assignment IS '90th percentile of the minutes from creation to assignment.';
+COMMENT ON COLUMN leadflow.speed_to_lead.median_minutes_to_first_touch IS 'Median minutes from creation to the first touch by anyone (speed to lead).  NULL: none touched.';
+COMMENT ON COLUMN leadflow.speed_to_lead.p90_minutes_to_first_touch IS '90th percentile of the minutes from creation to the first touch.  NULL: none touched.';
+COMMENT ON COLUMN leadflow.speed_to_lead.touched IS 'Leads touched at least once.';
+COMMENT ON COLUMN leadflow.speed_to_lead.sla_met IS 'Leads the current owner first touched within the queue''s first_touch_sla of their business time.';
+COMMENT ON COLUMN leadflow.speed_to_lead.sla_attainment IS 'sla_met / (leads first touched by the current owner + untouched leads already past the SLA); NULL when none is due yet.';
+
+COMMENT ON COLUMN leadflow.reject_reasons.reason IS 'The part of reject_reason before the first colon, (none) when NULL.';
+COMMENT ON COLUMN leadflow.reject_reasons.source IS 'lead.source, (none) when NULL.';
+COMMENT ON COLUMN leadflow.reject_reasons.campaign IS 'lead.campaign, (none) when NULL.';
+COMMENT ON COLUMN leadflow.reject_reasons.leads IS 'Rejected leads.';
+COMMENT ON COLUMN leadflow.reject_reasons.share_of_rejected IS 'This row''s share of all rejected leads (a fraction).';
+
+COMMENT ON COLUMN leadflow.overdue.lead_id IS 'The lead.';
+COMMENT ON COLUMN leadflow.overdue.rep IS 'The owner''s name.';
+COMMENT ON COLUMN leadflow.overdue.rep_id IS 'The owner.';
+COMMENT ON COLUMN leadflow.overdue.queue IS 'The lead''s queue.';
+COMMENT ON COLUMN leadflow.overdue.stage IS 'new or working.';
+COMMENT ON COLUMN leadflow.overdue.next_touch_at IS 'When the next touch fell due.';
+COMMENT ON COLUMN leadflow.overdue.minutes_overdue IS 'Minutes since the touch fell due (1 place; 0 when only the SLA is past).';
+COMMENT ON COLUMN leadflow.overdue.sla_due_at IS 'The follow-up deadline.';
+COMMENT ON COLUMN leadflow.overdue.sla_breached IS 'The deadline has passed: the next sweep reassigns the lead.';
+COMMENT ON COLUMN leadflow.overdue.reassignments IS 'SLA reassignments so far.';
+
+COMMENT ON COLUMN leadflow.backlog.lead_id IS 'The lead.';
+COMMENT ON COLUMN leadflow.backlog.queue IS 'Its queue, (not routed) when it has none.';
+COMMENT ON COLUMN leadflow.backlog.created_at IS 'When the lead arrived.';
+COMMENT ON COLUMN leadflow.backlog.minutes_waiting IS 'Minutes since it arrived (1 place).';
+COMMENT ON COLUMN leadflow.backlog.reassignments IS 'SLA reassignments so far.';
+COMMENT ON COLUMN leadflow.backlog.last_decision IS 'The reason of the latest decision about it (no_eligible_member, ...).  NULL: never routed.';
+
+COMMENT ON COLUMN leadflow.fairness.queue IS 'The queue.';
+COMMENT ON COLUMN leadflow.fairness.rep IS 'The member''s name.';
+COMMENT ON COLUMN leadflow.fairness.weight IS 'The member''s weight.';
+COMMENT ON COLUMN leadflow.fairness.weight_share IS 'weight / the total weight of the queue''s members that were eligible at least once.  NULL: this member never was.';
+COMMENT ON COLUMN leadflow.fairness.assignments IS 'Leads the queue gave the member (assign, reassign_sla, handoff, escalate decisions).';
+COMMENT ON COLUMN leadflow.fairness.assignment_share IS 'assignments / the queue''s assignments.  NULL: none yet.';
+COMMENT ON COLUMN leadflow.fairness.share_vs_weight IS 'assignment_share / weight_share, 2 places: 1.00 is exactly fair, below 1 got less than its weight.';
+
+COMMENT ON COLUMN leadflow.capacity.queue IS 'The queue.';
+COMMENT ON COLUMN leadflow.capacity.members IS 'Members.';
+COMMENT ON COLUMN leadflow.capacity.available_members IS 'Members active and not away now.';
+COMMENT ON COLUMN leadflow.capacity.seats IS 'Sum of the active members'' max_open.';
+COMMENT ON COLUMN leadflow.capacity.open_leads IS 'Open leads the active members own (from any queue).';
+COMMENT ON COLUMN leadflow.capacity.free_seats IS 'Sum over the active members of max_open less their open leads, each at least 0.';
+COMMENT ON COLUMN leadflow.capacity.new_per_day_capacity IS 'Sum of the available members'' max_new_per_day.';
+COMMENT ON COLUMN leadflow.capacity.inflow_per_day IS 'Leads routed to the queue per day over the last 7 days (assign and backlog decisions / 7).';
+COMMENT ON COLUMN leadflow.capacity.capacity_vs_inflow IS 'new_per_day_capacity / inflow_per_day, 2 places: below 1 the backlog grows.  NULL: no inflow.';
+COMMENT ON COLUMN leadflow.capacity.backlog IS 'Open leads of the queue without an owner.';
+
+COMMENT ON COLUMN leadflow.duplicate_rates.source IS 'lead.source, (none) when NULL.';
+COMMENT ON COLUMN leadflow.duplicate_rates.campaign IS 'lead.campaign, (none) when NULL.';
+COMMENT ON COLUMN leadflow.duplicate_rates.leads IS 'All leads, duplicates included.';
+COMMENT ON COLUMN leadflow.duplicate_rates.duplicates_of_open IS 'Leads that duplicated an open lead (closed at once).';
+COMMENT ON COLUMN leadflow.duplicate_rates.returning_prospects IS 'Leads of prospects whose earlier lead was closed.';
+COMMENT ON COLUMN leadflow.duplicate_rates.duplicate_rate IS '(duplicates_of_open + returning_prospects) / leads: the share of people already known (a fraction).';
+
+COMMENT ON COLUMN leadflow.health_checks.ord IS 'The check''s position in health()''s output.';
+COMMENT ON COLUMN leadflow.health_checks."check" IS 'The check''s name (sweep, backlog, unstaffed_queues, reps_at_cap, unacknowledged_alerts, no_next_touch, invariants, preloaded, unknown_settings).';
+COMMENT ON COLUMN leadflow.health_checks.status IS 'ok, warn or fail.';
+COMMENT ON COLUMN leadflow.health_checks.detail IS 'What was found: counts, ages, queue and rep names, never a lead''s data.';
+COMMENT ON COLUMN leadflow.health_checks.hint IS 'What to do about it, often the exact SQL.  NULL: nothing to do.';
+
+COMMENT ON COLUMN leadflow.metrics_backlog.queue IS 'The queue; empty for open leads never routed.';
+COMMENT ON COLUMN leadflow.metrics_backlog.leads IS 'Open leads of the queue without an owner.';
+COMMENT ON COLUMN leadflow.metrics_backlog.oldest_seconds IS 'Age in seconds of the oldest of them (0 when none).';
+COMMENT ON COLUMN leadflow.metrics_sla.breached_leads IS 'Open leads with an owner past their SLA deadline.';
+COMMENT ON COLUMN leadflow.metrics_sla.oldest_breach_seconds IS 'Seconds since the oldest deadline passed (0 when none).';
+COMMENT ON COLUMN leadflow.metrics_decisions.kind IS 'A decision kind (every kind, with 0 when none).';
+COMMENT ON COLUMN leadflow.metrics_decisions.decisions IS 'Ledger entries of that kind so far (a counter).';
+COMMENT ON COLUMN leadflow.metrics_sweep.runs IS 'Committed sweeps so far (a counter).';
+COMMENT ON COLUMN leadflow.metrics_sweep.cron_runs IS 'Committed sweeps by pg_cron so far (a counter).';
+COMMENT ON COLUMN leadflow.metrics_sweep.last_duration_seconds IS 'How long the last sweep took, in seconds (0 before the first).';
+COMMENT ON COLUMN leadflow.metrics_sweep.last_finished_seconds_ago IS 'Seconds since the last sweep finished.  NULL: none yet.';
+COMMENT ON COLUMN leadflow.metrics_sweep.last_cron_finished_seconds_ago IS 'Seconds since the last sweep by pg_cron finished.  NULL: none yet.';
+COMMENT ON COLUMN leadflow.metrics_sweep_actions.action IS 'A sweep action.';
+COMMENT ON COLUMN leadflow.metrics_sweep_actions.leads IS 'Leads it moved so far (a counter).';
+COMMENT ON COLUMN leadflow.metrics_reps.active IS 'Active reps.';
+COMMENT ON COLUMN leadflow.metrics_reps.at_max_open IS 'Active reps at their max_open.';
+COMMENT ON COLUMN leadflow.metrics_reps.at_max_new_per_day IS 'Active reps at their max_new_per_day today (their local day).';
+COMMENT ON COLUMN leadflow.metrics_health."check" IS 'A health() check''s name.';
+COMMENT ON COLUMN leadflow.metrics_health.status IS 'ok, warn or fail.';
+COMMENT ON COLUMN leadflow.metrics_health.severity IS '0 ok, 1 warn, 2 fail.';
 -- END reference

@@ -15,10 +15,11 @@ RUN_USER=postgres
 # prometheus-postgres-exporter is for test/t/007_prometheus_exporter.pl,
 # which runs its own exporter on a free loopback port; the service the
 # package installs (port 9187, no DATA_SOURCE_NAME) is left alone: the
-# test never scrapes it.
+# test never scrapes it.  python3-psycopg is for test/client/docs_test.py,
+# the Python examples of docs/integration.md (Debian's python3).
 LEADFLOW_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
 postgresql-$PG_MAJOR-cron postgresql-contrib libipc-run-perl clang libclang-rt-14-dev
-procps nodejs npm prometheus-postgres-exporter"
+procps nodejs npm prometheus-postgres-exporter python3-psycopg"
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 

@@ -69,6 +69,11 @@ if [ -f test/client/package.json ]; then
 	run_suite client '^ok [0-9]+ - ' '^not ok [0-9]+ - ' bash test/client/run.sh
 fi
 
+if [ -f test/client/docs_test.py ]; then
+	# unittest -v: "test_... (...) ... ok" per test, FAIL or ERROR when not
+	run_suite python '\.\.\. ok$' '\.\.\. (FAIL|ERROR)$' bash test/client/run.sh python
+fi
+
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

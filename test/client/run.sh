@@ -2,7 +2,10 @@
 # The Node.js client suite: leadflow driven through node-postgres (the "pg"
 # package from npm), the way a CRM back end uses it.
 #
-#   bash test/client/run.sh
+#   bash test/client/run.sh           node-postgres: every *.test.js here
+#   bash test/client/run.sh python    psycopg (Debian's python3-psycopg):
+#                                     docs_test.py, the Python examples of
+#                                     docs/integration.md
 #
 # Run in a tree whose leadflow is built and installed, as a user the server
 # accepts (test/run-suites.sh does both).  Installs the locked packages with
@@ -14,6 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 . test/lib.sh
 
+CLIENT=${1:-node}
 CLIENT_DIR=${LEADFLOW_CLIENT_DIR:-/tmp/leadflow-client-$$}
 CLIENT_PORT=${LEADFLOW_CLIENT_PORT:-5495}
 CLIENT_DB=leadflow_client
@@ -21,12 +25,16 @@ CLIENT_DB=leadflow_client
 # takes about a second)
 CLIENT_TIMEOUT=${LEADFLOW_CLIENT_TIMEOUT:-120}
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ "$CLIENT" = python ]; then
+	# Debian's python3 with its python3-psycopg, whatever python3 PATH finds first
+	PYTHON=${LEADFLOW_PYTHON:-/usr/bin/python3}
+	"$PYTHON" -c 'import psycopg' || { echo "client: $PYTHON has no psycopg (apt-get install python3-psycopg)"; exit 1; }
+elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	echo "client: node and npm are needed (test/lib.sh's ensure_packages installs them)"
 	exit 1
 fi
 
-if [ ! -d test/client/node_modules ]; then
+if [ "$CLIENT" = node ] && [ ! -d test/client/node_modules ]; then
 	# npm keeps its cache and logs under $HOME; the run user may have none
 	if [ -z "${HOME:-}" ] || [ ! -d "$HOME" ] || [ ! -w "$HOME" ]; then
 		export HOME=$PWD/test/client/.home
@@ -43,6 +51,13 @@ start_cluster "$CLIENT_DIR" "$CLIENT_PORT" "shared_preload_libraries = 'leadflow
 	-U postgres -d postgres -c "CREATE DATABASE $CLIENT_DB" || exit 1
 
 export PGHOST=$CLIENT_DIR/sock PGPORT=$CLIENT_PORT PGDATABASE=$CLIENT_DB PGUSER=postgres
+if [ "$CLIENT" = python ]; then
+	# unittest -v prints "test_... ... ok" (or FAIL, ERROR, skipped) per test
+	timeout "$CLIENT_TIMEOUT" "$PYTHON" test/client/docs_test.py -v
+	status=$?
+	[ "$status" -eq 124 ] && echo "client: python did not finish within ${CLIENT_TIMEOUT}s"
+	exit "$status"
+fi
 # --test-force-exit (node >= 20.14): a connection left open by a failed test
 # must not keep node waiting after the last test
 force_exit=

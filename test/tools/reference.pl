@@ -10,19 +10,35 @@
 # with the meaning its COMMENT gives (the install scripts comment every
 # object), and every SQLSTATE the code raises is listed with what it means
 # (test/tools/sqlstates.txt; the codes are read from src/ and sql/).  With
-# --check it prints what has no comment or no SQLSTATE entry and exits 1
-# when anything does; test/t/ runs it and compares the output with
-# docs/reference.md.  psql options name the database (default: the PG*
-# environment).
+# --check it prints what has no comment or no SQLSTATE entry (with the
+# statement or line to add) and exits 1 when anything does; `make
+# reference` regenerates the file from a throwaway cluster, and
+# test/t/010_reference.pl fails when the committed file differs from what
+# the catalog says or when --check finds anything.  psql options name the
+# database (default: the PG* environment); $PSQL and $PG_CONFIG name the
+# programs (default: psql and pg_config on PATH).
+#
+# What --check asks for:
+#   - a COMMENT on every table, column, view, view column, type, operator,
+#     function (trigger and type-support functions included) and role of
+#     the extension;
+#   - a line in test/tools/sqlstates.txt for every SQLSTATE that src/*.c
+#     (errcode(ERRCODE_*)) or the install scripts (RAISE ... USING ERRCODE) raise,
+#     and for the constraint errors the tables can raise (NOT NULL,
+#     foreign keys, unique keys, CHECK constraints, enum columns);
+#   - no line there for a code nothing raises (it would be stale), and no
+#     RAISE EXCEPTION without an ERRCODE (it would be P0001, which says
+#     nothing).
 use strict;
 use warnings;
 use FindBin;
 
 my $check = 0;
 if (@ARGV && $ARGV[0] eq '--check') { $check = 1; shift @ARGV; }
-my @psql = ('psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-F', "\x1f", '-R', "\x1e", @ARGV);
+my @psql = ($ENV{PSQL} // 'psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-F', "\x1f", '-R', "\x1e", @ARGV);
 my $top = "$FindBin::Bin/../..";
-my @missing;
+my @uncommented;    # [ what, the COMMENT statement to add ]
+my @sqlstate_problems;
 
 sub query
 {
@@ -46,10 +62,13 @@ sub cell
 	return $text;
 }
 
+# need_comment(WHAT, COMMENT, TARGET): WHAT is how the check names the
+# object, TARGET what follows COMMENT ON in the statement that gives it one.
 sub need_comment
 {
-	my ($what, $comment) = @_;
-	push @missing, "no comment: $what" if !defined $comment || $comment eq '';
+	my ($what, $comment, $target) = @_;
+	push @uncommented, [ $what, "COMMENT ON $target IS '...';" ]
+	  if !defined $comment || $comment eq '';
 }
 
 my @out;
@@ -66,7 +85,7 @@ my ($version) = query(q{SELECT extversion FROM pg_extension WHERE extname = 'lea
 out("Version: $version->[0].", "");
 
 out("## Contents", "", "- [Tables](#tables)", "- [Views](#views)", "- [Types](#types)",
-	"- [Functions](#functions)", "- [Settings](#settings)", "- [Roles](#roles)",
+	"- [Operators and casts](#operators-and-casts)", "- [Functions](#functions)", "- [Settings](#settings)", "- [Roles](#roles)",
 	"- [SQLSTATEs](#sqlstates)", "");
 
 # Members of the extension only: what a user of leadflow sees.
@@ -77,6 +96,7 @@ my $member = q{EXISTS (SELECT 1 FROM pg_depend d JOIN pg_extension x ON x.oid = 
 for my $kind ([ 'Tables', q{'r', 'p'} ], [ 'Views', q{'v', 'm'} ])
 {
 	my ($title, $relkinds) = @$kind;
+	my $noun = $title eq 'Views' ? 'VIEW' : 'TABLE';
 	out("## $title", "");
 	my $cond = sprintf($member, q{'pg_class'::regclass}, 'c.oid');
 	for my $rel (query(qq{
@@ -86,7 +106,7 @@ for my $kind ([ 'Tables', q{'r', 'p'} ], [ 'Views', q{'v', 'm'} ])
 		 ORDER BY c.relname}))
 	{
 		my ($oid, $name, $comment) = @$rel;
-		need_comment("leadflow.$name", $comment);
+		need_comment(lc($noun) . " leadflow.$name", $comment, "$noun leadflow.$name");
 		out("### leadflow.$name", "", cell($comment), "",
 			"| column | type | meaning |", "| --- | --- | --- |");
 		for my $col (query(qq{
@@ -100,7 +120,9 @@ for my $kind ([ 'Tables', q{'r', 'p'} ], [ 'Views', q{'v', 'm'} ])
 			 ORDER BY a.attnum}))
 		{
 			my ($col_name, $type, $col_comment) = @$col;
-			need_comment("leadflow.$name.$col_name", $col_comment);
+			need_comment("column leadflow.$name.$col_name", $col_comment,
+				"COLUMN leadflow.$name." . ($col_name =~ /^[a-z_][a-z0-9_]*$/ && $col_name ne 'check'
+					? $col_name : qq{"$col_name"}));
 			out("| `$col_name` | " . cell($type) . " | " . cell($col_comment) . " |");
 		}
 		out("");
@@ -123,8 +145,41 @@ out("## Types", "");
 		 ORDER BY t.typname}))
 	{
 		my ($name, $kind, $values, $comment) = @$type;
-		need_comment("type leadflow.$name", $comment);
+		need_comment("type leadflow.$name", $comment, "TYPE leadflow.$name");
 		out("| `leadflow.$name` | $kind | " . cell($values) . " | " . cell($comment) . " |");
+	}
+	out("");
+}
+
+out("## Operators and casts", "");
+{
+	my $cond = sprintf($member, q{'pg_operator'::regclass}, 'o.oid');
+	out("| operator | result | meaning |", "| --- | --- | --- |");
+	for my $op (query(qq{
+		SELECT o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL),
+		       format_type(o.oprresult, NULL), obj_description(o.oid, 'pg_operator')
+		  FROM pg_operator o
+		 WHERE o.oprnamespace = 'leadflow'::regnamespace AND $cond
+		 ORDER BY 2, 1, 3}))
+	{
+		my ($name, $left, $right, $result, $comment) = @$op;
+		need_comment("operator leadflow.$name ($left, $right)", $comment,
+			"OPERATOR leadflow.$name ($left, $right)");
+		out("| `$left $name $right` | `$result` | " . cell($comment) . " |");
+	}
+	out("");
+	my $cast_cond = sprintf($member, q{'pg_cast'::regclass}, 'c.oid');
+	out("| cast | how | by |", "| --- | --- | --- |");
+	for my $cast (query(qq{
+		SELECT format_type(c.castsource, NULL), format_type(c.casttarget, NULL),
+		       CASE c.castcontext WHEN 'i' THEN 'implicit' WHEN 'a' THEN 'on assignment' ELSE 'explicit' END,
+		       c.castfunc::regprocedure::text
+		  FROM pg_cast c
+		 WHERE $cast_cond
+		 ORDER BY 1, 2}))
+	{
+		my ($from, $to, $how, $func) = @$cast;
+		out("| `$from` → `$to` | $how | `$func` |");
 	}
 	out("");
 }
@@ -141,7 +196,7 @@ out("## Functions", "",
 		       || CASE WHEN p.prosecdef THEN ', definer' ELSE '' END
 		       || CASE WHEN p.prokind = 'a' THEN ', aggregate' WHEN p.prokind = 'p' THEN ', procedure' ELSE '' END,
 		       coalesce((SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
-		                                   ', ' ORDER BY 1)
+		                                   ', ' ORDER BY a.grantee <> 0, a.grantee::regrole::text)
 		                   FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 		                  WHERE a.privilege_type = 'EXECUTE'
 		                    AND (a.grantee = 0 OR a.grantee::regrole::text LIKE 'leadflow%')), 'owner only'),
@@ -154,7 +209,7 @@ out("## Functions", "",
 		 ORDER BY p.proname, 2}))
 	{
 		my ($name, $args, $result, $traits, $who, $comment) = @$fn;
-		need_comment("function leadflow.$name($args)", $comment);
+		need_comment("function leadflow.$name($args)", $comment, "FUNCTION leadflow.$name($args)");
 		out("### leadflow.$name($args)", "",
 			"→ `$result` · $traits · EXECUTE: $who", "", cell($comment), "");
 	}
@@ -163,15 +218,15 @@ out("## Functions", "",
 		"receive, comparison and hash functions.", "");
 	for my $fn (query(qq{
 		SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-		       obj_description(p.oid, 'pg_proc')
+		       obj_description(p.oid, 'pg_proc'), p.oid::regprocedure::text
 		  FROM pg_proc p
 		 WHERE p.pronamespace = 'leadflow'::regnamespace AND $cond
 		   AND (p.prorettype = 'trigger'::regtype OR p.prorettype = 'cstring'::regtype
 		        OR p.proargtypes::oid[] && ARRAY['internal'::regtype::oid, 'cstring'::regtype::oid])
 		 ORDER BY 1}))
 	{
-		my ($sig, $comment) = @$fn;
-		need_comment("function leadflow.$sig", $comment);
+		my ($sig, $comment, $regproc) = @$fn;
+		need_comment("function leadflow.$sig", $comment, "FUNCTION $regproc");
 		out("- `leadflow.$sig`: " . cell($comment));
 	}
 	out("");
@@ -197,7 +252,7 @@ for my $role (query(q{
 	  FROM pg_roles WHERE rolname LIKE 'leadflow\_%' ORDER BY rolname}))
 {
 	my ($name, $comment) = @$role;
-	need_comment("role $name", $comment);
+	need_comment("role $name", $comment, "ROLE $name");
 	out("| `$name` | " . cell($comment) . " |");
 }
 out("");
@@ -205,7 +260,9 @@ out("");
 # SQLSTATEs: every code the code raises, with its meaning in leadflow.
 my %errcode_by_name;
 {
-	my ($includedir) = `pg_config --includedir-server` =~ /(\S+)/;
+	my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+	my ($includedir) = `$pg_config --includedir-server` =~ /(\S+)/
+	  or die "$pg_config --includedir-server failed\n";
 	open(my $fh, '<', "$includedir/utils/errcodes.h") or die "errcodes.h: $!";
 	while (<$fh>)
 	{
@@ -214,34 +271,73 @@ my %errcode_by_name;
 	}
 	close $fh;
 }
-my %used;
+my %used;    # SQLSTATE -> { where it is raised => 1 }
+sub raised
+{
+	my ($code, $where) = @_;
+	$used{$code}{$where} = 1;
+}
 for my $file (glob("$top/src/*.c"))
 {
 	open(my $fh, '<', $file) or die "$file: $!";
-	while (<$fh>)
-	{
-		while (/\b(ERRCODE_\w+)/g)
-		{
-			my $code = $errcode_by_name{$1};
-			$used{$code} = 1 if defined $code;
-		}
-	}
+	(my $short = $file) =~ s{^\Q$top\E/}{};
+	my $text = do { local $/; <$fh> };
 	close $fh;
+	# raised: errcode(ERRCODE_...) in an ereport, GUC_check_errcode(...);
+	# a code only compared with (e->sqlerrcode == ...) is not
+	while ($text =~ /errcode\(\s*(ERRCODE_\w+)/g)
+	{
+		my $code = $errcode_by_name{$1};
+		raised($code, $short) if defined $code;
+	}
 }
 for my $file (glob("$top/sql/leadflow--*.sql"))
 {
 	open(my $fh, '<', $file) or die "$file: $!";
-	while (<$fh>)
-	{
-		while (/ERRCODE\s*=\s*'([^']+)'/gi)
-		{
-			my $name = $1;
-			my $code = $name =~ /^[0-9A-Z]{5}$/ ? $name : $errcode_by_name{ 'ERRCODE_' . uc($name) };
-			push @missing, "unknown condition name $name in $file" unless defined $code;
-			$used{$code} = 1 if defined $code;
-		}
-	}
+	(my $short = $file) =~ s{^\Q$top\E/}{};
+	my $text = do { local $/; <$fh> };
 	close $fh;
+	while ($text =~ /ERRCODE\s*=\s*'([^']+)'/gi)
+	{
+		my $name = $1;
+		my $code = $name =~ /^[0-9A-Z]{5}$/ ? $name : $errcode_by_name{ 'ERRCODE_' . uc($name) };
+		push @sqlstate_problems, "$short: unknown condition name $name" unless defined $code;
+		raised($code, $short) if defined $code;
+	}
+	# RAISE EXCEPTION without a code is P0001, which tells a client nothing
+	while ($text =~ /\bRAISE\s+EXCEPTION\b(.*?);/gis)
+	{
+		my $statement = $1;
+		next if $statement =~ /ERRCODE/i;
+		my $line = 1 + (() = substr($text, 0, $-[0]) =~ /\n/g);
+		push @sqlstate_problems, "$short:$line: RAISE EXCEPTION without USING ERRCODE (it would be P0001)";
+	}
+}
+
+# The constraint errors the tables can raise, read from the catalog.
+{
+	my $rel = sprintf($member, q{'pg_class'::regclass}, 'c.oid');
+	my %constraint_code = (
+		'23502' => 'NOT NULL columns',
+		'23503' => 'foreign keys',
+		'23505' => 'unique keys',
+		'23514' => 'CHECK constraints',
+		'22P02' => 'enum columns');
+	for my $row (query(qq{
+		SELECT k.code
+		  FROM pg_class c,
+		       LATERAL (SELECT '23502' AS code WHERE EXISTS (
+		                    SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND a.attnotnull)
+		                UNION SELECT CASE k.contype WHEN 'f' THEN '23503' WHEN 'c' THEN '23514' ELSE '23505' END
+		                  FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('f', 'c', 'u', 'p')
+		                UNION SELECT '22P02' WHERE EXISTS (
+		                    SELECT FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND t.typtype = 'e')) k
+		 WHERE c.relnamespace = 'leadflow'::regnamespace AND c.relkind = 'r' AND $rel
+		 GROUP BY k.code ORDER BY k.code}))
+	{
+		raised($row->[0], "the tables' $constraint_code{$row->[0]}");
+	}
 }
 my %meaning;
 {
@@ -266,12 +362,33 @@ for my $code (sort keys %meaning)
 out("");
 for my $code (sort keys %used)
 {
-	push @missing, "SQLSTATE $code is raised but not in test/tools/sqlstates.txt" unless $meaning{$code};
+	push @sqlstate_problems,
+	  "$code is raised but not explained (add a line \"$code  <what it means in leadflow>\"; raised by "
+	  . join(', ', sort keys %{ $used{$code} }) . ")"
+	  unless $meaning{$code};
+}
+for my $code (sort keys %meaning)
+{
+	push @sqlstate_problems, "$code is explained but nothing raises it any more (remove its line)"
+	  unless $used{$code};
 }
 
 if ($check)
 {
-	print "$_\n" for @missing;
-	exit(@missing ? 1 : 0);
+	my $problems = @uncommented + @sqlstate_problems;
+	if (@uncommented)
+	{
+		print scalar(@uncommented), " objects of the extension have no comment.\n",
+		  "Add to the reference section of sql/leadflow--1.1--1.2.sql, in the project's words\n",
+		  "(what it means and promises; units; what NULL means):\n";
+		printf "  %-60s %s\n", @$_ for @uncommented;
+	}
+	if (@sqlstate_problems)
+	{
+		print "SQLSTATEs (test/tools/sqlstates.txt):\n";
+		print "  $_\n" for @sqlstate_problems;
+	}
+	print $problems ? "$problems problems\n" : "every object has a comment and every SQLSTATE is explained\n";
+	exit($problems ? 1 : 0);
 }
 print "$_\n" for @out;
