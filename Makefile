@@ -17,6 +17,8 @@ OBJS = \
 	src/workhours.o \
 	src/business_time.o \
 	src/matching.o \
+	src/company_name.o \
+	src/accounts.o \
 	src/spi_plans.o \
 	src/config_cache.o \
 	src/caps.o \
@@ -69,7 +71,11 @@ REGRESS = \
 	audit \
 	trust \
 	attack \
-	replication
+	replication \
+	accounts \
+	adoption \
+	explain_agreement \
+	replay
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

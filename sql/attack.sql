@@ -352,7 +352,13 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'sweep', $$SELECT * FROM leadflow.sweep()$$),
     ('admin', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
     ('admin', 'health', $$SELECT * FROM leadflow.health()$$),
-    ('admin', 'schedule_sweep', $$SELECT leadflow.schedule_sweep()$$);
+    ('admin', 'schedule_sweep', $$SELECT leadflow.schedule_sweep()$$),
+    ('rep', 'rep_holidays, company_key', $$SELECT leadflow.rep_holidays(r), leadflow.company_key('Acme, Inc.') FROM leadflow.rep r WHERE r.id OPERATOR(pg_catalog.=) 1$$),
+    ('manager', 'INSERT import by company name', $$INSERT INTO leadflow.lead (email, company, source, owner_id) VALUES ('oz@gmail.com', 'ACME Inc', 'fair', 4)$$),
+    ('admin', 'INSERT account', $$INSERT INTO leadflow.account (name, attrs) VALUES ('Papa Ltd', '{"sector": "medical"}')$$),
+    ('admin', 'INSERT holiday_calendar', $$INSERT INTO leadflow.holiday_calendar (name) VALUES ('lf_atk')$$),
+    ('admin', 'INSERT holiday', $$INSERT INTO leadflow.holiday (calendar, day) VALUES ('lf_atk', '2026-12-25')$$),
+    ('admin', 'set_account_owners', $$SELECT leadflow.set_account_owners(interval '1 day')$$);
 
 -- One attacker's turn, in a session of its own (a fresh backend: no plan,
 -- cache or compiled function from before the shadows): shadows first,
@@ -405,6 +411,7 @@ DROP SEQUENCE public.lf_attack_hits;
 DROP FUNCTION public.lf_attack_try(text), public.lf_attack_run(text);
 DROP PROCEDURE public.lf_attack_shadow(), public.lf_attack_unshadow();
 UPDATE leadflow.rep SET login = NULL WHERE login LIKE 'lf_atk_%';
+DELETE FROM leadflow.holiday_calendar WHERE name = 'lf_atk';
 DROP OWNED BY lf_atk_rep, lf_atk_manager, lf_atk_admin, lf_atk_crm;
 DROP ROLE lf_atk_rep, lf_atk_manager, lf_atk_admin, lf_atk_crm;
 SELECT count(*) AS lf_atk_roles_left FROM pg_roles WHERE rolname LIKE 'lf_atk_%';

@@ -27,12 +27,14 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "leadflow.h"
 #include "routing.h"
@@ -54,7 +56,7 @@ ledger_detail(int npairs, const char **keys, const char **values)
 }
 
 #define BATCH_ROWS 1000
-#define MAX_BATCH_COLUMNS 10
+#define MAX_BATCH_COLUMNS 12
 
 typedef struct PendingRow
 {
@@ -81,8 +83,11 @@ enum
 {
 	DECISION_LEAD_ID, DECISION_AT, DECISION_KIND, DECISION_FROM_REP,
 	DECISION_TO_REP, DECISION_RULE_ID, DECISION_QUEUE, DECISION_STRATEGY,
-	DECISION_REASON, DECISION_CANDIDATES, DECISION_COLUMNS
+	DECISION_REASON, DECISION_CANDIDATES, DECISION_ACCOUNT_ID, DECISION_ACCOUNT_MATCH,
+	DECISION_COLUMNS
 };
+/* the columns of a ledger before 1.2, which has no account columns */
+#define DECISION_COLUMNS_1_1 DECISION_ACCOUNT_ID
 
 enum
 {
@@ -98,7 +103,7 @@ static RowBatch decisions = {
 	.what = "decision ledger",
 	.ncolumns = DECISION_COLUMNS,
 	.types = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID},
+	TEXTOID, TEXTOID, JSONBOID, INT8OID, TEXTOID},
 };
 static RowBatch alerts = {
 	.what = "alerts",
@@ -175,25 +180,46 @@ batch_plan(RowBatch *batch, const char *sql)
  * same session the saved statement is re-planned and the jsonb array is
  * converted by the assignment cast.
  */
+/*
+ * Version 1.2 also records the lead's account and how it was found
+ * (account_id, account_match); before it the ledger has no such columns.
+ */
 static void
 decision_plan(void)
 {
+	bool		with_account;
+
 	if (decisions.plan == NULL)
 	{
 		Oid			list_type = candidate_list_type_oid();
+		Oid			nsp = get_namespace_oid("leadflow", true);
 
 		candidates_packed = OidIsValid(list_type);
 		decisions.types[DECISION_CANDIDATES] = candidates_packed ? list_type : JSONBOID;
+		with_account = OidIsValid(nsp) &&
+			OidIsValid(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									   CStringGetDatum("account_match"), ObjectIdGetDatum(nsp)));
+		decisions.ncolumns = with_account ? DECISION_COLUMNS : DECISION_COLUMNS_1_1;
 	}
-	batch_plan(&decisions,
-					  "INSERT INTO leadflow.decision"
-					  " (lead_id, at, kind, from_rep, to_rep, rule_id,"
-					  "  queue, strategy, reason, candidates)"
-					  " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
-					  "  queue, strategy::leadflow.strategy, reason, candidates"
-					  " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-					  "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
-					  "        queue, strategy, reason, candidates)");
+	with_account = decisions.ncolumns == DECISION_COLUMNS;
+	batch_plan(&decisions, with_account
+			   ? "INSERT INTO leadflow.decision"
+			   " (lead_id, at, kind, from_rep, to_rep, rule_id,"
+			   "  queue, strategy, reason, candidates, account_id, account_match)"
+			   " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
+			   "  queue, strategy::leadflow.strategy, reason, candidates, account_id,"
+			   "  account_match::leadflow.account_match"
+			   " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			   "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
+			   "        queue, strategy, reason, candidates, account_id, account_match)"
+			   : "INSERT INTO leadflow.decision"
+			   " (lead_id, at, kind, from_rep, to_rep, rule_id,"
+			   "  queue, strategy, reason, candidates)"
+			   " SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id,"
+			   "  queue, strategy::leadflow.strategy, reason, candidates"
+			   " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+			   "  AS d (lead_id, at, kind, from_rep, to_rep, rule_id,"
+			   "        queue, strategy, reason, candidates)");
 }
 
 /*
@@ -408,6 +434,8 @@ ledger_decision(const DecisionRow *d)
 		row->values[DECISION_CANDIDATES] = candidate_list_pack(d->cands, d->ncands);
 	else
 		row->values[DECISION_CANDIDATES] = JsonbPGetDatum(candidates_jsonb(d->cands, d->ncands));
+	set_int8(row, DECISION_ACCOUNT_ID, d->account_id);
+	set_text(row, DECISION_ACCOUNT_MATCH, d->account_match);
 	MemoryContextSwitchTo(old);
 }
 
