@@ -17,6 +17,8 @@ OBJS = \
 	src/workhours.o \
 	src/business_time.o \
 	src/matching.o \
+	src/company_name.o \
+	src/accounts.o \
 	src/spi_plans.o \
 	src/config_cache.o \
 	src/caps.o \
@@ -70,6 +72,10 @@ REGRESS = \
 	trust \
 	attack \
 	replication \
+	accounts \
+	adoption \
+	explain_agreement \
+	replay \
 	policy
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
@@ -77,7 +83,8 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
 	alert_notify touch_vs_move sweep_races duplicate_insert \
-	upsert_race merge_race delete_vs_route import_race assign_vs_sweep config_version
+	upsert_race merge_race delete_vs_route import_race assign_vs_sweep \
+	route_pending_herd config_version
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

@@ -359,7 +359,13 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'schedule_sweep', $$SELECT leadflow.schedule_sweep()$$),
     ('admin', 'DELETE rule', $$DELETE FROM leadflow.rule WHERE name OPERATOR(pg_catalog.=) 'de'$$),
     ('admin', 'config_at_version', $$SELECT * FROM leadflow.config_at_version(leadflow.current_config_version(), NULL::leadflow.queue_member), leadflow.config_version_at(leadflow.now())$$),
-    ('admin', 'UPDATE config_change', $$UPDATE leadflow.config_change SET role_name = 'nobody'$$);
+    ('admin', 'UPDATE config_change', $$UPDATE leadflow.config_change SET role_name = 'nobody'$$),
+    ('rep', 'rep_holidays, company_key', $$SELECT leadflow.rep_holidays(r), leadflow.company_key('Acme, Inc.') FROM leadflow.rep r WHERE r.id OPERATOR(pg_catalog.=) 1$$),
+    ('manager', 'INSERT import by company name', $$INSERT INTO leadflow.lead (email, company, source, owner_id) VALUES ('oz@gmail.com', 'ACME Inc', 'fair', 4)$$),
+    ('admin', 'INSERT account', $$INSERT INTO leadflow.account (name, attrs) VALUES ('Papa Ltd', '{"sector": "medical"}')$$),
+    ('admin', 'INSERT holiday_calendar', $$INSERT INTO leadflow.holiday_calendar (name) VALUES ('lf_atk')$$),
+    ('admin', 'INSERT holiday', $$INSERT INTO leadflow.holiday (calendar, day) VALUES ('lf_atk', '2026-12-25')$$),
+    ('admin', 'set_account_owners', $$SELECT leadflow.set_account_owners(interval '1 day')$$);
 
 -- One attacker's turn, in a session of its own (a fresh backend: no plan,
 -- cache or compiled function from before the shadows): shadows first,
@@ -412,6 +418,7 @@ DROP SEQUENCE public.lf_attack_hits;
 DROP FUNCTION public.lf_attack_try(text), public.lf_attack_run(text);
 DROP PROCEDURE public.lf_attack_shadow(), public.lf_attack_unshadow();
 UPDATE leadflow.rep SET login = NULL WHERE login LIKE 'lf_atk_%';
+DELETE FROM leadflow.holiday_calendar WHERE name = 'lf_atk';
 DROP OWNED BY lf_atk_rep, lf_atk_manager, lf_atk_admin, lf_atk_crm;
 DROP ROLE lf_atk_rep, lf_atk_manager, lf_atk_admin, lf_atk_crm;
 SELECT count(*) AS lf_atk_roles_left FROM pg_roles WHERE rolname LIKE 'lf_atk_%';

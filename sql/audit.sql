@@ -104,6 +104,8 @@ INSERT INTO unpinned VALUES
     ('jsonb(candidate_list)', 'cast: converts, runs no SQL'),
     ('candidate_list(jsonb)', 'cast: converts, runs no SQL'),
     ('candidate_count(candidate_list)', 'candidate_list accessor: runs no SQL'),
+    ('candidate_eligible_reps(candidate_list)', 'candidate_list accessor: runs no SQL'),
+    ('company_key(text)', 'normalises a company name, runs no SQL'),
     ('add_business_time(timestamptz, interval, workhours, date[])', 'business time: computes, runs no SQL'),
     ('business_time_between(timestamptz, timestamptz, workhours, date[])', 'business time: computes, runs no SQL'),
     ('next_open(timestamptz, workhours, date[])', 'business time: computes, runs no SQL'),

@@ -53,8 +53,9 @@ SELECT leadflow.assign((SELECT id FROM leadflow.lead WHERE external_id = 'w10'),
 
 -- Ada touches one lead; the other leads of queue q miss their SLA and
 -- escalate to Cy, the manager, whatever her cap of 1.  Dee's two miss
--- theirs and, with nobody else in queue d, wait in the backlog.  The
--- sweep then routes queue q's backlog.
+-- theirs and, with nobody else in queue d, stay with her (their SLA
+-- restarted).  The sweep then routes queue q's backlog (d3 still waits:
+-- Dee's seats of the day are taken).
 SELECT (leadflow.log_touch(id, 'call', 'not_reached')).outcome
   FROM leadflow.lead WHERE external_id = 'w1';
 SELECT * FROM leadflow.sweep('2026-03-09 12:00:00+00') WHERE leads > 0;

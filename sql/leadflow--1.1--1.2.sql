@@ -880,6 +880,563 @@ REVOKE ALL ON FUNCTION leadflow.lead_statement(), leadflow.lead_inserted(),
 
 
 -- BEGIN adoption
+------------------------------------------------------------------------
+-- Adopting leadflow on an existing CRM (issue 16): history imported as
+-- given, accounts with names and attributes that leads find by domain or
+-- by company name, a sweep that never strands a lead, alerts that always
+-- have a recipient, hand-offs resolved per lead, a complete record, shared
+-- holiday calendars, and the view fixes.  sql/adoption.sql, sql/accounts.sql,
+-- sql/explain_agreement.sql and sql/replay.sql test it.
+------------------------------------------------------------------------
+
+-- Company names compared by a key: lower case, accents folded, punctuation
+-- and legal forms (Inc, Corp, Ltd, LLC, GmbH, SA, ...) gone (see
+-- src/company_name.c).  IMMUTABLE: account.name_key stores it.  C that
+-- runs no SQL, so no search_path (sql/audit.sql lists it).
+CREATE FUNCTION leadflow.company_key(name text) RETURNS text
+    AS 'MODULE_PATHNAME', 'leadflow_company_key'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.company_key(text) IS
+    'The key company names are matched by: lower case, accented Latin letters folded to ASCII, ".", "/" and apostrophes dropped, "&" read as "and", other punctuation a word break, a leading "the" and trailing legal forms (Inc, Corp, Corporation, Ltd, LLC, GmbH, SA, ...) removed.  NULL when nothing is left.';
+
+-- Accounts: a name, attributes and a parent.  An account may be known by
+-- its name only (no domain): leads from free-mail addresses find it by
+-- their company.
+ALTER TABLE leadflow.account
+    ALTER COLUMN domain DROP NOT NULL,
+    ADD COLUMN name text
+        CONSTRAINT account_name_not_blank CHECK (btrim(name) <> '')
+        CONSTRAINT account_name_length CHECK (octet_length(name) <= 1000),
+    ADD COLUMN attrs jsonb NOT NULL DEFAULT '{}'
+        CONSTRAINT account_attrs_is_object CHECK (jsonb_typeof(attrs) = 'object'),
+    ADD COLUMN parent_id bigint REFERENCES leadflow.account (id) ON DELETE SET NULL,
+    ADD CONSTRAINT account_not_own_parent CHECK (parent_id <> id),
+    ADD CONSTRAINT account_has_domain_or_name CHECK (domain IS NOT NULL OR name IS NOT NULL);
+-- What a company name is matched against; kept by PostgreSQL itself.
+ALTER TABLE leadflow.account
+    ADD COLUMN name_key text GENERATED ALWAYS AS (leadflow.company_key(name)) STORED;
+CREATE INDEX account_name_key_idx ON leadflow.account (name_key);
+CREATE INDEX account_parent_idx ON leadflow.account (parent_id);
+COMMENT ON COLUMN leadflow.account.name IS 'The company''s name; leads without a company email find the account by it (name_key).';
+COMMENT ON COLUMN leadflow.account.attrs IS 'Sector, size, location, ...: the routing document''s "account" object, with name and status.';
+COMMENT ON COLUMN leadflow.account.parent_id IS 'The parent company''s account, if any.';
+COMMENT ON COLUMN leadflow.account.name_key IS 'leadflow.company_key(name): what company names are compared by.';
+
+-- How a lead's account was found, recorded with each decision.
+CREATE TYPE leadflow.account_match AS ENUM
+    ('given', 'domain', 'new_domain', 'company', 'similar_company', 'duplicate');
+COMMENT ON TYPE leadflow.account_match IS
+    'How a lead''s account was found (decision.account_match): given, domain, new_domain, company, similar_company, duplicate.';
+ALTER TABLE leadflow.decision
+    ADD COLUMN account_id bigint,
+    ADD COLUMN account_match leadflow.account_match;
+COMMENT ON COLUMN leadflow.decision.account_id IS 'The lead''s account as routing (or the import) found it.';
+COMMENT ON COLUMN leadflow.decision.account_match IS
+    'How the account was found: given (account_id set by the writer), domain (email domain), new_domain (an account made for a new domain), company (exact company name key), similar_company (pg_trgm similarity of the key at least leadflow.account_similarity), duplicate (the account of the open lead it duplicates).';
+GRANT SELECT (account_id, account_match) ON leadflow.decision TO leadflow_rep;
+
+-- A sweep that finds nobody else for a lead leaves it with its owner and
+-- restarts its SLA: a "keep" decision.  (A new enum value cannot be used
+-- in the transaction that adds it; nothing in this script does.)
+ALTER TYPE leadflow.decision_kind ADD VALUE 'keep';
+
+-- Shared holiday calendars.  A rep follows one calendar (rep.calendar) and
+-- may add days of its own (rep.holidays); leadflow.rep_holidays(rep) is
+-- the union, which routing, the sweep, touches and speed_to_lead use.
+CREATE TABLE leadflow.holiday_calendar (
+    name        text PRIMARY KEY
+                CONSTRAINT holiday_calendar_name_not_blank CHECK (btrim(name) <> '')
+                CONSTRAINT holiday_calendar_name_length CHECK (octet_length(name) <= 200),
+    description text
+);
+COMMENT ON TABLE leadflow.holiday_calendar IS 'Named holiday calendars that reps follow (rep.calendar).';
+COMMENT ON COLUMN leadflow.holiday_calendar.name IS 'The calendar''s name (rep.calendar names it; renames cascade); not blank, at most 200 bytes.';
+COMMENT ON COLUMN leadflow.holiday_calendar.description IS 'What it is for people (a country, a region, an office).  NULL: none.';
+CREATE TABLE leadflow.holiday (
+    calendar text NOT NULL REFERENCES leadflow.holiday_calendar (name)
+             ON UPDATE CASCADE ON DELETE CASCADE,
+    day      date NOT NULL CONSTRAINT holiday_day_finite CHECK (isfinite(day)),
+    name     text,
+    PRIMARY KEY (calendar, day)
+);
+COMMENT ON TABLE leadflow.holiday IS 'The days of each holiday calendar: no working time on them.';
+COMMENT ON COLUMN leadflow.holiday.calendar IS 'The calendar the day belongs to (deleted with it).';
+COMMENT ON COLUMN leadflow.holiday.day IS 'A date with no working time for the reps that follow the calendar, in each rep''s own time zone.';
+COMMENT ON COLUMN leadflow.holiday.name IS 'The holiday''s name for people.  NULL: none.';
+ALTER TABLE leadflow.rep
+    ADD COLUMN calendar text REFERENCES leadflow.holiday_calendar (name) ON UPDATE CASCADE;
+CREATE INDEX rep_calendar_idx ON leadflow.rep (calendar);
+COMMENT ON COLUMN leadflow.rep.calendar IS 'The holiday calendar the rep follows; rep.holidays adds days of its own.';
+SELECT pg_catalog.pg_extension_config_dump('leadflow.holiday_calendar', '');
+SELECT pg_catalog.pg_extension_config_dump('leadflow.holiday', '');
+-- Routing caches each rep's holidays (src/config_cache.c): a change
+-- reloads it everywhere.
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.holiday_calendar FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON leadflow.holiday FOR EACH STATEMENT EXECUTE FUNCTION leadflow.config_changed();
+GRANT SELECT, INSERT, UPDATE, DELETE ON leadflow.holiday_calendar, leadflow.holiday TO leadflow_admin;
+GRANT SELECT ON leadflow.holiday_calendar, leadflow.holiday TO leadflow_manager, leadflow_rep;
+
+-- The one definition of a rep's days off.  The configuration cache loads
+-- it with the reps (src/config_cache.c); SQL that computes business time
+-- calls it.
+CREATE FUNCTION leadflow.rep_holidays(r leadflow.rep) RETURNS date[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    SELECT r.holidays || coalesce((SELECT pg_catalog.array_agg(h.day ORDER BY h.day)
+                                     FROM leadflow.holiday h
+                                    WHERE h.calendar = r.calendar), '{}'::date[])
+$$;
+COMMENT ON FUNCTION leadflow.rep_holidays(leadflow.rep) IS
+    'A rep''s days without working time: its calendar''s days and its own (rep.holidays).';
+
+-- Queues: who hears of their leads when nobody else would (every alert
+-- has a recipient), and hand-offs resolved per lead by the rules.
+-- manager_id names a rep without a foreign key, as alert.rep_id does: with
+-- one, TRUNCATE leadflow.rep CASCADE would empty the queues (the default
+-- queue with them).  A rep id that names no rep is ignored.
+ALTER TABLE leadflow.queue
+    ADD COLUMN manager_id integer,
+    ADD COLUMN handoff_by_rules boolean NOT NULL DEFAULT false,
+    ADD CONSTRAINT queue_handoff_by_rules_needs_hold_for
+        CHECK (NOT handoff_by_rules OR hold_for IS NOT NULL);
+COMMENT ON COLUMN leadflow.queue.manager_id IS
+    'The rep (a manager or an admin) who receives the alerts about the queue''s leads that no rep''s manager receives (backlog, a rep without a manager); an id that names no rep is ignored.';
+COMMENT ON COLUMN leadflow.queue.handoff_by_rules IS
+    'At the end of hold_for, route the lead by the rules again (skipping rules into this queue) instead of to then_queue; then_queue, else default, when no rule matches.';
+
+-- As in 1.0 with the new columns: inserting "default" again configures it.
+CREATE OR REPLACE FUNCTION leadflow.queue_upsert_default() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+BEGIN
+    IF NEW.name = 'default' AND EXISTS (SELECT FROM leadflow.queue WHERE name = 'default') THEN
+        UPDATE leadflow.queue q
+           SET strategy = NEW.strategy, cadence = NEW.cadence,
+               first_touch_sla = NEW.first_touch_sla, touch_sla = NEW.touch_sla,
+               max_reassignments = NEW.max_reassignments, escalate_to = NEW.escalate_to,
+               sticky_account = NEW.sticky_account, hold_for = NEW.hold_for,
+               then_queue = NEW.then_queue, require_available = NEW.require_available,
+               manager_id = NEW.manager_id, handoff_by_rules = NEW.handoff_by_rules
+         WHERE q.name = 'default';
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- Account owners from history: each account without a current owner is
+-- given the owner of its most recent open or won lead (active reps only),
+-- for hold_for or for good.  After an import of history.
+CREATE FUNCTION leadflow.set_account_owners(hold_for interval DEFAULT NULL,
+                                            overwrite boolean DEFAULT false)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF hold_for <= interval '0' THEN
+        RAISE EXCEPTION 'hold_for must be positive, not %', hold_for
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL to give the accounts to their owners for good.';
+    END IF;
+    IF overwrite IS NULL THEN
+        RAISE EXCEPTION 'overwrite must be true or false'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    WITH latest AS (
+        SELECT DISTINCT ON (l.account_id) l.account_id, l.owner_id
+          FROM leadflow.lead l
+          JOIN leadflow.rep r ON r.id = l.owner_id AND r.active
+         WHERE l.account_id IS NOT NULL
+           AND l.stage IN ('new', 'working', 'qualified', 'converted')
+         ORDER BY l.account_id, coalesce(l.assigned_at, l.created_at) DESC, l.id DESC)
+    UPDATE leadflow.account a
+       SET owner_id = latest.owner_id,
+           owned_until = leadflow.now() + set_account_owners.hold_for
+      FROM latest
+     WHERE a.id = latest.account_id
+       AND (set_account_owners.overwrite OR a.owner_id IS NULL OR a.owned_until <= leadflow.now())
+       AND (a.owner_id IS DISTINCT FROM latest.owner_id
+            OR a.owned_until IS DISTINCT FROM leadflow.now() + set_account_owners.hold_for);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION leadflow.set_account_owners(interval, boolean) IS
+    'Give each account without a current owner (every account, with overwrite) the owner of its most recent open or won lead whose owner is active, until now + hold_for (NULL: for good).  Returns how many accounts changed.';
+REVOKE ALL ON FUNCTION leadflow.set_account_owners(interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.set_account_owners(interval, boolean) TO leadflow_admin, leadflow_manager;
+
+-- The reps a decision found eligible, read from the packed list (for the
+-- fairness view, which would otherwise expand every list as jsonb).
+CREATE FUNCTION leadflow.candidate_eligible_reps(leadflow.candidate_list) RETURNS integer[]
+    AS 'MODULE_PATHNAME', 'leadflow_candidate_eligible_reps'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION leadflow.candidate_eligible_reps(leadflow.candidate_list) IS
+    'The rep ids of a decision''s candidates that were eligible (chosen or not).';
+
+-- explain() says which candidate is the account's owner.
+DROP FUNCTION leadflow.explain(bigint);
+CREATE FUNCTION leadflow.explain(lead_id bigint)
+    RETURNS TABLE (rep_id integer, rep text, eligible boolean, reason text,
+                   open_count integer, max_open integer, new_today integer,
+                   max_new_per_day integer, last_assigned_at timestamptz,
+                   weight integer, chosen boolean, account_owner boolean)
+    AS 'MODULE_PATHNAME', 'leadflow_explain'
+    LANGUAGE C STRICT STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp;
+COMMENT ON FUNCTION leadflow.explain(bigint) IS
+    'What routing would do with the lead now, exactly as leadflow.route() (or, for a lead with an owner, the sweep) would: one row per candidate -- the account''s owner first when the queue is sticky -- with why each is passed over.';
+REVOKE ALL ON FUNCTION leadflow.explain(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.explain(bigint) TO leadflow_manager, leadflow_admin;
+
+-- Fit scoring reads the lead's account (the routing document's "account"),
+-- which not every role that updates leads may read (reps, CRM back ends
+-- granted only the lead table).  SECURITY DEFINER: the trigger rescoring
+-- a lead on UPDATE reads the account and the scoring rules as the
+-- extension's owner; it writes nothing but the row's score.
+ALTER FUNCTION leadflow.lead_score_fit() SECURITY DEFINER;
+
+-- Touches compute the next touch and the SLA with the owner's calendar:
+-- as in the security section above, with leadflow.rep_holidays(owner)
+-- where it read owner.holidays.
+CREATE OR REPLACE FUNCTION leadflow.touch_before_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+DECLARE
+    l          leadflow.lead;
+    owner      leadflow.rep;
+    q          leadflow.queue;
+    acting     name := leadflow.acting_role();
+    is_manager boolean := pg_catalog.pg_has_role(leadflow.acting_role(), 'leadflow_manager', 'USAGE');
+    touching   integer;
+    missing    text;
+    next_step  integer;
+    next_at    timestamptz;
+    new_stage  leadflow.stage;
+    reason     text;
+    days_off   date[];
+BEGIN
+    -- A restore (check_function_bodies off, run by a superuser or the
+    -- owner) brings back touches whose effects the dump already holds.
+    IF leadflow.restoring() THEN
+        RETURN NEW;
+    END IF;
+
+    IF NEW.outcome IS NULL OR NEW.channel IS NULL THEN
+        RAISE EXCEPTION 'a touch needs a channel and an outcome'
+            USING ERRCODE = 'not_null_violation',
+                  DETAIL = 'Every touch evaluates the lead: not_reached, connected, qualified, nurture, dead, dead_referral, dead_other_contact or unsubscribed.';
+    END IF;
+    SELECT * INTO l FROM leadflow.lead WHERE id = NEW.lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist', NEW.lead_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF l.stage NOT IN ('new', 'working') THEN
+        RAISE EXCEPTION 'lead % is closed (stage %)', l.id, l.stage
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Touches are logged on leads in stage new or working.',
+                  HINT = CASE WHEN l.stage IN ('rejected', 'nurture')
+                              THEN 'Reopen it first: leadflow.reopen(lead_id, reason) for a rejected lead, UPDATE its stage for a nurtured one.'
+                              ELSE 'It needs no more touches.' END;
+    END IF;
+    IF l.owner_id IS NULL THEN
+        RAISE EXCEPTION 'lead % has no owner', l.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Route it (leadflow.route) or assign it (leadflow.assign) first.';
+    END IF;
+
+    -- Who is touching: the rep named, else the acting role's rep, else the owner.
+    touching := coalesce(NEW.rep_id,
+                         (SELECT id FROM leadflow.rep WHERE login = acting),
+                         l.owner_id);
+    IF touching <> l.owner_id AND NOT is_manager THEN
+        RAISE EXCEPTION 'lead % belongs to rep %, not rep %', l.id, l.owner_id, touching
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only the owner or a member of leadflow_manager may log a touch on a lead.';
+    END IF;
+    NEW.rep_id := touching;
+
+    SELECT * INTO owner FROM leadflow.rep WHERE id = l.owner_id;
+    days_off := leadflow.rep_holidays(owner);
+    SELECT * INTO q FROM leadflow.queue WHERE name = coalesce(l.queue, 'default');
+    new_stage := CASE WHEN l.stage = 'new' THEN 'working' ELSE l.stage END;
+    -- an imported lead may come without a plan: it takes its queue's
+    l.cadence := coalesce(l.cadence, q.cadence);
+    next_step := l.cadence_step;
+    next_at := l.next_touch_at;
+
+    CASE NEW.outcome
+    WHEN 'not_reached', 'connected' THEN
+        -- The touch is the current step; the next one falls due in the
+        -- owner's working time, rotated away from this attempt.
+        next_step := l.cadence_step + 1;
+        next_at := leadflow.next_touch(l.cadence, next_step, coalesce(l.assigned_at, NEW.at),
+                                       owner.hours, days_off, NEW.at);
+        IF next_at IS NULL THEN
+            new_stage := 'nurture';   -- the cadence is spent without a qualification
+        END IF;
+    WHEN 'qualified' THEN
+        SELECT string_agg(format('%s (%s)', m.criterion,
+                                 CASE WHEN m.answer IS NULL OR btrim(m.answer) = '' THEN 'no answer'
+                                      ELSE format('answer %L not in %s', m.answer, m.allowed) END),
+                          ', ')
+          INTO missing FROM leadflow.qualification_missing(l.id) m;
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'lead % cannot be qualified yet', l.id
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'Missing or not allowed: ' || missing || '.',
+                      HINT = 'Record the answers in the lead''s attrs; leadflow.qualification_missing(lead_id) lists them.';
+        END IF;
+        new_stage := 'qualified';
+    WHEN 'nurture' THEN
+        new_stage := 'nurture';
+    ELSE   -- dead, dead_referral, dead_other_contact, unsubscribed
+        new_stage := 'rejected';
+        reason := NEW.outcome::text || coalesce(': ' || NEW.note, '');
+        IF NEW.outcome = 'dead_referral'
+           AND (NEW.referral IS NULL OR coalesce(NEW.referral ->> 'email', NEW.referral ->> 'phone') IS NULL) THEN
+            RAISE EXCEPTION 'a dead_referral touch needs the referral''s email or phone'
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'Pass referral => ''{"name": "...", "email": "..."}''.';
+        END IF;
+    END CASE;
+
+    UPDATE leadflow.lead
+       SET cadence = l.cadence,
+           touches = touches + 1,
+           first_touch_at = coalesce(first_touch_at, NEW.at),
+           last_touch_at = greatest(last_touch_at, NEW.at),
+           stage = new_stage,
+           cadence_step = next_step,
+           next_touch_at = CASE WHEN new_stage IN ('new', 'working') THEN next_at END,
+           sla_due_at = CASE WHEN new_stage IN ('new', 'working')
+                             THEN leadflow.add_business_time(next_at, q.touch_sla, owner.hours, days_off) END,
+           reject_reason = coalesce(reason, reject_reason)
+     WHERE id = l.id;
+
+    IF NEW.outcome = 'dead_other_contact' AND l.account_id IS NOT NULL THEN
+        UPDATE leadflow.account SET pursue_other_contacts = true WHERE id = l.account_id;
+    END IF;
+    IF NEW.outcome = 'dead_referral' THEN
+        -- the referral is a new lead, routed like any other
+        INSERT INTO leadflow.lead (name, email, phone, company, country, source, campaign,
+                                   attrs, referred_by)
+        VALUES (NEW.referral ->> 'name', NEW.referral ->> 'email', NEW.referral ->> 'phone',
+                coalesce(NEW.referral ->> 'company', l.company),
+                coalesce(NEW.referral ->> 'country', l.country), 'referral', l.campaign,
+                coalesce(NEW.referral -> 'attrs', '{}'), l.id);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+------------------------------------------------------------------------
+-- Reporting.  One definition per rate, in every view that has it (the
+-- README's "Reporting" lists them):
+--   contact_rate        contacted / leads
+--   qualification_rate  qualified or converted now / leads
+--   ever_qualified_rate qualified at some time (or converted) / leads
+--   conversion_rate     converted / leads
+--   win_rate            won (qualified or converted) / closed
+--   close_rate          converted / closed (converted, rejected, nurture)
+-- 1.1's rep_pipeline.conversion_rate was a win rate and funnel named its
+-- rates otherwise: both views are rebuilt with these names.
+------------------------------------------------------------------------
+DROP VIEW leadflow.rep_pipeline;
+CREATE VIEW leadflow.rep_pipeline AS
+SELECT r.id AS rep_id,
+       r.name AS rep,
+       r.active,
+       coalesce(o.open_leads, 0) AS open_leads,
+       r.max_open,
+       leadflow.rate(coalesce(o.open_leads, 0), r.max_open) AS open_vs_cap,
+       n.new_today,
+       r.max_new_per_day,
+       -- history imported as given may hold more than a cap allows now
+       coalesce(o.open_leads, 0) > r.max_open OR n.new_today > r.max_new_per_day AS over_cap,
+       coalesce(o.overdue, 0) AS overdue,
+       coalesce(o.sla_breached, 0) AS sla_breached,
+       coalesce(o.touched_48h, 0) AS touched_within_48h,
+       leadflow.rate(coalesce(o.touched_48h, 0), coalesce(o.open_leads, 0)) AS touched_within_48h_rate,
+       coalesce(c.won, 0) AS won,
+       coalesce(c.closed, 0) AS closed,
+       leadflow.rate(coalesce(c.won, 0), coalesce(c.closed, 0)) AS win_rate,
+       coalesce(c.converted, 0) AS converted,
+       coalesce(o.open_leads, 0) + coalesce(c.closed, 0) AS leads,
+       leadflow.rate(coalesce(c.converted, 0), coalesce(o.open_leads, 0) + coalesce(c.closed, 0))
+           AS conversion_rate
+  FROM leadflow.rep r
+  LEFT JOIN leadflow.rep_load l ON l.rep_id = r.id
+  CROSS JOIN LATERAL (SELECT CASE WHEN l.new_day = (leadflow.now() AT TIME ZONE leadflow.workhours_zone(r.hours))::date
+                                  THEN l.new_count ELSE 0 END AS new_today) n
+  LEFT JOIN (SELECT owner_id,
+                    count(*) AS open_leads,
+                    count(*) FILTER (WHERE next_touch_at < leadflow.now()) AS overdue,
+                    count(*) FILTER (WHERE sla_due_at < leadflow.now()) AS sla_breached,
+                    count(*) FILTER (WHERE last_touch_at >= leadflow.now() - interval '48 hours') AS touched_48h
+               FROM leadflow.lead WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL
+              GROUP BY owner_id) o ON o.owner_id = r.id
+  LEFT JOIN (SELECT owner_id,
+                    count(*) FILTER (WHERE stage IN ('qualified', 'converted')) AS won,
+                    count(*) FILTER (WHERE stage = 'converted') AS converted,
+                    count(*) AS closed
+               FROM leadflow.lead WHERE stage NOT IN ('new', 'working') AND owner_id IS NOT NULL
+                AND coalesce(reject_reason NOT LIKE 'duplicate of lead %'
+                             AND reject_reason NOT LIKE 'merged into lead %', true)
+              GROUP BY owner_id) c ON c.owner_id = r.id;
+COMMENT ON VIEW leadflow.rep_pipeline IS
+    'Per rep: open leads against the cap, new today (assignments in the rep''s local day) against the daily cap, over_cap, overdue, SLA breached, touched within 48 hours, win_rate (won / closed) and conversion_rate (converted / leads).';
+COMMENT ON COLUMN leadflow.rep_pipeline.over_cap IS 'open_leads above max_open or new_today above max_new_per_day: history imported as given, or a cap lowered since.';
+COMMENT ON COLUMN leadflow.rep_pipeline.win_rate IS 'won / closed (a fraction; NULL when nothing closed).';
+COMMENT ON COLUMN leadflow.rep_pipeline.converted IS 'Closed leads the rep owns that were converted (duplicates and merged leads left out).';
+COMMENT ON COLUMN leadflow.rep_pipeline.leads IS 'open_leads + closed: every lead the rep owns (duplicates and merged leads left out).';
+
+DROP VIEW leadflow.funnel;
+CREATE VIEW leadflow.funnel AS
+SELECT campaign, leads, assigned, contacted, ever_qualified, converted,
+       leadflow.rate(contacted, leads) AS contact_rate,
+       leadflow.rate(ever_qualified, leads) AS ever_qualified_rate,
+       leadflow.rate(converted, leads) AS conversion_rate
+  FROM (SELECT coalesce(l.campaign, '(none)') AS campaign,
+               count(*) AS leads,
+               count(*) FILTER (WHERE l.owner_id IS NOT NULL OR l.assigned_at IS NOT NULL) AS assigned,
+               count(l.first_touch_at) AS contacted,
+               count(*) FILTER (WHERE l.stage IN ('qualified', 'converted')
+                                   OR EXISTS (SELECT FROM leadflow.stage_history h
+                                               WHERE h.lead_id = l.id AND h.to_stage = 'qualified'))
+                   AS ever_qualified,
+               count(*) FILTER (WHERE l.stage = 'converted') AS converted
+          FROM leadflow.lead l
+         WHERE coalesce(l.reject_reason NOT LIKE 'duplicate of lead %'
+                        AND l.reject_reason NOT LIKE 'merged into lead %', true)
+         GROUP BY 1) f;
+COMMENT ON VIEW leadflow.funnel IS
+    'Per campaign: how far leads got -- assigned, contacted, qualified at some time, converted -- as counts and as fractions of all leads (contact_rate, ever_qualified_rate, conversion_rate).';
+GRANT SELECT ON leadflow.rep_pipeline, leadflow.funnel TO leadflow_manager, leadflow_admin;
+
+-- Free seats are counted per member: one member over a lowered cap does
+-- not hide the others' free seats.
+CREATE OR REPLACE VIEW leadflow.capacity AS
+WITH inflow AS (
+    SELECT d.queue, count(*) AS routed_7d
+      FROM leadflow.decision d
+     WHERE d.kind IN ('assign', 'backlog') AND d.at > leadflow.now() - interval '7 days'
+     GROUP BY 1),
+members AS (
+    SELECT m.queue,
+           count(*) AS members,
+           count(*) FILTER (WHERE r.active AND (r.away_until IS NULL OR r.away_until <= leadflow.now())) AS available,
+           sum(r.max_open) FILTER (WHERE r.active) AS seats,
+           sum(coalesce(o.open_leads, 0)) FILTER (WHERE r.active) AS open_leads,
+           sum(greatest(r.max_open - coalesce(o.open_leads, 0), 0)) FILTER (WHERE r.active) AS free_seats,
+           sum(r.max_new_per_day) FILTER (WHERE r.active AND (r.away_until IS NULL OR r.away_until <= leadflow.now()))
+               AS new_per_day
+      FROM leadflow.queue_member m
+      JOIN leadflow.rep r ON r.id = m.rep_id
+      LEFT JOIN (SELECT owner_id, count(*) AS open_leads FROM leadflow.lead
+                  WHERE stage IN ('new', 'working') GROUP BY owner_id) o ON o.owner_id = r.id
+     GROUP BY 1)
+SELECT q.name AS queue,
+       coalesce(m.members, 0) AS members,
+       coalesce(m.available, 0) AS available_members,
+       coalesce(m.seats, 0) AS seats,
+       coalesce(m.open_leads, 0) AS open_leads,
+       coalesce(m.free_seats, 0) AS free_seats,
+       coalesce(m.new_per_day, 0) AS new_per_day_capacity,
+       round(coalesce(i.routed_7d, 0) / 7.0, 1) AS inflow_per_day,
+       round(coalesce(m.new_per_day, 0) / nullif(coalesce(i.routed_7d, 0) / 7.0, 0), 2) AS capacity_vs_inflow,
+       (SELECT count(*) FROM leadflow.lead b
+         WHERE b.queue = q.name AND b.owner_id IS NULL AND b.stage IN ('new', 'working')) AS backlog
+  FROM leadflow.queue q
+  LEFT JOIN members m ON m.queue = q.name
+  LEFT JOIN inflow i ON i.queue = q.name;
+COMMENT ON VIEW leadflow.capacity IS
+    'Per queue: members (available now), seats, open leads and free seats (each active member''s max_open less its open leads, never below 0), daily intake capacity against the last 7 days'' inflow per day, and the backlog.';
+
+-- A member's share of the weight counts only members that were eligible
+-- for at least one of the queue's leads: a member away all along (or
+-- always at its cap) does not dilute the others' shares.
+CREATE OR REPLACE VIEW leadflow.fairness AS
+WITH given AS (
+    SELECT d.queue, d.to_rep, count(*) AS assignments
+      FROM leadflow.decision d
+     WHERE d.kind IN ('assign', 'reassign_sla', 'handoff', 'escalate') AND d.to_rep IS NOT NULL
+     GROUP BY 1, 2),
+eligible AS (
+    SELECT d.queue, e.rep_id, count(*) AS times_eligible
+      FROM leadflow.decision d,
+           LATERAL unnest(leadflow.candidate_eligible_reps(d.candidates)) AS e(rep_id)
+     WHERE d.queue IS NOT NULL AND d.candidates IS NOT NULL
+     GROUP BY 1, 2),
+member AS (
+    SELECT m.queue, r.name AS rep, m.weight,
+           coalesce(g.assignments, 0) AS assignments,
+           coalesce(e.times_eligible, 0) AS times_eligible
+      FROM leadflow.queue_member m
+      JOIN leadflow.rep r ON r.id = m.rep_id
+      LEFT JOIN given g ON g.queue = m.queue AND g.to_rep = m.rep_id
+      LEFT JOIN eligible e ON e.queue = m.queue AND e.rep_id = m.rep_id),
+shares AS (
+    SELECT queue, rep, weight, assignments, times_eligible,
+           CASE WHEN times_eligible > 0
+                THEN leadflow.rate(weight, (sum(weight) FILTER (WHERE times_eligible > 0)
+                                            OVER (PARTITION BY queue))::bigint) END AS weight_share,
+           leadflow.rate(assignments, (sum(assignments) OVER (PARTITION BY queue))::bigint) AS assignment_share
+      FROM member)
+SELECT queue, rep, weight, weight_share, assignments, assignment_share,
+       round(assignment_share / nullif(weight_share, 0), 2) AS share_vs_weight,
+       times_eligible
+  FROM shares;
+COMMENT ON VIEW leadflow.fairness IS
+    'Per queue and member: share of the queue''s assignments against share of the weight of the members that were eligible at least once (share_vs_weight 1.00 = exactly fair); times_eligible = decisions of the queue that found the member eligible.';
+COMMENT ON COLUMN leadflow.fairness.times_eligible IS 'Decisions of the queue whose candidates found the member eligible (0: never eligible, left out of weight_share).';
+
+-- The current owner's first-touch SLA in its own business time, with its
+-- calendar's days (each rep's days computed once, not once per lead).
+CREATE OR REPLACE VIEW leadflow.speed_to_lead AS
+WITH rep_days AS MATERIALIZED (
+    SELECT r.id, r.name, r.hours, leadflow.rep_holidays(r) AS holidays FROM leadflow.rep r)
+SELECT queue,
+       rep,
+       count(*) AS leads,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY to_assignment)::numeric, 1)
+           AS median_minutes_to_assignment,
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY to_assignment)::numeric, 1)
+           AS p90_minutes_to_assignment,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY to_first_touch)::numeric, 1)
+           AS median_minutes_to_first_touch,
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY to_first_touch)::numeric, 1)
+           AS p90_minutes_to_first_touch,
+       count(to_first_touch) AS touched,
+       count(*) FILTER (WHERE touched_here AND first_touch_at <= sla_due) AS sla_met,
+       leadflow.rate(count(*) FILTER (WHERE touched_here AND first_touch_at <= sla_due),
+                     count(*) FILTER (WHERE touched_here
+                                         OR (first_touch_at IS NULL AND sla_due < leadflow.now())))
+           AS sla_attainment
+  FROM (SELECT coalesce(l.queue, '(none)') AS queue,
+               r.name AS rep,
+               extract(epoch FROM l.assigned_at - l.created_at) / 60 AS to_assignment,
+               -- speed to lead: from the inquiry to the first touch, whoever made it
+               extract(epoch FROM l.first_touch_at - l.created_at) / 60 AS to_first_touch,
+               l.first_touch_at,
+               -- the SLA is the current owner's; a lead touched before it
+               -- moved to them is not counted either way
+               l.first_touch_at >= l.assigned_at AS touched_here,
+               leadflow.add_business_time(l.assigned_at, q.first_touch_sla, r.hours, r.holidays) AS sla_due
+          FROM leadflow.lead l
+          JOIN rep_days r ON r.id = l.owner_id
+          JOIN leadflow.queue q ON q.name = coalesce(l.queue, 'default')
+         WHERE l.assigned_at IS NOT NULL) x
+ GROUP BY queue, rep;
 -- END adoption
 
 
@@ -1746,7 +2303,7 @@ DECLARE
 BEGIN
     FOREACH config_table IN ARRAY ARRAY[
         'rep', 'queue', 'queue_member', 'rule', 'scoring_rule', 'qualification_criterion',
-        'freemail_domain', 'country_calling_code', 'model'
+        'freemail_domain', 'country_calling_code', 'model', 'holiday_calendar', 'holiday'
     ] LOOP
         SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) INTO key_columns
           FROM pg_catalog.pg_index i
@@ -2130,7 +2687,8 @@ DECLARE
     config_table text;
 BEGIN
     FOREACH config_table IN ARRAY ARRAY['rep', 'queue', 'queue_member', 'rule', 'freemail_domain',
-                                        'country_calling_code', 'scoring_rule', 'model'] LOOP
+                                        'country_calling_code', 'scoring_rule', 'model',
+                                        'holiday_calendar', 'holiday'] LOOP
         EXECUTE pg_catalog.format('ALTER TABLE leadflow.%I ENABLE ALWAYS TRIGGER config_changed',
                                   config_table);
         EXECUTE pg_catalog.format('CREATE TRIGGER config_replicated AFTER INSERT OR UPDATE OR DELETE'
@@ -2159,7 +2717,7 @@ AS $$
 DECLARE
     ns oid := 'leadflow'::pg_catalog.regnamespace;
     -- the functions of leadflow a copied view may call
-    portable text[] := ARRAY['now', 'rate', 'minutes', 'workhours_zone'];
+    portable text[] := ARRAY['now', 'rate', 'minutes', 'workhours_zone', 'candidate_eligible_reps'];
     ddl text[] := ARRAY['CREATE SCHEMA IF NOT EXISTS leadflow;'];
 BEGIN
     -- leadflow off the path for the rest of the call (the function's own
@@ -2197,7 +2755,10 @@ BEGIN
         'CREATE FUNCTION leadflow.now() RETURNS timestamptz LANGUAGE sql STABLE'
             || ' AS $f$ SELECT pg_catalog.now() $f$;',
         'CREATE FUNCTION leadflow.workhours_zone(h text) RETURNS text LANGUAGE sql IMMUTABLE'
-            || ' AS $f$ SELECT pg_catalog.substring(h, ''\S+$'') $f$;'];
+            || ' AS $f$ SELECT pg_catalog.substring(h, ''\S+$'') $f$;',
+        'CREATE FUNCTION leadflow.candidate_eligible_reps(c jsonb) RETURNS integer[] LANGUAGE sql IMMUTABLE'
+            || ' AS $f$ SELECT pg_catalog.array_agg((e ->> ''rep'')::integer) FROM pg_catalog.jsonb_array_elements(c) e'
+            || ' WHERE (e ->> ''eligible'')::boolean $f$;'];
     ddl := ddl || ARRAY(
         SELECT pg_catalog.pg_get_functiondef(p.oid) || ';'
           FROM pg_catalog.pg_proc p
@@ -2279,7 +2840,7 @@ COMMENT ON TYPE leadflow.account_status IS
 COMMENT ON TYPE leadflow.scoring_kind IS
     'fit (points for the lead''s own attributes, stored in lead.score) or engagement (points for its events, decaying, added at read time by current_score).';
 COMMENT ON TYPE leadflow.decision_kind IS
-    'Kinds of ledger entries: assign (routed to a rep), reassign_sla (taken from an owner who missed the SLA), handoff (held past the queue''s hold_for, routed to its then_queue), escalate (past max_reassignments), manual (a move by hand or an import), backlog (nobody could take it), suppress (rejected by a rule or a suppressed account), duplicate (a duplicate of an open lead, given to its owner and closed), merge (another lead merged into this one), delete (the lead was deleted; its earlier decisions stay), forget (the person''s data was erased).';
+    'Kinds of ledger entries: assign (routed to a rep), reassign_sla (taken from an owner who missed the SLA), handoff (held past the queue''s hold_for, routed to its then_queue), escalate (past max_reassignments), manual (a move by hand or an import), keep (the sweep left a lead with its owner: nobody else could take it), backlog (nobody could take it), suppress (rejected by a rule or a suppressed account), duplicate (a duplicate of an open lead, given to its owner and closed), merge (another lead merged into this one), delete (the lead was deleted; its earlier decisions stay), forget (the person''s data was erased).';
 COMMENT ON TYPE leadflow.alert_kind IS
     'Kinds of alerts: sla_breach (to the old owner''s manager: a lead was taken away), reassigned (to the new owner), escalated, backlog (a lead found nobody), cap_reached (a rep''s last seat was taken), lead_skipped (the sweep or route_pending could not move a lead and went on without it; the detail has the error).';
 
@@ -2355,7 +2916,7 @@ COMMENT ON FUNCTION leadflow.forget(bigint, text) IS
 COMMENT ON FUNCTION leadflow.merge(bigint, bigint) IS
     'Merge lead drop into lead keep (the same person): touches, events, history, decisions and alerts move to keep, which fills its empty contact fields and missing attrs from drop; drop is closed (merged into lead N, duplicate_of = keep) and its duplicates point at keep.  Refused: merging a lead into itself or one of its own duplicates, keeping a lead closed without a win or merged away, dropping a converted or merged-away lead.';
 COMMENT ON FUNCTION leadflow.sweep(timestamptz) IS
-    'Reassign open leads whose SLA passed (escalating past the queue''s max_reassignments), hand on leads held past their queue''s hold_for, and route the backlog, as of as_of (default leadflow.now()), at most leadflow.sweep_batch_size leads per action.  One row per action with its number of leads; a run while another runs returns the single row skipped_concurrent_sweep.  A lead that cannot be moved is skipped with a lead_skipped alert.  One transaction.';
+    'Reassign open leads whose SLA passed (escalating past the queue''s max_reassignments), hand on leads held past their queue''s hold_for, and route the backlog, as of as_of (default leadflow.now()), at most leadflow.sweep_batch_size leads per action.  A lead nobody else can take stays with its owner (sla_kept, handoff_kept); a waiting lead may go back to a previous owner.  One row per action with its number of leads; a run while another runs returns the single row skipped_concurrent_sweep.  A lead that cannot be moved is skipped with a lead_skipped alert.  One transaction.';
 COMMENT ON FUNCTION leadflow.leads_needed(integer, text) IS
     'Leads to generate for a goal of conversions at the historical close rate (converted / closed, closed = converted, rejected or nurture; duplicates and merged leads left out), of one source or of all: scope, closed_leads, converted, close_rate, conversions_wanted (the goal), leads_to_generate (ceil(goal / close_rate)).  22023 for a goal that is not positive, P0002 when nothing converted yet.';
 
@@ -2403,7 +2964,7 @@ COMMENT ON COLUMN leadflow.rep.name IS 'The rep''s name, unique, not blank, at m
 COMMENT ON COLUMN leadflow.rep.login IS 'The database role whose sessions act as this rep (row-level security, touches); unique, at most 63 bytes.  NULL: the rep has no login of its own.';
 COMMENT ON COLUMN leadflow.rep.email IS 'The rep''s email address, for the CRM''s use; leadflow does not send mail.  NULL: none given.';
 COMMENT ON COLUMN leadflow.rep.hours IS 'Working hours in the rep''s time zone: SLA clocks, next touches, require_available queues and the local day of max_new_per_day follow them.';
-COMMENT ON COLUMN leadflow.rep.holidays IS 'Dates in the rep''s own calendar with no working time (vacation, public holidays); empty by default.';
+COMMENT ON COLUMN leadflow.rep.holidays IS 'The rep''s own dates with no working time (vacation), on top of its holiday calendar''s (rep.calendar); empty by default.';
 COMMENT ON COLUMN leadflow.rep.active IS 'False: the rep gets no new leads (keeps those it has; the sweep moves them when their SLA passes).';
 COMMENT ON COLUMN leadflow.rep.away_until IS 'Out of office until then: no new leads before it.  NULL or past: available.';
 COMMENT ON COLUMN leadflow.rep.max_open IS 'Pipeline cap: the most open leads (new, working) the rep may own; 0 takes none.  Routing and manual moves respect it (23514), a manager may override.';
@@ -2463,9 +3024,9 @@ COMMENT ON COLUMN leadflow.rule.queue IS 'The queue a route rule sends leads to;
 COMMENT ON COLUMN leadflow.rule.active IS 'False: the rule is skipped.';
 
 COMMENT ON TABLE leadflow.account IS
-    'Accounts keyed by email domain (made by routing for new company domains, never for free-mail ones): the owner sticky queues give its leads to, its status and suppression.';
+    'Accounts, found by email domain (made by routing for new company domains, never for free-mail ones) or by company name: name, attributes and parent, the owner sticky queues give its leads to, its status and suppression.';
 COMMENT ON COLUMN leadflow.account.id IS 'The account''s id (lead.account_id).';
-COMMENT ON COLUMN leadflow.account.domain IS 'The email domain, lower case and trimmed; unique.';
+COMMENT ON COLUMN leadflow.account.domain IS 'The email domain, lower case and trimmed; unique.  NULL: an account known by its name only.';
 COMMENT ON COLUMN leadflow.account.owner_id IS 'The rep who owns the account: sticky queues give it the account''s leads while it is eligible.  NULL: nobody (the next sticky assignment sets it).';
 COMMENT ON COLUMN leadflow.account.owned_until IS 'Ownership ends then (now + the queue''s hold_for when a sticky queue set it).  NULL with an owner: open-ended.';
 COMMENT ON COLUMN leadflow.account.status IS 'prospect, customer or suppressed (new leads rejected).';
@@ -2532,7 +3093,7 @@ COMMENT ON COLUMN leadflow.lead.email IS 'Email, trimmed and lower-cased; NULL w
 COMMENT ON COLUMN leadflow.lead.phone IS 'Phone as + country code and digits (+4930123456), from lead.country or leadflow.default_country; NULL under 5 or over 15 digits (attrs.original_phone keeps what was sent).  Duplicates are found by it when there is no email.';
 COMMENT ON COLUMN leadflow.lead.company IS 'The company''s name, trimmed, routing-document key company.';
 COMMENT ON COLUMN leadflow.lead.country IS 'ISO 3166 alpha-2 country (any case), routing-document key country; gives the phone''s calling code.';
-COMMENT ON COLUMN leadflow.lead.account_id IS 'The lead''s account: given, or found or made by routing from the email domain.  NULL: free-mail or no email.';
+COMMENT ON COLUMN leadflow.lead.account_id IS 'The lead''s account: given, or found by routing or an import from the email domain (made for a new company domain), else from the company name.  NULL: none found.';
 COMMENT ON COLUMN leadflow.lead.attrs IS 'Any other attributes, a JSON object (never NULL, default {}): rules and scoring match its keys, qualification answers live here, leadflow adds original_* keys when hygiene changed a contact field.';
 COMMENT ON COLUMN leadflow.lead.score IS 'Fit points under the active fit rules, stored: set at insert, recomputed when attrs, source, campaign, company, country or email change, or by rescore().  current_score() adds engagement.';
 COMMENT ON COLUMN leadflow.lead.predicted IS 'Probability (0 to 1) that the lead converts, by the newest model named default: set at insert, refreshed for every lead when that model is trained (refresh_predictions).  NULL: no default model yet.';
@@ -2544,9 +3105,9 @@ COMMENT ON COLUMN leadflow.lead.assigned_at IS 'When the current owner got the l
 COMMENT ON COLUMN leadflow.lead.first_touch_at IS 'When the first touch happened (whoever made it).  NULL: never touched.';
 COMMENT ON COLUMN leadflow.lead.last_touch_at IS 'When the latest touch happened.  NULL: never touched.';
 COMMENT ON COLUMN leadflow.lead.touches IS 'How many touches were logged on the lead.';
-COMMENT ON COLUMN leadflow.lead.cadence IS 'The touch plan, copied from the queue at assignment (a lead keeps the plan it started on).  NULL: never assigned (an import takes its queue''s on its first touch).';
+COMMENT ON COLUMN leadflow.lead.cadence IS 'The touch plan, copied from the queue at assignment or import (a lead keeps the plan it started on).  NULL: never assigned.';
 COMMENT ON COLUMN leadflow.lead.cadence_step IS 'The step (0-based) due next; it restarts at 0 with a new owner or when the lead comes back into the pipeline.';
-COMMENT ON COLUMN leadflow.lead.next_touch_at IS 'When the next step falls due, in the owner''s working time.  NULL: closed, no owner, or an import without a cadence.';
+COMMENT ON COLUMN leadflow.lead.next_touch_at IS 'When the next step falls due, in the owner''s working time.  NULL: closed or no owner.';
 COMMENT ON COLUMN leadflow.lead.sla_due_at IS 'The follow-up deadline: first_touch_sla after assignment, then touch_sla after each due touch, in the owner''s business time.  The sweep reassigns open leads past it.  NULL: no clock runs (closed or no owner).';
 COMMENT ON COLUMN leadflow.lead.reassignments IS 'How often the sweep took the lead from an owner who missed the SLA; past the queue''s max_reassignments it escalates.';
 COMMENT ON COLUMN leadflow.lead.value IS 'Expected deal value, in the CRM''s currency; finite and not negative.  NULL: unknown.';
@@ -2584,10 +3145,10 @@ COMMENT ON COLUMN leadflow.decision.to_rep IS 'The owner after.  NULL: nobody (b
 COMMENT ON COLUMN leadflow.decision.rule_id IS 'The rule that matched.  NULL: no rule (the queue default), or not a routing decision.';
 COMMENT ON COLUMN leadflow.decision.queue IS 'The queue decided in.  NULL: none (a manual move of a lead without one).';
 COMMENT ON COLUMN leadflow.decision.strategy IS 'The strategy of that queue when one chose.  NULL: no strategy ran.';
-COMMENT ON COLUMN leadflow.decision.reason IS 'Why: the strategy that picked (round_robin, ...), account_owner, no_eligible_member, import, escalated to the owner''s manager, a manual move''s reason; for a suppression or a duplicate the lead''s reject_reason.';
+COMMENT ON COLUMN leadflow.decision.reason IS 'Why: the strategy that picked (round_robin, ...), account_owner, previous_owner, no_eligible_member, import, kept by its owner: nobody else can take it, escalated to the owner''s manager, a manual move''s reason; for a suppression or a duplicate the lead''s reject_reason.';
 
 COMMENT ON COLUMN leadflow.decision.candidates IS
-    'Every member considered, one JSON object each: rep, eligible, reason (why it was passed over: inactive, away, outside_hours, missing_skills, previous_owner, current_owner, at_max_open, at_max_new_per_day, cap_taken_concurrently, not_picked; null for the chosen one), open, max_open, new_today, max_new_per_day, weight, chosen.  Stored as leadflow.candidate_list; casts to jsonb (a driver gets JSON from candidates::jsonb).  NULL: no candidates were weighed (manual moves, suppressions).  Reps cannot read it.';
+    'Every member considered, one JSON object each: rep, eligible, reason (why it was passed over: inactive, away, outside_hours, missing_skills, previous_owner, current_owner, at_max_open, at_max_new_per_day, cap_taken_concurrently, not_picked; null for the chosen one), open, max_open, new_today, max_new_per_day, weight, chosen, and account_owner: true for the account''s owner.  Stored as leadflow.candidate_list; casts to jsonb (a driver gets JSON from candidates::jsonb).  NULL: no candidates were weighed (manual moves, suppressions).  Reps cannot read it.';
 COMMENT ON COLUMN leadflow.decision.txid IS 'The transaction that made the decision (xid8).';
 
 COMMENT ON TABLE leadflow.alert IS
@@ -2596,7 +3157,7 @@ COMMENT ON COLUMN leadflow.alert.id IS 'The alert''s id (in the NOTIFY payload).
 COMMENT ON COLUMN leadflow.alert.at IS 'When it was raised (leadflow.now(), the sweep''s as_of).';
 COMMENT ON COLUMN leadflow.alert.kind IS 'What happened (leadflow.alert_kind).';
 COMMENT ON COLUMN leadflow.alert.lead_id IS 'The lead it is about.  NULL: none.';
-COMMENT ON COLUMN leadflow.alert.rep_id IS 'Whom the alert is for: the old owner''s manager (sla_breach), the new owner (reassigned), the rep''s manager (cap_reached), ...; a rep session sees its own.  NULL: no one in particular (backlog alerts, a rep without a manager).';
+COMMENT ON COLUMN leadflow.alert.rep_id IS 'Whom the alert is for: the old owner''s manager (sla_breach), the new owner (reassigned), the rep''s manager (cap_reached), ...; a rep session sees its own.  Never NULL while a rep exists: without a manager, the queue''s manager_id, the default queue''s, the head of sales.';
 COMMENT ON COLUMN leadflow.alert.detail IS 'What a person needs to read it, a JSON object of strings (rep and queue names, reasons); not in the NOTIFY payload.';
 COMMENT ON COLUMN leadflow.alert.acknowledged_at IS 'When it was first acknowledged (acknowledge_alert).  NULL: not yet; health() warns after an hour.';
 
@@ -2620,7 +3181,7 @@ COMMENT ON COLUMN leadflow.sweep_stats.cron_runs IS 'Committed sweeps run by pg_
 COMMENT ON COLUMN leadflow.sweep_stats.last_cron_at IS 'Real time the last sweep by pg_cron started.  NULL: none yet.';
 COMMENT ON COLUMN leadflow.sweep_stats.last_cron_finished_at IS 'Real time the last sweep by pg_cron finished.  NULL: none yet.';
 COMMENT ON COLUMN leadflow.sweep_stats.cron_gap IS 'Time between the starts of the last two sweeps by pg_cron: the schedule health() judges by.  NULL: fewer than two.';
-COMMENT ON COLUMN leadflow.sweep_action_total.action IS 'A sweep action (sla_reassigned, sla_escalated, sla_backlogged, handed_off, backlog_assigned).';
+COMMENT ON COLUMN leadflow.sweep_action_total.action IS 'A sweep action (sla_reassigned, sla_escalated, sla_kept, handed_off, handoff_kept, backlog_assigned; sla_backlogged before 1.2).';
 COMMENT ON COLUMN leadflow.sweep_action_total.leads IS 'Leads that action moved in every committed sweep so far (a counter).';
 COMMENT ON COLUMN leadflow.invariants_run.singleton IS 'Always true: the table has one row.';
 COMMENT ON COLUMN leadflow.invariants_run.checked_at IS 'Real time record_invariants() finished.';
@@ -2664,7 +3225,7 @@ COMMENT ON COLUMN leadflow.rep_pipeline.touched_within_48h IS 'Open leads touche
 COMMENT ON COLUMN leadflow.rep_pipeline.touched_within_48h_rate IS 'touched_within_48h / open_leads (a fraction; NULL without open leads).';
 COMMENT ON COLUMN leadflow.rep_pipeline.won IS 'Closed leads the rep owns that were qualified or converted (duplicates and merged leads left out).';
 COMMENT ON COLUMN leadflow.rep_pipeline.closed IS 'The rep''s leads in any stage but new and working (duplicates and merged leads left out).';
-COMMENT ON COLUMN leadflow.rep_pipeline.conversion_rate IS 'won / closed (a fraction; NULL when nothing closed).';
+COMMENT ON COLUMN leadflow.rep_pipeline.conversion_rate IS 'converted / leads (a fraction; NULL without leads).';
 
 COMMENT ON COLUMN leadflow.source_performance.source IS 'lead.source, (none) when NULL.';
 COMMENT ON COLUMN leadflow.source_performance.campaign IS 'lead.campaign, (none) when NULL.';
@@ -2682,11 +3243,11 @@ COMMENT ON COLUMN leadflow.funnel.campaign IS 'lead.campaign, (none) when NULL.'
 COMMENT ON COLUMN leadflow.funnel.leads IS 'Leads (duplicates and merged leads left out).';
 COMMENT ON COLUMN leadflow.funnel.assigned IS 'Leads that ever had an owner.';
 COMMENT ON COLUMN leadflow.funnel.contacted IS 'Leads touched at least once.';
-COMMENT ON COLUMN leadflow.funnel.qualified IS 'Leads that were ever qualified (now qualified or converted, or qualified in stage_history).';
+COMMENT ON COLUMN leadflow.funnel.ever_qualified IS 'Leads that were ever qualified (now qualified or converted, or qualified in stage_history).';
 COMMENT ON COLUMN leadflow.funnel.converted IS 'Leads converted.';
-COMMENT ON COLUMN leadflow.funnel.contacted_rate IS 'contacted / leads.';
-COMMENT ON COLUMN leadflow.funnel.qualified_rate IS 'qualified / leads.';
-COMMENT ON COLUMN leadflow.funnel.converted_rate IS 'converted / leads.';
+COMMENT ON COLUMN leadflow.funnel.contact_rate IS 'contacted / leads.';
+COMMENT ON COLUMN leadflow.funnel.ever_qualified_rate IS 'ever_qualified / leads.';
+COMMENT ON COLUMN leadflow.funnel.conversion_rate IS 'converted / leads.';
 
 COMMENT ON COLUMN leadflow.speed_to_lead.queue IS 'The lead''s queue, (none) when NULL.';
 COMMENT ON COLUMN leadflow.speed_to_lead.rep IS 'The current owner''s name.';
@@ -2726,7 +3287,7 @@ COMMENT ON COLUMN leadflow.backlog.last_decision IS 'The reason of the latest de
 COMMENT ON COLUMN leadflow.fairness.queue IS 'The queue.';
 COMMENT ON COLUMN leadflow.fairness.rep IS 'The member''s name.';
 COMMENT ON COLUMN leadflow.fairness.weight IS 'The member''s weight.';
-COMMENT ON COLUMN leadflow.fairness.weight_share IS 'weight / the queue''s total weight.';
+COMMENT ON COLUMN leadflow.fairness.weight_share IS 'weight / the total weight of the queue''s members that were eligible at least once.  NULL: this member never was.';
 COMMENT ON COLUMN leadflow.fairness.assignments IS 'Leads the queue gave the member (assign, reassign_sla, handoff, escalate decisions).';
 COMMENT ON COLUMN leadflow.fairness.assignment_share IS 'assignments / the queue''s assignments.  NULL: none yet.';
 COMMENT ON COLUMN leadflow.fairness.share_vs_weight IS 'assignment_share / weight_share, 2 places: 1.00 is exactly fair, below 1 got less than its weight.';
@@ -2736,7 +3297,7 @@ COMMENT ON COLUMN leadflow.capacity.members IS 'Members.';
 COMMENT ON COLUMN leadflow.capacity.available_members IS 'Members active and not away now.';
 COMMENT ON COLUMN leadflow.capacity.seats IS 'Sum of the active members'' max_open.';
 COMMENT ON COLUMN leadflow.capacity.open_leads IS 'Open leads the active members own (from any queue).';
-COMMENT ON COLUMN leadflow.capacity.free_seats IS 'seats - open_leads, at least 0.';
+COMMENT ON COLUMN leadflow.capacity.free_seats IS 'Sum over the active members of max_open less their open leads, each at least 0.';
 COMMENT ON COLUMN leadflow.capacity.new_per_day_capacity IS 'Sum of the available members'' max_new_per_day.';
 COMMENT ON COLUMN leadflow.capacity.inflow_per_day IS 'Leads routed to the queue per day over the last 7 days (assign and backlog decisions / 7).';
 COMMENT ON COLUMN leadflow.capacity.capacity_vs_inflow IS 'new_per_day_capacity / inflow_per_day, 2 places: below 1 the backlog grows.  NULL: no inflow.';

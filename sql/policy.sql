@@ -49,7 +49,8 @@ UPDATE leadflow.rep SET max_open = 6, max_new_per_day = 30 WHERE id = 1;
 UPDATE leadflow.rep SET hours = 'mon-fri 08:00-18:00 Europe/Berlin', holidays = '{2026-04-03}' WHERE id = 2;
 UPDATE leadflow.rep SET skills = '{german}' WHERE id = 2;
 UPDATE leadflow.rep SET active = false, away_until = '2026-03-20 00:00+00' WHERE id = 2;
-UPDATE leadflow.rep SET manager_id = 9 WHERE id IN (1, 3);
+UPDATE leadflow.rep SET manager_id = 9 WHERE id = 1;
+UPDATE leadflow.rep SET manager_id = 9 WHERE id = 3;
 UPDATE leadflow.rep SET login = 'lf_pol_rep' WHERE id = 1;
 UPDATE leadflow.rep SET max_open = max_open WHERE id = 1;   -- changes nothing: not recorded
 DELETE FROM leadflow.rep WHERE id = 2;
@@ -392,10 +393,18 @@ BEGIN
         CASE WHEN t = 'account' THEN 'WHERE x.status <> ''prospect'' OR x.suppress_reason IS NOT NULL' END);
 END;
 $$;
+-- Holiday calendars are configuration too (reps follow them).
+INSERT INTO leadflow.holiday_calendar (name, description) VALUES ('lf_pol_us', 'US offices');
+INSERT INTO leadflow.holiday (calendar, day, name) VALUES ('lf_pol_us', '2026-12-25', 'Christmas');
+UPDATE leadflow.rep SET calendar = 'lf_pol_us' WHERE id = 3;
+SELECT table_name, op, key, new FROM leadflow.config_change
+ WHERE id > (SELECT max(id) - 3 FROM leadflow.config_change) ORDER BY id;
+
 SELECT t AS configuration_table, count(j.ckey) AS rebuilt, count(j.lkey) AS live,
        count(*) FILTER (WHERE j.cvalue IS DISTINCT FROM j.lvalue) AS differ
   FROM unnest(ARRAY['rep', 'queue', 'queue_member', 'rule', 'scoring_rule', 'qualification_criterion',
-                    'freemail_domain', 'country_calling_code', 'model', 'account']) t
+                    'freemail_domain', 'country_calling_code', 'model', 'account',
+                    'holiday_calendar', 'holiday']) t
   LEFT JOIN LATERAL (
       SELECT c.key, c.value, l.key, l.value
         FROM (SELECT x.key, x.value FROM leadflow.config_at_version(leadflow.current_config_version()) x

@@ -54,8 +54,10 @@ SET leadflow.clock = '2026-03-10 09:30:00+00';
 -- fell due Mon 15:00, before its late first touch); SLA: w3's runs a
 -- working day from that (Tue 15:00, not yet), the others' one hour after
 -- assignment -> breached.
-SELECT rep, open_leads, max_open, open_vs_cap, new_today, max_new_per_day, overdue,
-       sla_breached, touched_within_48h, touched_within_48h_rate, won, closed, conversion_rate
+-- win_rate is won / closed, conversion_rate converted / all its leads.
+SELECT rep, open_leads, max_open, open_vs_cap, new_today, max_new_per_day, over_cap, overdue,
+       sla_breached, touched_within_48h, touched_within_48h_rate, won, closed, win_rate,
+       converted, leads, conversion_rate
   FROM leadflow.rep_pipeline ORDER BY rep_id;
 
 -- web_form/spring: 4 leads, 3 contacted (w1, w2, w3), qualified+converted

@@ -276,7 +276,9 @@ SELECT open_count FROM leadflow.rep_load WHERE rep_id = 10;
 SELECT * FROM leadflow.check_counters();
 
 ------------------------------------------------------------------------
--- Imports: kept as given; an open lead with an owner takes a seat.
+-- Imports: kept as given; an open lead with an owner takes a seat -- past
+-- a cap too (Jo has 2 of 2): history already happened -- and gets the
+-- follow-up plan it lacks.
 ------------------------------------------------------------------------
 INSERT INTO leadflow.lead (email, owner_id, stage, queue) VALUES ('old1@gmail.com', 2, 'working', 'rr')
     RETURNING owner_id, stage, assigned_at, sla_due_at;

@@ -1,7 +1,8 @@
 -- The sweep: SLA breach and reassignment, a second breach, escalation
--- (to a queue, to a manager), a lead nobody else can take, the ownership
--- window hand-off, the backlog, a touched lead left alone, a sweep that
--- finds nothing, batches, alerts, and the pg_cron functions.
+-- (to a queue, to a manager), a lead nobody else can take (it stays with
+-- its owner), the ownership window hand-off, the backlog, a touched lead
+-- left alone, a sweep that finds nothing, batches, alerts, and the
+-- pg_cron functions.
 \set VERBOSITY default
 SET timezone = 'UTC';
 SET search_path = public, leadflow;
@@ -72,14 +73,14 @@ SELECT kind, r.name AS addressee, detail FROM leadflow.alert a LEFT JOIN leadflo
  WHERE a.kind = 'escalated';
 
 -- A queue without escalate_to escalates to the owner's manager directly
--- (whatever her caps); with no manager either, the lead waits in the
--- backlog -- never lost.
+-- (whatever her caps); with no manager either, the lead stays with its
+-- owner, its SLA restarted -- never stranded.
 SET leadflow.clock = '2026-03-09 13:00:00+00';
 INSERT INTO leadflow.lead (email, campaign) VALUES ('d@x.test', 'direct');
 UPDATE leadflow.rep SET manager_id = 4 WHERE id = 7;
 UPDATE leadflow.rep SET max_open = 0 WHERE id = 4;
 -- (a@x.test breaches again under Mia: its queue has nobody else, so it
--- waits in the backlog -- the sla_backlogged 1 here)
+-- stays with her -- the sla_kept 1 here)
 SELECT * FROM leadflow.sweep('2026-03-09 14:01:00+00') WHERE leads > 0;
 SELECT email, queue, owner, moves FROM leads WHERE email = 'd@x.test';
 SELECT kind, from_rep, to_rep, reason FROM ledger WHERE email = 'd@x.test' ORDER BY at;
@@ -92,20 +93,23 @@ SELECT * FROM leadflow.sweep('2026-03-09 15:00:00+00') WHERE leads > 0;
 SELECT email, queue, owner, moves FROM leads WHERE email = 'd2@x.test';
 
 ------------------------------------------------------------------------
--- Nobody else can take it: the backlog, then capacity frees.
+-- Nobody else can take it: it stays with its owner, its SLA restarted
+-- (the touch SLA), and the next breach finds the rep who joined since.
 ------------------------------------------------------------------------
 SET leadflow.clock = '2026-03-10 09:00:00+00';
 INSERT INTO leadflow.lead (email, campaign) VALUES ('s@x.test', 'solo');
 -- (b@x.test's day-long SLA ends too and it is reassigned; d@x.test, past
--- its queue's max_reassignments with a manager who has none, waits too)
+-- its queue's max_reassignments with a manager who has none, stays too)
 SELECT * FROM leadflow.sweep('2026-03-10 10:01:00+00') WHERE leads > 0;
 SELECT email, queue, owner, moves, sla_due_at FROM leads WHERE email = 's@x.test';
 SELECT count(*) AS sla_backlog_alerts FROM leadflow.alert a
   JOIN leadflow.lead l ON l.id = a.lead_id WHERE l.email = 's@x.test' AND a.kind = 'backlog';
--- Ana was its only possible owner and is passed over as a previous one;
--- Ben joins the queue and the backlog drains.
+-- Ana was its only possible owner; Ben joins the queue, and when the
+-- restarted SLA runs out the lead goes to him.
 INSERT INTO leadflow.queue_member (queue, rep_id) VALUES ('solo', 2);
 SELECT * FROM leadflow.sweep('2026-03-10 10:05:00+00') WHERE leads > 0;
+SELECT email, queue, owner FROM leads WHERE email = 's@x.test';
+SELECT * FROM leadflow.sweep('2026-03-11 10:02:00+00') WHERE leads > 0;
 SELECT email, queue, owner FROM leads WHERE email = 's@x.test';
 SELECT * FROM leadflow.check_counters();
 

@@ -191,7 +191,9 @@ SELECT attrs FROM leadflow.lead WHERE email = 'd1@acme.test';
 -- starts again from now
 UPDATE leadflow.lead SET stage = 'working' WHERE email = 'walk@acme.test';
 SELECT stage, step, next_touch_at, sla_due_at FROM lead_state WHERE email = 'walk@acme.test';
--- an imported open lead without a cadence takes its queue's on the first touch
+-- an imported open lead without a cadence is given its queue's (since
+-- 1.2 at the import, so that the sweep covers it), which its first touch
+-- follows
 INSERT INTO leadflow.lead (email, owner_id, stage, queue) VALUES ('imported@acme.test', 1, 'working', 'sales');
 SELECT cadence IS NULL AS no_cadence_yet FROM leadflow.lead WHERE email = 'imported@acme.test';
 SELECT (leadflow.log_touch((SELECT id FROM leadflow.lead WHERE email = 'imported@acme.test'), 'call', 'not_reached')).outcome;

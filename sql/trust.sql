@@ -62,8 +62,12 @@ UPDATE leadflow.lead SET owner_id = 4 WHERE id = 9;
 -- a converted lead back to new
 UPDATE leadflow.lead SET stage = 'converted' WHERE id = 12;
 UPDATE leadflow.lead SET stage = 'new' WHERE id = 12;
--- an import past a cap
-INSERT INTO leadflow.lead (email, owner_id) VALUES ('imp@acme.test', 4);
+-- an import past a cap: history is kept as given (issue 16), but counted
+-- and recorded, not kept as a restore keeps it
+INSERT INTO leadflow.lead (email, owner_id) VALUES ('imp@acme.test', 4)
+    RETURNING owner_id, assigned_at IS NOT NULL AS has_follow_up;
+SELECT kind, to_rep, reason FROM leadflow.decision
+ WHERE lead_id = (SELECT id FROM leadflow.lead WHERE email = 'imp@acme.test');
 -- a new lead is routed (and normalised), not kept as given
 INSERT INTO leadflow.lead (email, phone, country) VALUES (' New@Acme.test ', '030 2000', 'DE')
     RETURNING id, email, phone, owner_id, queue, next_touch_at IS NOT NULL AS has_next_touch;

@@ -11,9 +11,11 @@
  *
  * Readers see JSON: the text form is exactly what jsonb prints for the
  * same candidates (an array of objects with keys rep, open, chosen, reason,
- * weight, eligible, max_open, new_today, max_new_per_day), and an implicit
- * cast to jsonb lets every jsonb function and operator take the column as
- * it is.  Text input accepts that JSON back, which is what a restore needs.
+ * weight, eligible, max_open, new_today, max_new_per_day, and since 1.2
+ * "account_owner": true on the owner of the lead's account, only there),
+ * and an implicit cast to jsonb lets every jsonb function and operator
+ * take the column as it is.  Text input accepts that JSON back, which is
+ * what a restore needs.
  */
 #include "postgres.h"
 
@@ -21,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -49,6 +52,8 @@ static const char *const pass_reasons[] = {
 
 #define CAND_ELIGIBLE	0x01
 #define CAND_CHOSEN		0x02
+#define CAND_ACCOUNT_OWNER 0x04
+#define CAND_FLAGS		(CAND_ELIGIBLE | CAND_CHOSEN | CAND_ACCOUNT_OWNER)
 
 typedef struct PackedCandidate
 {
@@ -59,7 +64,7 @@ typedef struct PackedCandidate
 	int32		max_open;
 	int32		max_new_per_day;
 	uint8		reason;			/* index into pass_reasons */
-	uint8		flags;			/* CAND_ELIGIBLE, CAND_CHOSEN */
+	uint8		flags;			/* CAND_ELIGIBLE, CAND_CHOSEN, CAND_ACCOUNT_OWNER */
 	uint8		unused[2];		/* always zero, so equal lists are equal bytes */
 } PackedCandidate;
 
@@ -126,7 +131,8 @@ candidate_list_pack(const Candidate *cands, int ncands)
 				elog(ERROR, "leadflow: unknown pass-over reason \"%s\"", c->reason);
 			p->reason = (uint8) code;
 		}
-		p->flags = (c->eligible ? CAND_ELIGIBLE : 0) | (c->chosen ? CAND_CHOSEN : 0);
+		p->flags = (c->eligible ? CAND_ELIGIBLE : 0) | (c->chosen ? CAND_CHOSEN : 0) |
+			(c->account_owner ? CAND_ACCOUNT_OWNER : 0);
 	}
 	return PointerGetDatum(list);
 }
@@ -248,6 +254,8 @@ candidate_list_jsonb(const CandidateList *list)
 		jsonb_push_bool(&state, "eligible", (p->flags & CAND_ELIGIBLE) != 0);
 		jsonb_push_int(&state, "max_open", p->max_open);
 		jsonb_push_int(&state, "new_today", p->new_today);
+		if (p->flags & CAND_ACCOUNT_OWNER)
+			jsonb_push_bool(&state, "account_owner", true);
 		jsonb_push_int(&state, "max_new_per_day", p->max_new_per_day);
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
@@ -272,7 +280,8 @@ invalid_candidates(const char *detail)
 			 errmsg("invalid input for type candidate_list"),
 			 errdetail("%s", detail),
 			 errhint("A candidate list is a JSON array of objects with the keys rep, open, chosen, "
-					 "reason, weight, eligible, max_open, new_today and max_new_per_day.")));
+					 "reason, weight, eligible, max_open, new_today and max_new_per_day "
+					 "(and \"account_owner\": true on the account's owner).")));
 }
 
 static int32
@@ -329,13 +338,17 @@ candidate_list_from_jsonb(Jsonb *jb)
 		JsonbValue *elem = getIthJsonbValueFromContainer(root, i);
 		JsonbContainer *obj;
 		JsonbValue *reason;
+		JsonbValue *owner;
 		PackedCandidate *p = &list->items[i];
 		int			code;
 
 		if (elem->type != jbvBinary || !JsonContainerIsObject(elem->val.binary.data))
 			invalid_candidates(psprintf("Element %d is not a JSON object.", i));
 		obj = elem->val.binary.data;
-		if (JsonContainerSize(obj) != 9)
+		owner = json_get(obj, "account_owner");
+		if (owner != NULL && (owner->type != jbvBool || !owner->val.boolean))
+			invalid_candidates("Key \"account_owner\" is only ever true.");
+		if (JsonContainerSize(obj) != (owner != NULL ? 10 : 9))
 			invalid_candidates(psprintf("Element %d does not have exactly the nine keys of a candidate.", i));
 		p->rep = json_int4(json_get(obj, "rep"), "rep");
 		p->open = json_int4(json_get(obj, "open"), "open");
@@ -344,7 +357,8 @@ candidate_list_from_jsonb(Jsonb *jb)
 		p->max_open = json_int4(json_get(obj, "max_open"), "max_open");
 		p->max_new_per_day = json_int4(json_get(obj, "max_new_per_day"), "max_new_per_day");
 		p->flags = (json_bool(json_get(obj, "eligible"), "eligible") ? CAND_ELIGIBLE : 0) |
-			(json_bool(json_get(obj, "chosen"), "chosen") ? CAND_CHOSEN : 0);
+			(json_bool(json_get(obj, "chosen"), "chosen") ? CAND_CHOSEN : 0) |
+			(owner != NULL ? CAND_ACCOUNT_OWNER : 0);
 		reason = json_get(obj, "reason");
 		if (reason == NULL)
 			invalid_candidates("Key \"reason\" is missing.");
@@ -437,7 +451,7 @@ leadflow_candidate_list_recv(PG_FUNCTION_ARGS)
 		p->max_new_per_day = pq_getmsgint(buf, 4);
 		p->reason = pq_getmsgbyte(buf);
 		p->flags = pq_getmsgbyte(buf);
-		if (p->reason >= NUM_PASS_REASONS || (p->flags & ~(CAND_ELIGIBLE | CAND_CHOSEN)) != 0)
+		if (p->reason >= NUM_PASS_REASONS || (p->flags & ~CAND_FLAGS) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("invalid candidate %d in binary candidate_list", i)));
@@ -465,4 +479,20 @@ Datum
 leadflow_candidate_count(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_GETARG_CANDIDATE_LIST(0)->count);
+}
+
+/* The reps of the eligible candidates, chosen or not (for the fairness view). */
+PG_FUNCTION_INFO_V1(leadflow_candidate_eligible_reps);
+Datum
+leadflow_candidate_eligible_reps(PG_FUNCTION_ARGS)
+{
+	CandidateList *list = PG_GETARG_CANDIDATE_LIST(0);
+	Datum	   *reps = palloc(sizeof(Datum) * Max(list->count, 1));
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < list->count; i++)
+		if (list->items[i].flags & CAND_ELIGIBLE)
+			reps[n++] = Int32GetDatum(list->items[i].rep);
+	PG_RETURN_ARRAYTYPE_P(construct_array(reps, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }

@@ -640,7 +640,19 @@ caps_force(RepConfig *rep, TimestampTz now, bool count_as_new)
 }
 
 /*
- * Take a seat for a lead moved or imported by hand, cap-checked: now when
+ * Take a seat whatever the caps, for history imported as given (it
+ * happened already): written when the statement ends, which locks the
+ * reps' rows in rep id order, like caps_claim_later's seats -- but never
+ * refused.
+ */
+void
+caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new)
+{
+	take_seat(counters_entry(rep->id, true), now, rep_local_date(rep, now), count_as_new);
+}
+
+/*
+ * Take a seat for a lead moved by hand, cap-checked: now when
  * this transaction holds the rep's row already, else when the statement
  * ends and locks it (caps_flush).  Over a cap it fails with 23514 naming
  * the rep, the cap and lead_id.

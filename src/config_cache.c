@@ -1,7 +1,8 @@
 /*
  * config_cache.c
- *	  Routing configuration (reps, queues, members, rules, free-mail
- *	  domains) cached in backend memory.
+ *	  Routing configuration (reps with their holidays, queues, members,
+ *	  rules, free-mail domains) cached in backend memory, and who receives
+ *	  an alert.
  *
  * Routing reads its configuration for every lead; reading the tables each
  * time would cost several queries per lead.  The cache is loaded on first
@@ -43,12 +44,14 @@ const char *const strategy_names[] = {
 	"round_robin", "weighted", "load_balanced", "performance"
 };
 
-#define NUM_CONFIG_TABLES 7
-#define CONFIG_CHANGE_TABLE 6	/* config_change: missing before 1.2 */
+#define NUM_CONFIG_TABLES 9
+#define CONFIG_CHANGE_TABLE 8	/* config_change: missing before 1.2 */
 static const char *const config_table_names[NUM_CONFIG_TABLES] = {
 	"rep", "queue", "queue_member", "rule", "freemail_domain", "country_calling_code",
-	"config_change"
+	"holiday_calendar", "holiday", "config_change"
 };
+/* A table that exists from version 1.2 on. */
+#define CONFIG_TABLE_1_2 6
 
 static MemoryContext config_context = NULL;
 static RoutingConfig *config = NULL;
@@ -201,12 +204,21 @@ strategy_from_name(const char *name)
 
 /* ----- loading ----- */
 
+/*
+ * The reps, with their holidays: since 1.2 their calendar's days and their
+ * own, by leadflow.rep_holidays -- the one definition of them, which SQL
+ * computing business time calls too.
+ */
 static void
 load_reps(RoutingConfig *c)
 {
 	uint64		i;
 
-	run_config_query("SELECT id, name, active, away_until, max_open, max_new_per_day,"
+	run_config_query(c->schema_1_2
+					 ? "SELECT id, name, active, away_until, max_open, max_new_per_day,"
+					 " hours, leadflow.rep_holidays(r), skills, manager_id"
+					 " FROM leadflow.rep r ORDER BY id"
+					 : "SELECT id, name, active, away_until, max_open, max_new_per_day,"
 					 " hours, holidays, skills, manager_id"
 					 " FROM leadflow.rep ORDER BY id");
 	c->nreps = (int) SPI_processed;
@@ -234,6 +246,21 @@ load_reps(RoutingConfig *c)
 		r->skills = col_text_array(t, d, 9, &r->nskills);
 		r->manager_id = col_int32(t, d, 10, NULL);
 	}
+	c->head_of_sales = 0;
+	for (i = 0; i < SPI_processed && c->head_of_sales == 0; i++)
+	{
+		RepConfig  *r = &c->reps[i];
+		int			j;
+
+		if (!r->active || r->manager_id != 0)
+			continue;
+		for (j = 0; j < c->nreps; j++)
+			if (c->reps[j].manager_id == r->id)
+			{
+				c->head_of_sales = r->id;
+				break;
+			}
+	}
 }
 
 static void
@@ -241,9 +268,14 @@ load_queues(RoutingConfig *c)
 {
 	uint64		i;
 
-	run_config_query("SELECT name, strategy::text, cadence, first_touch_sla, touch_sla,"
+	run_config_query(c->schema_1_2
+					 ? "SELECT name, strategy::text, cadence, first_touch_sla, touch_sla,"
 					 " max_reassignments, escalate_to, sticky_account, hold_for,"
-					 " then_queue, require_available"
+					 " then_queue, require_available, manager_id, handoff_by_rules"
+					 " FROM leadflow.queue ORDER BY name"
+					 : "SELECT name, strategy::text, cadence, first_touch_sla, touch_sla,"
+					 " max_reassignments, escalate_to, sticky_account, hold_for,"
+					 " then_queue, require_available, NULL::integer, false"
 					 " FROM leadflow.queue ORDER BY name");
 	c->nqueues = (int) SPI_processed;
 	c->queues = palloc0(sizeof(QueueConfig) * Max(c->nqueues, 1));
@@ -264,6 +296,8 @@ load_queues(RoutingConfig *c)
 		q->has_hold_for = col_interval(t, d, 9, &q->hold_for);
 		q->then_queue = col_text(t, d, 10);
 		q->require_available = col_bool(t, d, 11);
+		q->manager_id = col_int32(t, d, 12, NULL);
+		q->handoff_by_rules = col_bool(t, d, 13);
 	}
 	c->default_queue = config_find_queue(c, "default");
 	if (c->default_queue == NULL)
@@ -495,6 +529,7 @@ routing_config(void)
 		old = MemoryContextSwitchTo(fresh);
 		c = palloc0(sizeof(RoutingConfig));
 		remember_config_relids();
+		c->schema_1_2 = OidIsValid(config_relids[CONFIG_TABLE_1_2]);
 		CommandCounterIncrement();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		load_version(c);
@@ -568,6 +603,30 @@ config_find_country(RoutingConfig *c, const char *country)
 		key.country[i] = pg_toupper((unsigned char) country[i]);
 	key.country[2] = '\0';
 	return bsearch(&key, c->countries, c->ncountries, sizeof(CountryCode), cmp_country);
+}
+
+/*
+ * Whom an alert about a lead goes to, never nobody: the rep's manager,
+ * else the queue's manager, else the default queue's, else the head of
+ * sales (an active manager without a manager), else the rep itself, else
+ * the first rep.  0 only when there is no rep at all.
+ */
+int32
+config_alert_recipient(RoutingConfig *c, int32 rep_id, const QueueConfig *queue)
+{
+	RepConfig  *rep = rep_id ? config_find_rep(c, rep_id) : NULL;
+
+	if (rep != NULL && rep->manager_id != 0 && config_find_rep(c, rep->manager_id) != NULL)
+		return rep->manager_id;
+	if (queue != NULL && config_find_rep(c, queue->manager_id) != NULL)
+		return queue->manager_id;
+	if (config_find_rep(c, c->default_queue->manager_id) != NULL)
+		return c->default_queue->manager_id;
+	if (c->head_of_sales != 0)
+		return c->head_of_sales;
+	if (rep != NULL)
+		return rep->id;
+	return c->nreps > 0 ? c->reps[0].id : 0;
 }
 
 bool

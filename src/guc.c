@@ -20,6 +20,7 @@ bool		leadflow_route_on_insert = true;
 int			leadflow_sweep_batch_size = 1000;
 bool		leadflow_override_caps = false;
 bool		leadflow_detect_duplicates = true;
+double		leadflow_account_similarity = 0;
 
 static char *leadflow_clock_text = NULL;
 char	   *leadflow_default_country = NULL;
@@ -184,6 +185,19 @@ leadflow_define_gucs(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * Superusers only (ALTER DATABASE ... SET, or GRANT SET ON PARAMETER):
+	 * it decides which account, and so which owner, a lead gets.
+	 */
+	DefineCustomRealVariable("leadflow.account_similarity",
+							 "Least pg_trgm similarity of company names by which a lead without a company email finds an account; 0 turns the search off.",
+							 "Needs pg_trgm (CREATE EXTENSION pg_trgm); exact name matches come first.",
+							 &leadflow_account_similarity,
+							 0, 0, 1,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("leadflow");

@@ -121,7 +121,9 @@ alert_skipped(int64 lead_id, const char *action, const ErrorData *e, TimestampTz
 	values[0] = action;
 	values[1] = unpack_sql_state(e->sqlerrcode);
 	values[2] = e->message ? e->message : "";
-	ledger_alert("lead_skipped", lead_id, 0, ledger_detail(3, keys, values), at);
+	/* for whoever stands in for nobody's manager: every alert has a recipient */
+	ledger_alert("lead_skipped", lead_id, config_alert_recipient(routing_config(), 0, NULL),
+				 ledger_detail(3, keys, values), at);
 }
 
 /*

@@ -58,6 +58,8 @@ lead_columns_init(LeadColumns *cols, TupleDesc desc)
 	cols->phone = column(desc, "phone");
 	cols->duplicate_of = column(desc, "duplicate_of");
 	cols->predicted = column(desc, "predicted");
+	cols->created_at = column(desc, "created_at");
+	cols->last_touch_at = column(desc, "last_touch_at");
 }
 
 static text *
@@ -313,6 +315,37 @@ lead_writes_discard(LeadWrites *w)
 	memset(w->values, 0, sizeof(w->values));
 	memset(w->nulls, 0, sizeof(w->nulls));
 	w->n = w->capacity = 0;
+}
+
+/*
+ * A lead kept by its owner when its SLA passed (sweep.c): the SLA is due
+ * again at due, and the breach counts as a reassignment.  The caller is
+ * connected to SPI.
+ */
+void
+lead_write_sla_restart(int64 lead_id, TimestampTz due)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, TIMESTAMPTZOID};
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(lead_id);
+	args[1] = TimestampTzGetDatum(due);
+	leadflow_routing_writes = true;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(leadflow_plan(&plan,
+										   "UPDATE leadflow.lead SET sla_due_at = $2,"
+										   " reassignments = reassignments + 1 WHERE id = $1",
+										   2, argtypes),
+							 args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "leadflow: could not restart the SLA of lead " INT64_FORMAT, lead_id);
+	}
+	PG_FINALLY();
+	{
+		leadflow_routing_writes = false;
+	}
+	PG_END_TRY();
 }
 
 /* Write one lead's result at once. */

@@ -5,9 +5,11 @@
  *
  * BEFORE INSERT routes a lead that arrives without an owner in an open
  * stage, writing the result straight into the row being inserted (so
- * INSERT ... RETURNING owner_id sees it).  A lead that arrives with an
- * owner or a closed stage is an import: it is kept as given, and only the
- * counters and the ledger follow.
+ * INSERT ... RETURNING owner_id sees it).  Both find the lead's account
+ * first, before it is scored (fit rules may match the account).  A lead
+ * that arrives with an owner or a closed stage is an import of history:
+ * kept as given -- never refused by a cap -- linked to its account, given
+ * the follow-up plan an open one lacks, and counted and recorded.
  *
  * BEFORE UPDATE keeps the counters right when a lead changes owner or
  * opens or closes, and treats an owner change made by anyone but routing
@@ -42,6 +44,7 @@
 #include "utils/rel.h"
 
 #include "leadflow.h"
+#include "accounts.h"
 #include "hygiene.h"
 #include "matching.h"
 #include "roles.h"
@@ -141,7 +144,7 @@ rep_or_error(RoutingConfig *config, int32 rep_id)
 
 static void
 record_manual(int64 lead_id, int32 from_rep, int32 to_rep, const char *queue,
-			  const char *reason, TimestampTz now)
+			  const char *reason, TimestampTz now, const AccountInfo *acct)
 {
 	DecisionRow row;
 
@@ -153,6 +156,11 @@ record_manual(int64 lead_id, int32 from_rep, int32 to_rep, const char *queue,
 	row.to_rep = to_rep;
 	row.queue = queue;
 	row.reason = reason;
+	if (acct != NULL && acct->found)
+	{
+		row.account_id = acct->id;
+		row.account_match = account_match_label(acct->match);
+	}
 	ledger_decision(&row);
 }
 
@@ -165,21 +173,20 @@ manual_reason(const char *fallback, const char *override_note)
 }
 
 /*
- * An imported lead: kept as given.  An open lead with an owner takes a
- * seat (cap-checked like a manual move); a closed one counts toward its
- * owner's record.
+ * An imported lead: history, kept as given.  A row that arrives with an
+ * owner or a closed stage already happened, so no cap refuses it: an open
+ * one takes its owner's seat regardless (so routing sees the load), and
+ * counts as one of the rep's new leads of today only when its assignment
+ * falls on today in the rep's local day; a closed one counts toward its
+ * owner's record.  Every import is recorded (a manual decision, reason
+ * "import") with the account the lead was linked to.
  */
 static void
-import_lead(RoutingConfig *config, const LeadInput *lead, TimestampTz now,
+import_lead(RoutingConfig *config, const LeadInput *lead, RepConfig *owner,
+			TimestampTz assigned_at, TimestampTz now, const AccountInfo *acct,
 			PendingInsert *pending)
 {
-	RepConfig  *owner;
-	const char *note;
-
-	if (lead->current_owner == 0)
-		return;
-	owner = rep_or_error(config, lead->current_owner);
-	if (!stage_is_open(config, lead->stage))
+	if (owner != NULL && !stage_is_open(config, lead->stage))
 	{
 		bool		won = stage_is_won(config, lead->stage);
 
@@ -189,11 +196,107 @@ import_lead(RoutingConfig *config, const LeadInput *lead, TimestampTz now,
 			pending->outcome_rep = owner->id;
 			pending->outcome_won = won;
 		}
-		return;
 	}
-	note = claim_for_manual_move(owner, lead->id, now);
-	pending_record_seat(pending);
-	record_manual(lead->id, 0, owner->id, lead->queue, manual_reason("import", note), now);
+	else if (owner != NULL)
+	{
+		caps_force_later(owner, now,
+						 rep_local_date(owner, assigned_at) == rep_local_date(owner, now));
+		pending_record_seat(pending);
+	}
+	/* an account made for it goes if the row is not inserted after all */
+	if (pending && acct->created)
+	{
+		pending->account.id = acct->id;
+		pending->account.created = true;
+	}
+	record_manual(lead->id, 0, lead->current_owner, lead->queue, "import", now, acct);
+}
+
+/* When an imported lead was assigned: as given, else when it was created. */
+static TimestampTz
+import_assigned_at(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+				   TimestampTz now, bool *given)
+{
+	bool		isnull;
+	Datum		v = heap_getattr(tuple, cols->assigned_at, desc, &isnull);
+
+	*given = !isnull;
+	if (isnull)
+		v = heap_getattr(tuple, cols->created_at, desc, &isnull);
+	return isnull ? now : DatumGetTimestampTz(v);
+}
+
+/*
+ * The follow-up plan of an open lead imported with an owner, where the
+ * row leaves it out, so that the sweep covers it like any other: assigned
+ * at its creation, its queue's cadence, its cadence step due that step's
+ * offset after its last touch (after its assignment when it was never
+ * touched), in the owner's working time (now, if the cadence is spent),
+ * and an SLA of the queue's business time from then or from now, whichever
+ * is later -- history from before leadflow is not an SLA breach of today.
+ * What the row gives is kept.
+ */
+static HeapTuple
+import_follow_up(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols,
+				 RoutingConfig *config, const LeadInput *lead, RepConfig *owner,
+				 TimestampTz assigned_at, bool assigned_given, TimestampTz now)
+{
+	QueueConfig *queue = lead->queue ? config_find_queue(config, lead->queue) : NULL;
+	const Cadence *plan;
+	bool		isnull;
+	Datum		v;
+	bool		touched;
+	TimestampTz last_touch = 0;
+	TimestampTz next_touch;
+	int32		step;
+	int			attnums[4];
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int			n = 0;
+
+	if (queue == NULL)
+		queue = config->default_queue;
+	if (!assigned_given)
+	{
+		attnums[n] = cols->assigned_at;
+		values[n++] = TimestampTzGetDatum(assigned_at);
+	}
+	plan = lead->cadence ? lead->cadence : queue->cadence;
+	if (lead->cadence == NULL)
+	{
+		attnums[n] = cols->cadence;
+		values[n++] = PointerGetDatum(plan);
+	}
+	v = heap_getattr(tuple, cols->last_touch_at, desc, &isnull);
+	touched = !isnull;
+	if (touched)
+		last_touch = DatumGetTimestampTz(v);
+	v = heap_getattr(tuple, cols->next_touch_at, desc, &isnull);
+	if (isnull)
+	{
+		v = heap_getattr(tuple, cols->cadence_step, desc, &isnull);
+		step = isnull ? 0 : DatumGetInt32(v);
+		next_touch = step < plan->nsteps
+			? bt_next_touch(&owner->sched, &plan->steps[step],
+							touched ? last_touch : assigned_at, touched ? &last_touch : NULL)
+			: bt_next_open(&owner->sched, now);
+		attnums[n] = cols->next_touch_at;
+		values[n++] = TimestampTzGetDatum(next_touch);
+	}
+	else
+		next_touch = DatumGetTimestampTz(v);
+	(void) heap_getattr(tuple, cols->sla_due_at, desc, &isnull);
+	if (isnull)
+	{
+		const Interval *sla = touched ? &queue->touch_sla : &queue->first_touch_sla;
+
+		attnums[n] = cols->sla_due_at;
+		values[n++] = TimestampTzGetDatum(bt_add(&owner->sched, Max(next_touch, now),
+												 sla->day, sla->time));
+	}
+	if (n == 0)
+		return tuple;
+	return heap_modify_tuple_by_cols(tuple, desc, n, attnums, values, nulls);
 }
 
 static char *
@@ -211,9 +314,13 @@ tuple_phone(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols)
 	return isnull ? NULL : DatumGetTextPP(d);
 }
 
-/* The result for a lead whose contact already has an open lead. */
+/*
+ * The result for a lead whose contact already has an open lead.  It
+ * carries its account: its own, else the open lead's.
+ */
 static void
-route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match, RouteResult *res)
+route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match,
+				   const AccountInfo *acct, RouteResult *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->chosen = -1;			/* no queue's turn taken */
@@ -222,16 +329,23 @@ route_as_duplicate(RoutingConfig *config, const DuplicateMatch *match, RouteResu
 	res->queue = match->queue ? config_find_queue(config, match->queue) : NULL;
 	res->reject_reason = psprintf("duplicate of lead " INT64_FORMAT, match->lead_id);
 	res->reason = res->reject_reason;
+	if (acct->found)
+	{
+		res->account_id = acct->id;
+		res->account_match = acct->match;
+	}
+	else if ((res->account_id = account_of_lead(match->lead_id)) != 0)
+		res->account_match = ACCOUNT_DUPLICATE;
 }
 
+/* The row with a bigint column (duplicate_of, account_id) set. */
 static HeapTuple
-set_duplicate_of(HeapTuple tuple, TupleDesc desc, const LeadColumns *cols, int64 lead_id)
+set_bigint_column(HeapTuple tuple, TupleDesc desc, int attnum, int64 value)
 {
-	int			attnum = cols->duplicate_of;
-	Datum		value = Int64GetDatum(lead_id);
+	Datum		datum = Int64GetDatum(value);
 	bool		isnull = false;
 
-	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+	return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &datum, &isnull);
 }
 
 /*
@@ -336,6 +450,8 @@ route_new_lead(RoutingConfig *config, LeadInput *lead, const char *email,
 			   const char *phone, TimestampTz now, RouteResult *res,
 			   DuplicateMatch *match)
 {
+	AccountInfo *acct = lead->account;
+
 	for (;;)
 	{
 		bool		contact_taken = false;
@@ -345,7 +461,7 @@ route_new_lead(RoutingConfig *config, LeadInput *lead, const char *email,
 			contact_taken = duplicate_find(email, phone, match);
 		if (match->found && match->open)
 		{
-			route_as_duplicate(config, match, res);
+			route_as_duplicate(config, match, acct, res);
 			return;
 		}
 		lead->queue_lock_nowait = true;
@@ -372,6 +488,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	const LeadColumns *cols;
 	LeadInput	lead;
 	RoutingDoc	doc;
+	AccountInfo acct;
 	TimestampTz now;
 	PendingInsert *pending;
 
@@ -386,17 +503,32 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 	now = leadflow_now();
 	cols = lead_columns_for(td->tg_relation);
 	tuple = lead_normalize(tuple, NULL, desc, cols, config, caller);
-	/* read once: scoring and routing share the lead and its document */
+	/* read once: scoring and routing share the lead, its account and its document */
 	lead_input_from_tuple(&lead, tuple, desc, cols);
 	routing_doc_build(&doc, lead.attrs, lead.source, lead.campaign, lead.company,
 					  lead.country, lead.email);
+	account_find(config, lead.account_id, &doc, &acct);
+	routing_doc_set_account(&doc, acct.doc);
 	lead.doc = &doc;
+	lead.account = &acct;
 	tuple = score_new_lead(tuple, desc, cols, &doc, &lead.score, caller);
 
 	if (lead.current_owner != 0 || !stage_is_open(config, lead.stage))
 	{
+		RepConfig  *owner = lead.current_owner ? rep_or_error(config, lead.current_owner) : NULL;
+		bool		assigned_given;
+		TimestampTz assigned_at = import_assigned_at(tuple, desc, cols, now, &assigned_given);
+
 		pending = pending_begin(RelationGetRelid(td->tg_relation), lead.id);
-		import_lead(config, &lead, now, pending);
+		account_create_pending(config, &acct);
+		MemoryContextSwitchTo(caller);
+		if (acct.found && lead.account_id == 0)
+			tuple = set_bigint_column(tuple, desc, cols->account_id, acct.id);
+		if (owner != NULL && stage_is_open(config, lead.stage))
+			tuple = import_follow_up(tuple, desc, cols, config, &lead, owner, assigned_at,
+									 assigned_given, now);
+		MemoryContextSwitchTo(spi);
+		import_lead(config, &lead, owner, assigned_at, now, &acct, pending);
 	}
 	else if (leadflow_route_on_insert)
 	{
@@ -413,7 +545,7 @@ leadflow_lead_before_insert(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(caller);
 		tuple = lead_apply_result(tuple, desc, cols, values, nulls);
 		if (match.found)
-			tuple = set_duplicate_of(tuple, desc, cols, match.lead_id);
+			tuple = set_bigint_column(tuple, desc, cols->duplicate_of, match.lead_id);
 		MemoryContextSwitchTo(spi);
 		route_record(&lead, &res, true, now);
 		if (res.outcome == ROUTE_DUPLICATE)
@@ -611,7 +743,7 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 
 		if (owner_changed)
 			record_manual(after.id, before.current_owner, owner->id, after.queue,
-						  manual_reason("direct update of owner_id", note), now);
+						  manual_reason("direct update of owner_id", note), now, NULL);
 		/* a new owner, or a lead back in the pipeline: touch it now */
 		MemoryContextSwitchTo(caller);
 		newtuple = restart_follow_up(newtuple, desc, cols, config, owner,
@@ -620,10 +752,10 @@ leadflow_lead_before_update(PG_FUNCTION_ARGS)
 	}
 	else if (owner_changed)
 		record_manual(after.id, before.current_owner, after.current_owner, after.queue,
-					  manual_reason("direct update of owner_id", NULL), now);
+					  manual_reason("direct update of owner_id", NULL), now, NULL);
 	else if (queue_moved_by_hand(&before, &after) && stage_is_open(config, after.stage))
 		record_manual(after.id, after.current_owner, after.current_owner, after.queue,
-					  manual_reason("direct update of queue", NULL), now);
+					  manual_reason("direct update of queue", NULL), now, NULL);
 
 	/* A closed lead counts toward its owner's record. */
 	if (after.current_owner != 0 && was_open && !stage_is_open(config, after.stage))

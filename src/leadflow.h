@@ -14,6 +14,7 @@ extern int	leadflow_sweep_batch_size;
 extern bool leadflow_override_caps;
 extern char *leadflow_default_country;
 extern bool leadflow_detect_duplicates;
+extern double leadflow_account_similarity;
 
 extern void leadflow_define_gucs(void);
 

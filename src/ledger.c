@@ -56,7 +56,7 @@ ledger_detail(int npairs, const char **keys, const char **values)
 }
 
 #define BATCH_ROWS 1000
-#define MAX_BATCH_COLUMNS 11
+#define MAX_BATCH_COLUMNS 13
 
 typedef struct PendingRow
 {
@@ -83,8 +83,11 @@ enum
 {
 	DECISION_LEAD_ID, DECISION_AT, DECISION_KIND, DECISION_FROM_REP,
 	DECISION_TO_REP, DECISION_RULE_ID, DECISION_QUEUE, DECISION_STRATEGY,
-	DECISION_REASON, DECISION_CANDIDATES, DECISION_CONFIG_VERSION, DECISION_COLUMNS
+	DECISION_REASON, DECISION_CANDIDATES, DECISION_ACCOUNT_ID, DECISION_ACCOUNT_MATCH,
+	DECISION_CONFIG_VERSION, DECISION_COLUMNS
 };
+/* the columns of a ledger before 1.2 (no account_id, account_match, config_version) */
+#define DECISION_COLUMNS_1_1 DECISION_ACCOUNT_ID
 
 enum
 {
@@ -100,7 +103,7 @@ static RowBatch decisions = {
 	.what = "decision ledger",
 	.ncolumns = DECISION_COLUMNS,
 	.types = {INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID, INT8OID},
+	TEXTOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID},
 };
 static RowBatch alerts = {
 	.what = "alerts",
@@ -177,23 +180,24 @@ batch_plan(RowBatch *batch, const char *sql)
 }
 
 /*
- * The decision INSERT, with or without config_version (the last column).
- * Version 1.2 has the column; 1.0 and 1.1 do not (the 1.2 library serves
- * them until they are updated): see decision_plan.
+ * The decision INSERT, with or without the columns version 1.2 added
+ * (account_id, account_match, config_version: the last three).  1.0 and
+ * 1.1 do not have them (the 1.2 library serves such a database until it is
+ * updated): see decision_plan.
  */
-#define DECISION_INSERT(version_column, version_param) \
+#define DECISION_INSERT(columns_1_2, select_1_2, params_1_2) \
 	"INSERT INTO leadflow.decision" \
 	" (lead_id, at, kind, from_rep, to_rep, rule_id," \
-	"  queue, strategy, reason, candidates" version_column ")" \
+	"  queue, strategy, reason, candidates" columns_1_2 ")" \
 	" SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id," \
-	"  queue, strategy::leadflow.strategy, reason, candidates" version_column \
-	" FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10" version_param ")" \
+	"  queue, strategy::leadflow.strategy, reason, candidates" select_1_2 \
+	" FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10" params_1_2 ")" \
 	"  AS d (lead_id, at, kind, from_rep, to_rep, rule_id," \
-	"        queue, strategy, reason, candidates" version_column ")"
+	"        queue, strategy, reason, candidates" columns_1_2 ")"
 
-/* Does leadflow.decision have config_version (version 1.2)? */
+/* Does leadflow.decision have the columns of version 1.2? */
 static bool
-decision_has_config_version(void)
+decision_has_1_2_columns(void)
 {
 	Oid			decision = get_relname_relid("decision", get_namespace_oid("leadflow", false));
 
@@ -205,9 +209,9 @@ decision_has_config_version(void)
  * candidates.c); a database still on 1.0 has a jsonb column.  Which one is
  * decided when the INSERT is prepared; after ALTER EXTENSION UPDATE in the
  * same session the saved statement is re-planned and the jsonb array is
- * converted by the assignment cast.  Whether config_version is written is
- * decided the same way; an update to 1.2 drops the saved plans
- * (config_cache.c), so the next INSERT names it.
+ * converted by the assignment cast.  Whether the columns of 1.2 are
+ * written is decided the same way; an update to 1.2 drops the saved plans
+ * (config_cache.c), so the next INSERT names them.
  */
 static void
 decision_plan(void)
@@ -220,11 +224,14 @@ decision_plan(void)
 
 		candidates_packed = OidIsValid(list_type);
 		decisions.types[DECISION_CANDIDATES] = candidates_packed ? list_type : JSONBOID;
-		versioned = decision_has_config_version();
-		decisions.ncolumns = versioned ? DECISION_COLUMNS : DECISION_CONFIG_VERSION;
+		versioned = decision_has_1_2_columns();
+		decisions.ncolumns = versioned ? DECISION_COLUMNS : DECISION_COLUMNS_1_1;
 	}
-	batch_plan(&decisions,
-			   versioned ? DECISION_INSERT(", config_version", ", $11") : DECISION_INSERT("", ""));
+	batch_plan(&decisions, versioned
+			   ? DECISION_INSERT(", account_id, account_match, config_version",
+								 ", account_id, account_match::leadflow.account_match, config_version",
+								 ", $11, $12, $13")
+			   : DECISION_INSERT("", "", ""));
 }
 
 /*
@@ -439,6 +446,8 @@ ledger_decision(const DecisionRow *d)
 		row->values[DECISION_CANDIDATES] = candidate_list_pack(d->cands, d->ncands);
 	else
 		row->values[DECISION_CANDIDATES] = JsonbPGetDatum(candidates_jsonb(d->cands, d->ncands));
+	set_int8(row, DECISION_ACCOUNT_ID, d->account_id);
+	set_text(row, DECISION_ACCOUNT_MATCH, d->account_match);
 	set_int8(row, DECISION_CONFIG_VERSION, config_version);
 	MemoryContextSwitchTo(old);
 }

@@ -5,7 +5,8 @@
  * The routing document is the lead's attrs merged with the columns source,
  * campaign, company, country and the email's domain as "domain"; a column
  * that is set wins over an attrs key of the same name, a NULL column leaves
- * the attrs key visible.  It is never built: RoutingDoc points at attrs and
+ * the attrs key visible.  The lead's account, when it has one, is the
+ * object at "account" (accounts.c builds it), hiding an attrs key too.  It is never built: RoutingDoc points at attrs and
  * at the column values, and keys are looked up in attrs by binary search.
  *
  * A match is a JSON object; every key must hold (AND), so {} matches all.
@@ -346,6 +347,13 @@ doc_lookup(const RoutingDoc *doc, const JsonbValue *key, JsonbValue *out)
 			return true;
 		}
 	}
+	if (doc->account != NULL && key_is(key, ROUTING_ACCOUNT_KEY, strlen(ROUTING_ACCOUNT_KEY)))
+	{
+		out->type = jbvBinary;
+		out->val.binary.data = doc->account;
+		out->val.binary.len = doc->account_len;
+		return true;
+	}
 	if (doc->attrs == NULL)
 		return false;
 	return getKeyJsonValueFromContainer(doc->attrs, key->val.string.val,
@@ -485,6 +493,13 @@ routing_doc_build(RoutingDoc *doc, Jsonb *attrs,
 	set_field(doc, ROUTING_COMPANY, company);
 	set_field(doc, ROUTING_COUNTRY, country);
 	set_domain(doc, email);
+}
+
+void
+routing_doc_set_account(RoutingDoc *doc, Jsonb *account)
+{
+	doc->account = account != NULL && JB_ROOT_IS_OBJECT(account) ? &account->root : NULL;
+	doc->account_len = doc->account ? VARSIZE(account) - VARHDRSZ : 0;
 }
 
 /* ----------------------------------------------------------------------

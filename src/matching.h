@@ -41,7 +41,12 @@ typedef struct RoutingDoc
 	JsonbContainer *attrs;		/* an object container, or NULL for none */
 	const char *field[ROUTING_NFIELDS]; /* not NUL-terminated; NULL = absent */
 	int			field_len[ROUTING_NFIELDS]; /* bytes of field[i] */
+	JsonbContainer *account;	/* the "account" object (accounts.c), or NULL */
+	int			account_len;	/* bytes of *account */
 } RoutingDoc;
+
+/* The document key of the lead's account: an object that hides attrs' key. */
+#define ROUTING_ACCOUNT_KEY "account"
 
 /*
  * Fill *doc from a lead's columns; any argument may be NULL (SQL NULL).
@@ -53,6 +58,12 @@ typedef struct RoutingDoc
 extern void routing_doc_build(RoutingDoc *doc, Jsonb *attrs,
 							  text *source, text *campaign, text *company,
 							  text *country, text *email);
+
+/*
+ * Give the document its "account" object (an object jsonb, or NULL for
+ * none), which must outlive the document.
+ */
+extern void routing_doc_set_account(RoutingDoc *doc, Jsonb *account);
 
 /*
  * Does the document satisfy the match object?  The match should have

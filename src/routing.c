@@ -1,7 +1,15 @@
 /*
  * routing.c
  *	  Deciding who gets a lead: account, rule, queue, the account owner or
- *	  the queue's strategy under the caps, or the backlog.
+ *	  the queue's strategy under the caps, a previous owner when nobody
+ *	  else can take a waiting lead, or the backlog.
+ *
+ * The account (accounts.c) is found first, read only, because rules and
+ * fit scoring match its attributes; an account for a new company domain
+ * is made after the queue lock, like the account owner it may get.  The
+ * account's owner, when a sticky queue passes it over, is in the
+ * decision's candidates with its reason: the record says who would have
+ * had the lead and why not.
  *
  * route_decide() is the whole decision; it claims the chosen rep's seat
  * and records the queue's turn, but writes neither the lead nor the
@@ -18,8 +26,9 @@
  * lock (manual moves, another queue sharing the rep).
  *
  * Lock order (README "Concurrency"): lead rows, then queue locks (several
- * only all at once, in name order: see routing_lock_all_queues), then
- * contact keys (duplicates.c), then the account, then rep counters.  A new
+ * only all at once, never waiting while holding some: see
+ * routing_lock_all_queues), then contact keys (duplicates.c), then the
+ * account, then rep counters.  A new
  * lead that holds its contact lock takes the queue lock without waiting
  * (queue_lock_nowait): when another holds it, the caller lets the contact
  * go and waits for the queue alone (lead_triggers.c).  One transaction
@@ -49,157 +58,9 @@
 /* Advisory lock space of queue routing locks ("LFQ"). */
 #define QUEUE_LOCK_SPACE 0x4C4651
 
-static SPIPlanPtr account_by_id_plan = NULL;
-static SPIPlanPtr account_by_domain_plan = NULL;
-static SPIPlanPtr account_create_plan = NULL;
-static SPIPlanPtr account_owner_plan = NULL;
 static SPIPlanPtr previous_owners_plan = NULL;
 
 /* ----- accounts ----- */
-
-typedef struct AccountInfo
-{
-	bool		found;
-	bool		created;		/* by this call */
-	int64		id;
-	int32		owner_id;		/* 0 = none */
-	bool		has_owned_until;
-	TimestampTz owned_until;
-	bool		suppressed;
-	char	   *suppress_reason;
-} AccountInfo;
-
-#define ACCOUNT_COLUMNS "id, owner_id, owned_until, status = 'suppressed', suppress_reason"
-
-static void
-account_from_result(AccountInfo *acct)
-{
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
-	Datum		v;
-
-	acct->found = SPI_processed > 0;
-	if (!acct->found)
-		return;
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	acct->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-	v = SPI_getbinval(t, d, 2, &isnull);
-	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
-	v = SPI_getbinval(t, d, 3, &isnull);
-	acct->has_owned_until = !isnull;
-	acct->owned_until = isnull ? 0 : DatumGetTimestampTz(v);
-	acct->suppressed = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
-	v = SPI_getbinval(t, d, 5, &isnull);
-	acct->suppress_reason = isnull ? NULL : TextDatumGetCString(v);
-}
-
-/* Run one account statement (one parameter) and read its row, if any. */
-static void
-account_statement(SPIPlanPtr plan, Datum arg, int expected, AccountInfo *acct)
-{
-	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != expected)
-		elog(ERROR, "leadflow: could not read or create an account");
-	account_from_result(acct);
-}
-
-static void
-account_by_id(int64 id, AccountInfo *acct)
-{
-	static const Oid argtypes[] = {INT8OID};
-
-	account_statement(leadflow_plan(&account_by_id_plan,
-									"SELECT " ACCOUNT_COLUMNS
-									" FROM leadflow.account WHERE id = $1",
-									1, argtypes),
-					  Int64GetDatum(id), SPI_OK_SELECT, acct);
-}
-
-/*
- * The account of an email domain, created on first sight.  A concurrent
- * creator makes our INSERT do nothing; the SELECT after it (a new snapshot)
- * then sees the committed row.
- */
-static void
-account_by_domain(const char *domain, bool create, AccountInfo *acct)
-{
-	static const Oid argtypes[] = {TEXTOID};
-	Datum		arg = CStringGetTextDatum(domain);
-
-	account_statement(leadflow_plan(&account_by_domain_plan,
-									"SELECT " ACCOUNT_COLUMNS
-									" FROM leadflow.account WHERE domain = $1",
-									1, argtypes),
-					  arg, SPI_OK_SELECT, acct);
-	if (acct->found || !create)
-		return;
-	account_statement(leadflow_plan(&account_create_plan,
-									"INSERT INTO leadflow.account (domain) VALUES ($1)"
-									" ON CONFLICT (domain) DO NOTHING"
-									" RETURNING " ACCOUNT_COLUMNS,
-									1, argtypes),
-					  arg, SPI_OK_INSERT_RETURNING, acct);
-	acct->created = acct->found;
-	if (!acct->found)
-		account_by_domain(domain, false, acct);
-}
-
-/*
- * Resolve the lead's account: its account_id, else its email domain unless
- * that is a free-mail domain (created unless only explaining).
- */
-static void
-resolve_account(RoutingConfig *config, const LeadInput *lead,
-				const RoutingDoc *doc, bool create, AccountInfo *acct)
-{
-	char	   *domain;
-
-	memset(acct, 0, sizeof(*acct));
-	if (lead->account_id != 0)
-	{
-		account_by_id(lead->account_id, acct);
-		return;
-	}
-	if (doc->field[ROUTING_DOMAIN] == NULL || doc->field_len[ROUTING_DOMAIN] == 0)
-		return;
-	domain = pnstrdup(doc->field[ROUTING_DOMAIN], doc->field_len[ROUTING_DOMAIN]);
-	if (!config_is_freemail(config, domain))
-		account_by_domain(domain, create, acct);
-}
-
-/*
- * The first rep becomes a sticky account's owner, for hold_for or for good;
- * *change records what it was before.
- */
-static void
-take_account_ownership(AccountInfo *acct, QueueConfig *queue, int32 rep_id,
-					   TimestampTz now, AccountChange *change)
-{
-	static const Oid argtypes[] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-
-	args[0] = Int64GetDatum(acct->id);
-	args[1] = Int32GetDatum(rep_id);
-	if (queue->has_hold_for)
-		args[2] = DirectFunctionCall2(timestamptz_pl_interval,
-									  TimestampTzGetDatum(now),
-									  IntervalPGetDatum(&queue->hold_for));
-	else
-		nulls[2] = 'n';
-	args[3] = TimestampTzGetDatum(now);
-	if (SPI_execute_plan(leadflow_plan(&account_owner_plan,
-									   "UPDATE leadflow.account SET owner_id = $2, owned_until = $3"
-									   " WHERE id = $1 AND (owner_id IS NULL OR owned_until <= $4)",
-									   4, argtypes),
-						 args, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "leadflow: could not set the account owner");
-	change->owner_set = SPI_processed > 0;
-	change->prev_owner = acct->owner_id;
-	change->prev_has_until = acct->has_owned_until;
-	change->prev_until = acct->owned_until;
-}
 
 /*
  * Undo what routing did to an account for a lead that was then not
@@ -243,17 +104,16 @@ route_undo_account(const AccountChange *change, int32 new_owner)
 		elog(ERROR, "leadflow: could not restore an account's owner");
 }
 
-static bool
-account_owner_current(const AccountInfo *acct, TimestampTz now)
-{
-	return acct->found && acct->owner_id != 0 &&
-		(!acct->has_owned_until || acct->owned_until > now);
-}
-
 /* ----- rules ----- */
 
+/*
+ * The first rule that fits the lead.  A hand-off by the rules (skip_queue
+ * set) passes over the rules into the queue the lead leaves, and suppress
+ * rules: the lead was accepted already.
+ */
 static RuleConfig *
-first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score)
+first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score,
+					const char *skip_queue)
 {
 	int			i;
 
@@ -261,6 +121,9 @@ first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score)
 	{
 		RuleConfig *r = &config->rules[i];
 
+		if (skip_queue != NULL &&
+			(r->suppress || strcmp(r->queue->name, skip_queue) == 0))
+			continue;
 		if (r->has_min_score && score < r->min_score)
 			continue;
 		if (r->has_max_score && score > r->max_score)
@@ -367,19 +230,26 @@ routing_wait_queue(const QueueConfig *queue)
 }
 
 /*
- * Take every queue's routing lock, in name order, before routing a batch:
- * a batch that took them one by one while holding rep counters from
- * earlier leads could deadlock with single-lead routers.  All or none:
- * when one is held by another transaction, the ones taken here are let go
- * and only that one is waited for, then all are tried again -- so this
- * never holds some queues while waiting for another, and cannot deadlock
- * with a statement that routes into several queues one after another.
+ * Take every queue's routing lock before routing a batch: a batch that took
+ * them one by one while holding rep counters from earlier leads could
+ * deadlock with single-lead routers.  Never wait while holding some of
+ * them: try each without waiting, in name order; when one is busy, let go
+ * of the ones taken here and wait for the busy one alone -- then keep it
+ * and try the others again.  So this cannot deadlock with a statement that
+ * routes into several queues one after another.
+ *
+ * Keeping the lock waited for matters: when a waiter is woken the lock
+ * manager has already granted it the lock, so a batch that let it go at
+ * once to start over handed it straight to the next waiting batch, which
+ * did the same -- several batches could pass one queue's lock between them
+ * for ever (test/specs/route_pending_herd.spec).
  */
 void
 routing_lock_all_queues(void)
 {
 	RoutingConfig *config = routing_config();
-	bool	   *taken = palloc(sizeof(bool) * Max(config->nqueues, 1));
+	bool	   *taken = palloc0(sizeof(bool) * Max(config->nqueues, 1));
+	int			waited = -1;	/* the queue waited for and kept, or -1 */
 
 	for (;;)
 	{
@@ -387,30 +257,35 @@ routing_lock_all_queues(void)
 		int			i;
 		LOCKTAG		tag;
 
-		/* config->queues is ordered by name */
-		for (i = 0; i < config->nqueues; i++)
+		if (waited >= 0)
 		{
-			LockAcquireResult r = lock_queue(&config->queues[i], true);
+			(void) lock_queue(&config->queues[waited], false);
+			taken[waited] = true;
+		}
+		/* config->queues is ordered by name */
+		for (i = 0; i < config->nqueues && busy < 0; i++)
+		{
+			LockAcquireResult r;
 
+			if (i == waited)
+				continue;
+			r = lock_queue(&config->queues[i], true);
 			if (r == LOCKACQUIRE_NOT_AVAIL)
-			{
 				busy = i;
-				break;
-			}
-			taken[i] = r == LOCKACQUIRE_OK;
+			else
+				taken[i] = r == LOCKACQUIRE_OK;
 		}
 		if (busy < 0)
 			break;
-		for (i = 0; i < busy; i++)
+		/* locks this transaction held before the call are not let go */
+		for (i = 0; i < config->nqueues; i++)
 			if (taken[i])
 			{
 				queue_lock_tag(&tag, &config->queues[i]);
 				LockRelease(&tag, ExclusiveLock, false);
+				taken[i] = false;
 			}
-		/* wait for the busy one holding no other, then start over */
-		(void) lock_queue(&config->queues[busy], false);
-		queue_lock_tag(&tag, &config->queues[busy]);
-		LockRelease(&tag, ExclusiveLock, false);
+		waited = busy;
 	}
 	pfree(taken);
 }
@@ -431,41 +306,140 @@ route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now)
 }
 
 /*
- * Try the account owner of a sticky queue.  The owner need not be a member
- * of the queue, but must be eligible like one.
+ * The current owner of the lead's account in a sticky queue, as a
+ * candidate judged like a member (it need not be one), or NULL.  Read
+ * again under the queue lock: a concurrent router may have set it.
  */
-static bool
-try_account_owner(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
-				  QueueConfig *queue, AccountInfo *acct, RouteMode mode,
-				  TimestampTz now, RouteResult *res)
+static Candidate *
+account_owner_candidate(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
+						QueueConfig *queue, AccountInfo *acct, TimestampTz now)
 {
 	RepConfig  *owner;
 	Candidate  *c;
 
 	if (!queue->sticky_account || !acct->found)
-		return false;
-	/* Re-read under the queue lock: a concurrent router may have set it. */
-	account_by_id(acct->id, acct);
+		return NULL;
+	account_reread(config, acct);
 	if (!account_owner_current(acct, now))
-		return false;
+		return NULL;
 	owner = config_find_rep(config, acct->owner_id);
 	if (owner == NULL)
-		return false;
+		return NULL;
 
 	c = palloc(sizeof(Candidate));
 	init_candidate(c, owner, 1);
 	caps_load(c, 1, now);
 	c->reason = passed_over(c, rule, queue, lead, now);
 	c->eligible = c->reason == NULL;
-	if (!c->eligible)
+	c->account_owner = true;
+	return c;
+}
+
+/* Give the lead to the account's owner if it can take it now. */
+static bool
+try_account_owner(Candidate *owner, RouteMode mode, TimestampTz now, RouteResult *res)
+{
+	if (owner == NULL || !owner->eligible)
 		return false;
-	if (mode != ROUTE_EXPLAIN && !caps_claim(owner, now, true))
+	if (mode != ROUTE_EXPLAIN && !caps_claim(owner->rep, now, true))
+	{
+		owner->reason = PASS_LOST_RACE;
 		return false;
-	c->chosen = true;
-	res->cands = c;
+	}
+	owner->chosen = true;
+	res->cands = owner;
 	res->ncands = 1;
-	res->owner = owner;
+	res->owner = owner->rep;
 	res->reason = "account_owner";
+	return true;
+}
+
+/*
+ * The account's owner, passed over, goes into the decision's candidates:
+ * marked on its own entry when it is a member, else first.
+ */
+static void
+add_account_owner(Candidate *owner, RouteResult *res)
+{
+	Candidate  *all;
+	int			i;
+
+	if (owner == NULL)
+		return;
+	for (i = 0; i < res->ncands; i++)
+		if (res->cands[i].rep->id == owner->rep->id)
+		{
+			res->cands[i].account_owner = true;
+			return;
+		}
+	all = palloc(sizeof(Candidate) * (res->ncands + 1));
+	all[0] = *owner;
+	memcpy(all + 1, res->cands, sizeof(Candidate) * res->ncands);
+	res->cands = all;
+	res->ncands++;
+}
+
+/*
+ * Claim the first candidate in order whose seat is still free, for the
+ * strategy's turn; false when every seat was taken meanwhile.
+ */
+static bool
+claim_in_order(QueueConfig *queue, Candidate *cands, const int *order, int n,
+			   RouteMode mode, TimestampTz now, RouteResult *res)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Candidate  *c = &cands[order[i]];
+
+		if (mode != ROUTE_EXPLAIN && !caps_claim(c->rep, now, true))
+		{
+			c->reason = PASS_LOST_RACE;
+			continue;
+		}
+		c->chosen = true;
+		res->owner = c->rep;
+		res->reason = strategy_names[queue->strategy];
+		if (mode != ROUTE_EXPLAIN)
+		{
+			strategy_commit(queue, cands, queue->nmembers, order[i], now, &res->turn);
+			res->chosen = order[i];
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A waiting lead that only its previous owners could take goes back to
+ * one of them rather than wait forever: they are eligible again, and the
+ * strategy picks among them.  (A lead that has an owner -- the sweep --
+ * stays with it instead: see sweep.c.)
+ */
+static bool
+try_previous_owners(const LeadInput *lead, QueueConfig *queue, Candidate *cands,
+					int *order, RouteMode mode, TimestampTz now, RouteResult *res)
+{
+	int			i,
+				n,
+				nprevious = 0;
+
+	if (lead->current_owner != 0)
+		return false;
+	for (i = 0; i < queue->nmembers; i++)
+		if (cands[i].reason != NULL && strcmp(cands[i].reason, PASS_PREVIOUS_OWNER) == 0)
+		{
+			cands[i].reason = NULL;
+			cands[i].eligible = true;
+			nprevious++;
+		}
+	if (nprevious == 0)
+		return false;
+	n = strategy_order(queue, cands, queue->nmembers, order);
+	if (!claim_in_order(queue, cands, order, n, mode, now, res))
+		return false;
+	res->reason = "previous_owner";
 	return true;
 }
 
@@ -495,28 +469,12 @@ try_members(const LeadInput *lead, RuleConfig *rule, QueueConfig *queue,
 	}
 
 	n = strategy_order(queue, cands, queue->nmembers, order);
-	for (i = 0; i < n; i++)
-	{
-		Candidate  *c = &cands[order[i]];
-
-		if (mode != ROUTE_EXPLAIN && !caps_claim(c->rep, now, true))
-		{
-			c->reason = PASS_LOST_RACE;
-			continue;
-		}
-		c->chosen = true;
-		res->owner = c->rep;
-		res->reason = strategy_names[queue->strategy];
-		if (mode != ROUTE_EXPLAIN)
-		{
-			strategy_commit(queue, cands, queue->nmembers, order[i], now, &res->turn);
-			res->chosen = order[i];
-		}
-		break;
-	}
+	if (!claim_in_order(queue, cands, order, n, mode, now, res))
+		(void) try_previous_owners(lead, queue, cands, order, mode, now, res);
 	for (i = 0; i < queue->nmembers; i++)
 		if (!cands[i].chosen && cands[i].reason == NULL)
-			cands[i].reason = PASS_NOT_PICKED;
+			cands[i].reason = is_excluded(lead, cands[i].rep->id)
+				? PASS_PREVIOUS_OWNER : PASS_NOT_PICKED;
 	return res->owner != NULL;
 }
 
@@ -531,28 +489,38 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	RoutingConfig *config = routing_config();
 	RoutingDoc	built;
 	const RoutingDoc *doc = lead->doc;
-	AccountInfo acct;
+	AccountInfo found;
+	AccountInfo *acct = lead->account;
 	RuleConfig *rule;
+	Candidate  *owner;
 
 	memset(res, 0, sizeof(*res));
 	res->chosen = -1;
-	if (doc == NULL)
+	/* The account is read first: rules may match its attributes. */
+	if (acct == NULL)
 	{
-		routing_doc_build(&built, lead->attrs, lead->source, lead->campaign,
-						  lead->company, lead->country, lead->email);
+		if (doc == NULL)
+			routing_doc_build(&built, lead->attrs, lead->source, lead->campaign,
+							  lead->company, lead->country, lead->email);
+		else
+			built = *doc;
+		account_find(config, lead->account_id, &built, &found);
+		routing_doc_set_account(&built, found.doc);
 		doc = &built;
+		acct = &found;
 	}
 
 	/* The rule needs nothing but the lead, so it comes before any lock. */
-	rule = lead->force_queue ? NULL : first_matching_rule(config, doc, lead->score);
+	rule = lead->force_queue ? NULL
+		: first_matching_rule(config, doc, lead->score, lead->rules_skip_queue);
 	res->rule = rule;
 	res->queue = rule && rule->queue ? rule->queue : config->default_queue;
+	if (rule == NULL && lead->no_rule_queue != NULL)
+		res->queue = config_find_queue(config, lead->no_rule_queue);
 	if (lead->force_queue)
-	{
 		res->queue = config_find_queue(config, lead->force_queue);
-		if (res->queue == NULL)
-			res->queue = config->default_queue;
-	}
+	if (res->queue == NULL)
+		res->queue = config->default_queue;
 	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress) &&
 		lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
 	{
@@ -560,18 +528,21 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		return;
 	}
 
-	resolve_account(config, lead, doc, mode != ROUTE_EXPLAIN, &acct);
-	res->account_id = acct.found ? acct.id : 0;
-	if (acct.created)
+	/* a new company domain's account is made under the queue lock */
+	if (mode != ROUTE_EXPLAIN)
+		account_create_pending(config, acct);
+	res->account_id = acct->found ? acct->id : 0;
+	res->account_match = acct->found ? acct->match : ACCOUNT_NONE;
+	if (acct->created)
 	{
-		res->account.id = acct.id;
+		res->account.id = acct->id;
 		res->account.created = true;
 	}
-	if (acct.found && acct.suppressed)
+	if (acct->found && acct->suppressed)
 	{
 		res->outcome = ROUTE_SUPPRESSED;
 		res->reject_reason = psprintf("account suppressed: %s",
-									  acct.suppress_reason ? acct.suppress_reason : "no reason given");
+									  acct->suppress_reason ? acct->suppress_reason : "no reason given");
 		res->reason = "account_suppressed";
 		return;
 	}
@@ -583,21 +554,50 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		return;
 	}
 
-	if (try_account_owner(config, lead, rule, res->queue, &acct, mode, now, res) ||
+	owner = account_owner_candidate(config, lead, rule, res->queue, acct, now);
+	if (try_account_owner(owner, mode, now, res) ||
 		try_members(lead, rule, res->queue, mode, now, res))
 	{
 		res->outcome = ROUTE_ASSIGNED;
+		if (!owner || !owner->chosen)
+			add_account_owner(owner, res);
 		route_set_follow_up(lead, res, now);
-		if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct.found &&
-			!account_owner_current(&acct, now))
+		if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct->found &&
+			!account_owner_current(acct, now))
 		{
-			take_account_ownership(&acct, res->queue, res->owner->id, now, &res->account);
-			res->account.id = acct.id;
+			TimestampTz until = 0;
+
+			if (res->queue->has_hold_for)
+				until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																TimestampTzGetDatum(now),
+																IntervalPGetDatum(&res->queue->hold_for)));
+			/* what it was before, for undoing it (pending.c) */
+			res->account.owner_set = account_take_ownership(acct, res->owner->id,
+															res->queue->has_hold_for, until, now);
+			res->account.prev_owner = acct->owner_id;
+			res->account.prev_has_until = acct->has_owned_until;
+			res->account.prev_until = acct->owned_until;
+			res->account.id = acct->id;
 		}
 		return;
 	}
+	add_account_owner(owner, res);
 	res->outcome = ROUTE_BACKLOG;
 	res->reason = "no_eligible_member";
+}
+
+/*
+ * Raise an alert about a lead, for the manager of about_rep (0: none) or
+ * whoever config_alert_recipient finds instead: never for nobody.
+ */
+void
+route_alert(const char *kind, int64 lead_id, int32 about_rep, const QueueConfig *queue,
+			Jsonb *detail, TimestampTz now)
+{
+	int32		recipient = config_alert_recipient(routing_config(), about_rep, queue);
+
+	if (recipient != 0)			/* 0: there is no rep at all to tell */
+		ledger_alert(kind, lead_id, recipient, detail, now);
 }
 
 /* Write the ledger row (and alert) that records a decision. */
@@ -625,6 +625,8 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 	row.reason = res->outcome == ROUTE_SUPPRESSED ? res->reject_reason : res->reason;
 	row.cands = res->cands;
 	row.ncands = res->ncands;
+	row.account_id = res->account_id;
+	row.account_match = account_match_label(res->account_match);
 	switch (res->outcome)
 	{
 		case ROUTE_ASSIGNED:
@@ -650,7 +652,7 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 		const char *keys[] = {"queue", "reason"};
 		const char *values[] = {res->queue->name, "no member of the queue can take the lead now"};
 
-		ledger_alert("backlog", lead->id, 0, ledger_detail(2, keys, values), now);
+		route_alert("backlog", lead->id, 0, res->queue, ledger_detail(2, keys, values), now);
 	}
 	else if (res->outcome == ROUTE_ASSIGNED)
 	{
@@ -664,8 +666,8 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 				const char *keys[] = {"cap", "rep"};
 				const char *values[] = {"max_open", res->owner->name};
 
-				ledger_alert("cap_reached", lead->id, res->owner->manager_id,
-							 ledger_detail(2, keys, values), now);
+				route_alert("cap_reached", lead->id, res->owner->id, res->queue,
+							ledger_detail(2, keys, values), now);
 			}
 	}
 }

@@ -66,7 +66,9 @@ typedef struct QueueConfig
 	bool		has_hold_for;
 	Interval	hold_for;
 	char	   *then_queue;		/* NULL when none */
+	bool		handoff_by_rules;	/* at hand-off, the rules again (then_queue: none matched) */
 	bool		require_available;
+	int32		manager_id;		/* receives alerts nobody's manager does; 0 = none */
 	int			nmembers;
 	QueueMember *members;		/* ordered by rep id */
 } QueueConfig;
@@ -100,6 +102,11 @@ typedef struct RoutingConfig
 	char	  **freemail;		/* sorted */
 	int			ncountries;
 	CountryCode *countries;		/* sorted by country */
+	int32		head_of_sales;	/* a manager without a manager, for alerts; 0 = none */
+	bool		schema_1_2;		/* the database has version 1.2's objects (accounts
+								 * with names, calendars, queue managers): this
+								 * library also serves 1.0 and 1.1 until they are
+								 * updated */
 	Oid			cadence_type;	/* leadflow.cadence */
 	Oid			stage_type;		/* leadflow.stage and the OIDs of its labels */
 	Oid			stage_new;
@@ -117,6 +124,8 @@ extern RepConfig *config_find_rep(RoutingConfig *config, int32 rep_id);
 extern QueueConfig *config_find_queue(RoutingConfig *config, const char *name);
 extern bool config_is_freemail(RoutingConfig *config, const char *domain);
 extern const CountryCode *config_find_country(RoutingConfig *config, const char *country);
+extern int32 config_alert_recipient(RoutingConfig *config, int32 rep_id,
+									const QueueConfig *queue);
 
 /* Why a member was passed over (NULL reason = eligible). */
 #define PASS_INACTIVE			"inactive"
@@ -146,6 +155,7 @@ typedef struct Candidate
 	bool		eligible;		/* passed every eligibility test */
 	const char *reason;			/* why passed over; NULL for the chosen one */
 	bool		chosen;
+	bool		account_owner;	/* the owner of the lead's account (sticky queues) */
 } Candidate;
 
 /* caps.c */
@@ -163,6 +173,7 @@ extern DateADT rep_local_date(RepConfig *rep, TimestampTz now);
 extern void caps_load(Candidate *cands, int ncands, TimestampTz now);
 extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern void caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new,
 							 int64 lead_id);
 extern void caps_refuse(const char *rep_name, int32 rep_id, const char *cap,
@@ -218,6 +229,8 @@ typedef struct DecisionRow
 	const char *reason;
 	Candidate  *cands;
 	int			ncands;
+	int64		account_id;		/* 0 = NULL */
+	const char *account_match;	/* leadflow.account_match label, or NULL */
 } DecisionRow;
 
 extern void ledger_decision(const DecisionRow *row);

@@ -236,8 +236,12 @@ PG_FUNCTION_INFO_V1(leadflow_explain);
 
 /*
  * leadflow.explain(lead_id): one row per candidate, saying what routing
- * would do with the lead now.  A lead with an owner is explained as a
- * reassignment (its current and previous owners are passed over).
+ * would do with the lead now -- the same decision route_by_id makes, from
+ * the same input: previous owners are passed over (and taken back when
+ * nobody else can take a waiting lead) in both.  A lead with an owner is
+ * explained as the sweep's reassignment (its current owner is passed over
+ * too).  Since 1.2 a last column says which candidate is the account's
+ * owner; a database still on 1.1 gets the eleven columns it declares.
  */
 Datum
 leadflow_explain(PG_FUNCTION_ARGS)
@@ -254,8 +258,7 @@ leadflow_explain(PG_FUNCTION_ARGS)
 	fetch_lead(lead_id, false);
 	lead_columns_init(&cols, SPI_tuptable->tupdesc);
 	lead_input_from_tuple(&lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
-	if (lead.current_owner != 0)
-		route_load_previous_owners(&lead);
+	route_load_previous_owners(&lead);
 	route_decide(&lead, ROUTE_EXPLAIN, leadflow_now(), &res);
 
 	if (res.outcome == ROUTE_SUPPRESSED)
@@ -265,8 +268,8 @@ leadflow_explain(PG_FUNCTION_ARGS)
 	for (i = 0; i < res.ncands; i++)
 	{
 		Candidate  *c = &res.cands[i];
-		Datum		values[11];
-		bool		nulls[11];
+		Datum		values[12];
+		bool		nulls[12];
 
 		memset(nulls, false, sizeof(nulls));
 		values[0] = Int32GetDatum(c->rep->id);
@@ -282,6 +285,8 @@ leadflow_explain(PG_FUNCTION_ARGS)
 		nulls[8] = !c->has_last_assigned;
 		values[9] = Int32GetDatum(c->weight);
 		values[10] = BoolGetDatum(c->chosen);
+		values[11] = BoolGetDatum(c->account_owner);
+		Assert(rsinfo->setDesc->natts <= (int) lengthof(values));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

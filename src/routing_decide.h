@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 
+#include "accounts.h"
 #include "matching.h"
 #include "routing.h"
 
@@ -50,10 +51,14 @@ typedef struct LeadInput
 	int			nexcluded;
 	const char *decision_kind;	/* ledger kind of an assignment; NULL = assign */
 	const char *force_queue;	/* route into this queue, skipping the rules */
+	const char *rules_skip_queue;	/* a hand-off by the rules: pass over rules into
+									 * this queue, and suppress rules */
+	const char *no_rule_queue;	/* where no rule matches, instead of default */
 	bool		queue_lock_nowait;	/* queue locked by another: return, don't wait */
 	Cadence    *cadence;		/* the lead's own plan, kept when it moves */
 	int32		reassignments;	/* SLA reassignments so far */
 	const RoutingDoc *doc;		/* built by the caller already, or NULL */
+	AccountInfo *account;		/* found by the caller already (doc has it), or NULL */
 } LeadInput;
 
 /* What routing did to the lead's account, so that it can be undone. */
@@ -75,6 +80,7 @@ typedef struct RouteResult
 	QueueConfig *queue;
 	RepConfig  *owner;
 	int64		account_id;		/* 0 = none */
+	AccountMatch account_match; /* how it was found */
 	const char *reason;
 	char	   *reject_reason;
 	TimestampTz next_touch_at;
@@ -92,6 +98,8 @@ extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
 extern void route_load_previous_owners(LeadInput *lead);
+extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
+						const QueueConfig *queue, Jsonb *detail, TimestampTz now);
 extern void route_undo_account(const AccountChange *change, int32 new_owner);
 extern void routing_lock_all_queues(void);
 extern void routing_wait_queue(const QueueConfig *queue);
@@ -126,7 +134,9 @@ typedef struct LeadColumns
 				name,
 				phone,
 				duplicate_of,
-				predicted;
+				predicted,
+				created_at,
+				last_touch_at;
 } LeadColumns;
 
 /* The columns a routing result sets, in this order. */
@@ -167,6 +177,7 @@ extern void lead_writes_discard(LeadWrites *w);
 extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);
+extern void lead_write_sla_restart(int64 lead_id, TimestampTz due);
 extern bool stage_is_open(RoutingConfig *config, Oid stage);
 extern bool stage_is_won(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,

@@ -49,6 +49,7 @@
 #include "utils/tuplestore.h"
 
 #include "leadflow.h"
+#include "accounts.h"
 #include "roles.h"
 #include "predict.h"
 #include "routing.h"
@@ -352,6 +353,15 @@ doc_from_row(RoutingDoc *doc, HeapTuple row, TupleDesc desc)
 			values[i] = (Datum) 0;
 	}
 	doc_from_values(doc, values);
+	/* and its account, as the INSERT's scoring saw it (if the user may read it) */
+	{
+		int			attnum = SPI_fnumber(desc, "account_id");
+		bool		isnull = true;
+		Datum		account = attnum > 0 ? heap_getattr(row, attnum, desc, &isnull) : (Datum) 0;
+
+		if (!isnull)
+			routing_doc_set_account(doc, account_doc(DatumGetInt64(account)));
+	}
 }
 
 static void
@@ -373,17 +383,22 @@ fetch_lead_doc(int64 lead_id, RoutingDoc *doc, double **stored)
 	Datum		args[1] = {Int64GetDatum(lead_id)};
 	bool		isnull;
 	Datum		predicted;
+	HeapTuple	row;
+	TupleDesc	desc;
 
 	if (SPI_execute_plan(leadflow_plan(&lead_doc_plan,
 									   "SELECT attrs, source, campaign, company, country, email,"
-									   " predicted FROM leadflow.lead WHERE id OPERATOR(pg_catalog.=) $1",
+									   " predicted, account_id FROM leadflow.lead WHERE id OPERATOR(pg_catalog.=) $1",
 									   1, argtypes),
 						 args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)
 		lead_not_found(lead_id);
-	doc_from_row(doc, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	predicted = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
+	/* kept: the account's look-up in doc_from_row makes another SPI_tuptable */
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	doc_from_row(doc, row, desc);
+	predicted = SPI_getbinval(row, desc, 7, &isnull);
 	*stored = NULL;
 	if (!isnull)
 	{

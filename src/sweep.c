@@ -15,7 +15,9 @@
  *
  * Every move goes through route_decide(), like routing on INSERT, so the
  * caps, eligibility and ledger are the same.  A lead that moves keeps its
- * cadence and starts it again with the new owner.
+ * cadence and starts it again with the new owner.  A lead nobody else can
+ * take is never stranded in a backlog: it stays with its owner (see
+ * keep_with_owner).  Every alert goes to someone (config_alert_recipient).
  *
  * As of as_of: every action, the backlog's routing included, decides and
  * writes at as_of (eligibility, daily caps in the reps' local days, the
@@ -47,18 +49,20 @@ typedef enum SweepAction
 {
 	SWEEP_SLA_REASSIGNED,
 	SWEEP_SLA_ESCALATED,
-	SWEEP_SLA_BACKLOGGED,
+	SWEEP_SLA_KEPT,
 	SWEEP_HANDED_OFF,
+	SWEEP_HANDOFF_KEPT,
 	SWEEP_BACKLOG_ASSIGNED,
 	SWEEP_NACTIONS
 } SweepAction;
 
 static const char *const action_names[SWEEP_NACTIONS] = {
-	"sla_reassigned", "sla_escalated", "sla_backlogged", "handed_off", "backlog_assigned"
+	"sla_reassigned", "sla_escalated", "sla_kept", "handed_off", "handoff_kept",
+	"backlog_assigned"
 };
 
 static SPIPlanPtr breach_plan = NULL;
-static SPIPlanPtr handoff_plan = NULL;
+static SPIPlanPtr handoff_plan[2];	/* [1]: a 1.2 schema (queues that hand off by the rules) */
 
 static bool
 try_sweep_lock(void)
@@ -112,15 +116,22 @@ ownership_window_plan(void)
 {
 	static const Oid argtypes[] = {TIMESTAMPTZOID, INT4OID};
 
-	return leadflow_plan(&handoff_plan,
-						 "SELECT l.id FROM leadflow.lead l"
-						 " JOIN leadflow.queue q ON q.name = l.queue"
-						 " WHERE q.then_queue IS NOT NULL"
-						 " AND l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL"
-						 " AND l.assigned_at + q.hold_for <= $1"
-						 " ORDER BY l.assigned_at, l.id LIMIT $2"
-						 " FOR NO KEY UPDATE OF l SKIP LOCKED",
+#define HANDOFF_PLAN(handing_off) \
+	"SELECT l.id FROM leadflow.lead l" \
+	" JOIN leadflow.queue q ON q.name = l.queue" \
+	" WHERE " handing_off \
+	" AND l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL" \
+	" AND l.assigned_at + q.hold_for <= $1" \
+	" ORDER BY l.assigned_at, l.id LIMIT $2" \
+	" FOR NO KEY UPDATE OF l SKIP LOCKED"
+
+	if (routing_config()->schema_1_2)
+		return leadflow_plan(&handoff_plan[1],
+							 HANDOFF_PLAN("(q.then_queue IS NOT NULL OR q.handoff_by_rules)"),
+							 2, argtypes);
+	return leadflow_plan(&handoff_plan[0], HANDOFF_PLAN("q.then_queue IS NOT NULL"),
 						 2, argtypes);
+#undef HANDOFF_PLAN
 }
 
 /* Read a locked lead; false when it no longer exists. */
@@ -176,7 +187,7 @@ rep_label(RoutingConfig *config, int32 rep_id)
 
 /*
  * An alert about a lead that moved (or could not), with who had it, who
- * has it now, and its queue.
+ * has it now, and its queue, for addressee (0: there is no rep to tell).
  */
 static void
 alert_move(RoutingConfig *config, const char *kind, int32 addressee,
@@ -185,10 +196,19 @@ alert_move(RoutingConfig *config, const char *kind, int32 addressee,
 	const char *keys[] = {"from_rep", "to_rep", "queue"};
 	const char *values[3];
 
+	if (addressee == 0)
+		return;
 	values[0] = rep_label(config, lead->current_owner);
 	values[1] = res && res->outcome == ROUTE_ASSIGNED ? res->owner->name : NULL;
 	values[2] = res && res->queue ? res->queue->name : lead->queue;
 	ledger_alert(kind, lead->id, addressee, ledger_detail(3, keys, values), now);
+}
+
+/* Whom an alert about the owner's lead goes to: its manager, or whoever stands in. */
+static int32
+managers_recipient(RoutingConfig *config, const LeadInput *lead, const QueueConfig *queue)
+{
+	return config_alert_recipient(config, lead->current_owner, queue);
 }
 
 static int32
@@ -200,10 +220,50 @@ manager_of(RoutingConfig *config, int32 rep_id)
 }
 
 /*
+ * Nobody else can take the lead: it stays with its owner, never stranded
+ * in a backlog.  Its SLA starts again from now: the queue's touch SLA of
+ * the owner's business time (the first touch is late already; an hour's
+ * first-touch SLA again would breach every hour), and a "keep" decision
+ * records who was passed over and why (the owner's manager has had the
+ * sla_breach alert).  Counted as a reassignment, so that past
+ * max_reassignments the sweep escalates.
+ */
+static SweepAction
+keep_with_owner(RoutingConfig *config, LeadInput *lead, QueueConfig *queue,
+				const RouteResult *tried, TimestampTz now)
+{
+	RepConfig  *owner = config_find_rep(config, lead->current_owner);
+	DecisionRow row;
+
+	if (owner != NULL)
+		lead_write_sla_restart(lead->id, bt_add(&owner->sched, now, queue->touch_sla.day,
+												queue->touch_sla.time));
+	/* a ledger before 1.2 has no "keep": its latest decision names the owner still */
+	if (!config->schema_1_2)
+		return SWEEP_SLA_KEPT;
+	memset(&row, 0, sizeof(row));
+	row.lead_id = lead->id;
+	row.at = now;
+	row.kind = "keep";
+	row.from_rep = lead->current_owner;
+	row.to_rep = lead->current_owner;
+	row.queue = lead->queue;
+	if (tried->queue != NULL)
+		row.strategy = strategy_names[tried->queue->strategy];
+	row.reason = "kept by its owner: nobody else can take it";
+	row.cands = tried->cands;
+	row.ncands = tried->ncands;
+	row.account_id = tried->account_id;
+	row.account_match = account_match_label(tried->account_match);
+	ledger_decision(&row);
+	return SWEEP_SLA_KEPT;
+}
+
+/*
  * Past the queue's max_reassignments: to the queue's escalate_to queue by
  * routing; without one, straight to the owner's manager (whatever the
- * caps: an escalation must land on someone); without a manager either,
- * to the backlog.
+ * caps: an escalation must land on someone).  When that finds nobody, the
+ * lead stays with its owner.
  */
 static SweepAction
 escalate(RoutingConfig *config, LeadInput *lead, QueueConfig *queue, TimestampTz now)
@@ -214,6 +274,8 @@ escalate(RoutingConfig *config, LeadInput *lead, QueueConfig *queue, TimestampTz
 
 	lead->decision_kind = "escalate";
 	memset(&res, 0, sizeof(res));
+	res.outcome = ROUTE_BACKLOG;	/* nobody found, until someone is */
+	res.queue = queue;
 	if (queue->escalate_to != NULL)
 	{
 		lead->force_queue = queue->escalate_to;
@@ -228,18 +290,17 @@ escalate(RoutingConfig *config, LeadInput *lead, QueueConfig *queue, TimestampTz
 		caps_force(manager_rep, now, true);
 		route_set_follow_up(lead, &res, now);
 	}
-	else
-	{
-		res.outcome = ROUTE_BACKLOG;
-		res.queue = queue;
-		res.reason = "escalation found no queue and no manager";
-	}
+	if (res.outcome == ROUTE_BACKLOG)
+		return keep_with_owner(config, lead, queue, &res, now);
 	apply_move(config, lead, &res, now, true);
-	alert_move(config, "escalated", manager, lead, &res, now);
-	return res.outcome == ROUTE_ASSIGNED ? SWEEP_SLA_ESCALATED : SWEEP_SLA_BACKLOGGED;
+	alert_move(config, "escalated", managers_recipient(config, lead, queue), lead, &res, now);
+	return SWEEP_SLA_ESCALATED;
 }
 
-/* One lead whose SLA passed: reassign, escalate, or send to the backlog. */
+/*
+ * One lead whose SLA passed: reassign, escalate, or -- when nobody else
+ * can take it -- keep it with its owner.
+ */
 static SweepAction
 sweep_sla_breach(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 {
@@ -249,21 +310,28 @@ sweep_sla_breach(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 	if (queue == NULL)
 		queue = config->default_queue;
 	/* the old owner's manager hears of it, whatever happens next */
-	alert_move(config, "sla_breach", manager_of(config, lead->current_owner), lead, NULL, now);
+	alert_move(config, "sla_breach", managers_recipient(config, lead, queue), lead, NULL, now);
 	route_load_previous_owners(lead);
 	if (lead->reassignments >= queue->max_reassignments)
 		return escalate(config, lead, queue, now);
 
 	lead->decision_kind = "reassign_sla";
 	route_decide(lead, ROUTE_RETRY, now, &res);
+	if (res.outcome == ROUTE_BACKLOG)
+		return keep_with_owner(config, lead, queue, &res, now);
 	apply_move(config, lead, &res, now, true);
 	if (res.outcome != ROUTE_ASSIGNED)
-		return SWEEP_SLA_BACKLOGGED;
+		return SWEEP_SLA_REASSIGNED;	/* its account was suppressed meanwhile */
 	alert_move(config, "reassigned", res.owner->id, lead, &res, now);
 	return SWEEP_SLA_REASSIGNED;
 }
 
-/* One lead past its queue's ownership window: hand it to then_queue. */
+/*
+ * One lead past its queue's ownership window: to then_queue, or, for a
+ * queue that hands off by the rules, to the queue the rules give it now
+ * (its account's territory, say).  When nobody there can take it yet it
+ * stays with its owner and is tried again by the next sweep.
+ */
 static SweepAction
 sweep_handoff(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 {
@@ -271,11 +339,19 @@ sweep_handoff(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 	RouteResult res;
 
 	lead->decision_kind = "handoff";
-	lead->force_queue = queue && queue->then_queue ? queue->then_queue : NULL;
+	if (queue != NULL && queue->handoff_by_rules)
+	{
+		lead->rules_skip_queue = queue->name;
+		lead->no_rule_queue = queue->then_queue;
+	}
+	else
+		lead->force_queue = queue && queue->then_queue ? queue->then_queue : NULL;
 	/* only the current owner is passed over: a hand-off is not a penalty */
 	route_decide(lead, ROUTE_RETRY, now, &res);
+	if (res.outcome == ROUTE_BACKLOG)
+		return SWEEP_HANDOFF_KEPT;
 	apply_move(config, lead, &res, now, false);
-	return res.outcome == ROUTE_ASSIGNED ? SWEEP_HANDED_OFF : SWEEP_SLA_BACKLOGGED;
+	return SWEEP_HANDED_OFF;
 }
 
 typedef SweepAction (*SweepStep) (RoutingConfig *config, LeadInput *lead, TimestampTz now);

@@ -184,11 +184,11 @@ SELECT count(*) AS leads,
 SELECT kind AS decision, count(*) FROM leadflow.decision GROUP BY 1 ORDER BY 2 DESC;
 
 \echo
-\echo '== Reps: pipeline against caps, overdue, and who converts (rep_pipeline)'
+\echo '== Reps: pipeline against caps, overdue, and who wins (rep_pipeline)'
 SELECT rep, open_leads AS open, max_open AS cap, overdue, sla_breached AS breached,
-       touched_within_48h_rate AS touched_48h, won, closed, conversion_rate AS conv
+       touched_within_48h_rate AS touched_48h, won, closed, win_rate AS win
   FROM leadflow.rep_pipeline WHERE closed > 0 OR open_leads > 0
- ORDER BY conversion_rate DESC NULLS LAST, rep LIMIT 12;
+ ORDER BY win_rate DESC NULLS LAST, rep LIMIT 12;
 \echo '... and who sat on leads: most SLA reassignments away from them'
 SELECT f.name AS rep, count(*) AS leads_taken_away
   FROM leadflow.decision d JOIN leadflow.rep f ON f.id = d.from_rep

@@ -29,12 +29,18 @@ count() {
 	failed=$((failed + bad))
 }
 
+# A suite that hangs is stopped after LEADFLOW_SUITE_TIMEOUT seconds (30
+# minutes by default) and counts as failed, so one hang cannot use up CI's
+# time and hide the other suites' results.
+SUITE_TIMEOUT=${LEADFLOW_SUITE_TIMEOUT:-1800}
+
 run_suite() {
 	local suite=$1 okpat=$2 failpat=$3
 	shift 3
 	echo "== running $suite: $*"
-	"$@" >"$LOGS/$suite.log" 2>&1
+	timeout --kill-after=30 "$SUITE_TIMEOUT" "$@" >"$LOGS/$suite.log" 2>&1
 	local status=$?
+	[ "$status" -eq 124 ] && echo "   $suite was stopped after ${SUITE_TIMEOUT}s" >>"$LOGS/$suite.log"
 	grep -E "$okpat|$failpat" "$LOGS/$suite.log" | sed 's/^/   /'
 	count "$suite" "$LOGS/$suite.log" "$okpat" "$failpat" "$status"
 	for diffs in regression.diffs test/output_iso/regression.diffs; do

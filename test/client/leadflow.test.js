@@ -323,8 +323,9 @@ test('the sweep reassigns the untouched lead; LISTEN leadflow_alert hears of it 
 		assert.deepEqual(rows, [
 			{ action: 'sla_reassigned', leads: 1 },
 			{ action: 'sla_escalated', leads: 0 },
-			{ action: 'sla_backlogged', leads: 0 },
+			{ action: 'sla_kept', leads: 0 },
 			{ action: 'handed_off', leads: 0 },
+			{ action: 'handoff_kept', leads: 0 },
 			{ action: 'backlog_assigned', leads: 0 },
 		]);
 		inTx = (await writer.query(

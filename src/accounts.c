@@ -1,0 +1,389 @@
+/*
+ * accounts.c
+ *	  A lead's account: found by its account_id, its email domain, or --
+ *	  for free-mail and missing emails -- the company it names.
+ *
+ * Order of the search (account_find):
+ *	1. the lead's account_id, when the writer set it;
+ *	2. its email domain, unless that is a free-mail domain; a company
+ *	   domain with no account yet gets one when the lead is routed or
+ *	   imported (account_create_pending: created under the queue lock, so a
+ *	   concurrent router of the same domain finds it);
+ *	3. otherwise the key of its company (company_name.c) equal to an
+ *	   account's name_key -- several such accounts: the oldest;
+ *	4. otherwise, when leadflow.account_similarity is above 0 and pg_trgm
+ *	   is installed, the account whose name_key is nearest by pg_trgm's
+ *	   distance, if its similarity is at least the setting.
+ *
+ * Every look-up is one saved plan on an index (name_key, domain, id);
+ * only the similarity search ranks accounts, and only for leads the exact
+ * searches left without one.  pg_trgm is not a dependency: whether it is
+ * installed, and in which schema, is looked up when the search runs, and
+ * its statement names that schema (from the catalog, never from user
+ * data).  A GiST index on name_key (gist_trgm_ops) makes it an index
+ * search; without one it ranks every named account.
+ *
+ * The account found also fills the routing document's "account" object:
+ * its attrs with its name and status.  A database still on 1.0 or 1.1
+ * (served by this library until ALTER EXTENSION UPDATE) has accounts by
+ * domain only, whose document is their status.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "accounts.h"
+#include "company_name.h"
+#include "leadflow.h"
+
+static const char *const account_match_labels[] = {
+	[ACCOUNT_NONE] = NULL,
+	[ACCOUNT_GIVEN] = "given",
+	[ACCOUNT_DOMAIN] = "domain",
+	[ACCOUNT_NEW_DOMAIN] = "new_domain",
+	[ACCOUNT_COMPANY] = "company",
+	[ACCOUNT_SIMILAR] = "similar_company",
+	[ACCOUNT_DUPLICATE] = "duplicate",
+};
+
+const char *
+account_match_label(AccountMatch match)
+{
+	return account_match_labels[match];
+}
+
+/* What every look-up returns, in this order; by schema version. */
+#define ACCOUNT_COLUMNS_1_2 \
+	"id, owner_id, owned_until, status = 'suppressed', suppress_reason," \
+	" attrs || jsonb_strip_nulls(jsonb_build_object('name', name, 'status', status))"
+#define ACCOUNT_COLUMNS_1_0 \
+	"id, owner_id, owned_until, status = 'suppressed', suppress_reason," \
+	" jsonb_build_object('status', status)"
+
+/* Saved plans, [0] for a 1.0 or 1.1 schema and [1] for 1.2 */
+static SPIPlanPtr by_id_plan[2];
+static SPIPlanPtr by_domain_plan[2];
+static SPIPlanPtr create_plan[2];
+static SPIPlanPtr by_name_key_plan = NULL;
+static SPIPlanPtr similar_plan = NULL;
+static Oid	similar_plan_extension = InvalidOid;	/* pg_trgm it was made for */
+static SPIPlanPtr lead_account_plan = NULL;
+
+/* Copy the look-up's row (if any) into acct; the match is the caller's. */
+static void
+account_from_result(AccountInfo *acct)
+{
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		v;
+
+	acct->found = SPI_processed > 0;
+	if (!acct->found)
+		return;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	acct->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	v = SPI_getbinval(t, d, 2, &isnull);
+	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
+	v = SPI_getbinval(t, d, 3, &isnull);
+	acct->has_owned_until = !isnull;
+	acct->owned_until = isnull ? 0 : DatumGetTimestampTz(v);
+	acct->suppressed = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	v = SPI_getbinval(t, d, 5, &isnull);
+	acct->suppress_reason = isnull ? NULL : TextDatumGetCString(v);
+	/* the document must outlive SPI's result: the routing document points at it */
+	v = SPI_getbinval(t, d, 6, &isnull);
+	acct->doc = isnull ? NULL : DatumGetJsonbPCopy(v);
+}
+
+/* Run one account statement (one parameter) and read its row, if any. */
+static void
+account_statement(SPIPlanPtr plan, Datum arg, int expected, AccountInfo *acct)
+{
+	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != expected)
+		elog(ERROR, "leadflow: could not read or create an account");
+	account_from_result(acct);
+}
+
+static SPIPlanPtr
+account_plan(RoutingConfig *config, SPIPlanPtr *slots, const char *sql_1_0,
+			 const char *sql_1_2, Oid argtype)
+{
+	int			v = config->schema_1_2 ? 1 : 0;
+
+	return leadflow_plan(&slots[v], v ? sql_1_2 : sql_1_0, 1, &argtype);
+}
+
+static void
+account_by_id(RoutingConfig *config, int64 id, AccountInfo *acct)
+{
+	account_statement(account_plan(config, by_id_plan,
+								   "SELECT " ACCOUNT_COLUMNS_1_0 " FROM leadflow.account WHERE id = $1",
+								   "SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account WHERE id = $1",
+								   INT8OID),
+					  Int64GetDatum(id), SPI_OK_SELECT, acct);
+}
+
+static void
+account_by_domain(RoutingConfig *config, const char *domain, AccountInfo *acct)
+{
+	account_statement(account_plan(config, by_domain_plan,
+								   "SELECT " ACCOUNT_COLUMNS_1_0 " FROM leadflow.account WHERE domain = $1",
+								   "SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account WHERE domain = $1",
+								   TEXTOID),
+					  CStringGetTextDatum(domain), SPI_OK_SELECT, acct);
+}
+
+static void
+account_by_name_key(const char *key, AccountInfo *acct)
+{
+	static const Oid argtypes[] = {TEXTOID};
+
+	account_statement(leadflow_plan(&by_name_key_plan,
+									"SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account"
+									" WHERE name_key = $1 ORDER BY id LIMIT 1",
+									1, argtypes),
+					  CStringGetTextDatum(key), SPI_OK_SELECT, acct);
+}
+
+/*
+ * The statement that finds the account nearest to a company key by
+ * pg_trgm's distance, with its similarity; NULL when pg_trgm is not
+ * installed.  Made again when pg_trgm was installed anew (another OID,
+ * maybe another schema).
+ */
+static SPIPlanPtr
+similar_account_plan(void)
+{
+	static const Oid argtypes[] = {TEXTOID};
+	Oid			extension = get_extension_oid("pg_trgm", true);
+	const char *schema;
+
+	if (!OidIsValid(extension))
+		return NULL;
+	if (similar_plan == NULL || extension != similar_plan_extension)
+	{
+		if (SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e"
+						" JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+						" WHERE e.extname = 'pg_trgm'", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			return NULL;		/* dropped just now */
+		schema = quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		/* the old plan names objects that are gone */
+		if (similar_plan != NULL)
+			SPI_freeplan(similar_plan);
+		similar_plan = NULL;
+		(void) leadflow_plan(&similar_plan,
+							 psprintf("SELECT " ACCOUNT_COLUMNS_1_2 ", %s.similarity(name_key, $1)"
+									  " FROM leadflow.account WHERE name_key IS NOT NULL"
+									  " ORDER BY name_key OPERATOR(%s.<->) $1, id LIMIT 1",
+									  schema, schema),
+							 1, argtypes);
+		similar_plan_extension = extension;
+	}
+	return similar_plan;
+}
+
+/* The most similar named account, when similar enough. */
+static void
+account_by_similar_name(const char *key, AccountInfo *acct)
+{
+	SPIPlanPtr	plan = similar_account_plan();
+	bool		isnull;
+	double		similarity;
+
+	if (plan == NULL)
+		return;
+	account_statement(plan, CStringGetTextDatum(key), SPI_OK_SELECT, acct);
+	if (!acct->found)
+		return;
+	similarity = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											  7, &isnull));
+	if (isnull || similarity < leadflow_account_similarity)
+		memset(acct, 0, sizeof(*acct));
+}
+
+/* The document's string at key, as a C string; NULL when absent or not a string. */
+static char *
+doc_string(const RoutingDoc *doc, const char *key)
+{
+	JsonbValue	v;
+
+	if (!routing_doc_lookup(doc, key, strlen(key), &v) || v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+void
+account_find(RoutingConfig *config, int64 account_id, const RoutingDoc *doc,
+			 AccountInfo *acct)
+{
+	char	   *domain;
+	char	   *company;
+	char	   *key;
+
+	memset(acct, 0, sizeof(*acct));
+	if (account_id != 0)
+	{
+		account_by_id(config, account_id, acct);
+		acct->match = acct->found ? ACCOUNT_GIVEN : ACCOUNT_NONE;
+		return;
+	}
+	domain = doc->field[ROUTING_DOMAIN] && doc->field_len[ROUTING_DOMAIN] > 0
+		? pnstrdup(doc->field[ROUTING_DOMAIN], doc->field_len[ROUTING_DOMAIN]) : NULL;
+	if (domain != NULL && !config_is_freemail(config, domain))
+	{
+		account_by_domain(config, domain, acct);
+		if (acct->found)
+			acct->match = ACCOUNT_DOMAIN;
+		else
+			acct->new_domain = domain;
+		return;
+	}
+	if (!config->schema_1_2 || (company = doc_string(doc, "company")) == NULL ||
+		(key = company_key(company, GetDatabaseEncoding() == PG_UTF8)) == NULL)
+		return;
+	account_by_name_key(key, acct);
+	if (acct->found)
+	{
+		acct->match = ACCOUNT_COMPANY;
+		return;
+	}
+	if (leadflow_account_similarity > 0)
+	{
+		account_by_similar_name(key, acct);
+		if (acct->found)
+			acct->match = ACCOUNT_SIMILAR;
+	}
+}
+
+/*
+ * A concurrent creator makes our INSERT do nothing; the SELECT after it (a
+ * new snapshot) then sees the committed row.
+ */
+void
+account_create_pending(RoutingConfig *config, AccountInfo *acct)
+{
+	const char *domain = acct->new_domain;
+
+	if (domain == NULL)
+		return;
+	acct->new_domain = NULL;
+	account_statement(account_plan(config, create_plan,
+								   "INSERT INTO leadflow.account (domain) VALUES ($1)"
+								   " ON CONFLICT (domain) DO NOTHING RETURNING " ACCOUNT_COLUMNS_1_0,
+								   "INSERT INTO leadflow.account (domain) VALUES ($1)"
+								   " ON CONFLICT (domain) DO NOTHING RETURNING " ACCOUNT_COLUMNS_1_2,
+								   TEXTOID),
+					  CStringGetTextDatum(domain), SPI_OK_INSERT_RETURNING, acct);
+	acct->created = acct->found;
+	acct->match = ACCOUNT_NEW_DOMAIN;
+	if (!acct->found)
+	{
+		account_by_domain(config, domain, acct);
+		acct->match = acct->found ? ACCOUNT_DOMAIN : ACCOUNT_NONE;
+	}
+}
+
+void
+account_reread(RoutingConfig *config, AccountInfo *acct)
+{
+	AccountMatch match = acct->match;
+	bool		created = acct->created;
+
+	account_by_id(config, acct->id, acct);
+	acct->match = acct->found ? match : ACCOUNT_NONE;
+	acct->created = created;
+}
+
+bool
+account_owner_current(const AccountInfo *acct, TimestampTz now)
+{
+	return acct->found && acct->owner_id != 0 &&
+		(!acct->has_owned_until || acct->owned_until > now);
+}
+
+bool
+account_take_ownership(AccountInfo *acct, int32 rep_id, bool has_until,
+					   TimestampTz until, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	args[0] = Int64GetDatum(acct->id);
+	args[1] = Int32GetDatum(rep_id);
+	args[2] = TimestampTzGetDatum(until);
+	nulls[2] = has_until ? ' ' : 'n';
+	args[3] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(leadflow_plan(&plan,
+									   "UPDATE leadflow.account SET owner_id = $2, owned_until = $3"
+									   " WHERE id = $1 AND (owner_id IS NULL OR owned_until <= $4)",
+									   4, argtypes),
+						 args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not set the account owner");
+	return SPI_processed > 0;
+}
+
+int64
+account_of_lead(int64 lead_id)
+{
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(lead_id);
+	bool		isnull;
+	Datum		v;
+
+	if (SPI_execute_plan(leadflow_plan(&lead_account_plan,
+									   "SELECT account_id FROM leadflow.lead WHERE id = $1",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
+	if (SPI_processed == 0)
+		return 0;
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(v);
+}
+
+/*
+ * For scoring, which runs with the caller's rights and not the routing
+ * configuration's: the account is read only when the current user may
+ * read leadflow.account (a rep calling explain_score may not), and the
+ * schema's version is told by the table itself.
+ */
+Jsonb *
+account_doc(int64 account_id)
+{
+	static SPIPlanPtr plan[2];
+	Oid			nsp = get_namespace_oid("leadflow", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("account", nsp) : InvalidOid;
+	int			v;
+	Datum		arg = Int64GetDatum(account_id);
+	Oid			argtype = INT8OID;
+	bool		isnull;
+	Datum		doc;
+
+	if (!OidIsValid(relid) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
+	v = get_attnum(relid, "name_key") != InvalidAttrNumber ? 1 : 0;
+	if (SPI_execute_plan(leadflow_plan(&plan[v], v
+									   ? "SELECT attrs || jsonb_strip_nulls(jsonb_build_object('name', name, 'status', status))"
+									   " FROM leadflow.account WHERE id = $1"
+									   : "SELECT jsonb_build_object('status', status) FROM leadflow.account WHERE id = $1",
+									   1, &argtype),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read account " INT64_FORMAT, account_id);
+	if (SPI_processed == 0)
+		return NULL;
+	doc = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetJsonbPCopy(doc);
+}
