@@ -9,6 +9,7 @@ EXTENSION = leadflow
 MODULE_big = leadflow
 OBJS = \
 	src/leadflow.o \
+	src/util.o \
 	src/guc.o \
 	src/roles.o \
 	src/cadence_parse.o \

@@ -43,8 +43,9 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "caps.h"
 #include "business_time.h"
-#include "routing.h"
+#include "spi_plans.h"
 
 /* Changes one subtransaction made to one rep's counters. */
 typedef struct CounterDelta

@@ -28,9 +28,12 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "leadflow.h"
+#include "duplicates.h"
+#include "candidates.h"
 #include "hygiene.h"
-#include "routing.h"
+#include "ledger.h"
+#include "spi_plans.h"
+#include "util.h"
 
 /* Advisory lock space of contact keys ("LFD"), and its buckets. */
 #define CONTACT_LOCK_SPACE 0x4C4644

@@ -14,7 +14,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "leadflow.h"
+#include "guc.h"
 
 bool		leadflow_route_on_insert = true;
 int			leadflow_sweep_batch_size = 1000;

@@ -24,7 +24,6 @@
 #include "utils/jsonb.h"
 
 #include "hygiene.h"
-#include "leadflow.h"
 
 static bool
 is_space(char c)

@@ -43,19 +43,26 @@
 #include "utils/inval.h"
 #include "utils/rel.h"
 
-#include "leadflow.h"
+#include "lead_triggers.h"
 #include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "duplicates.h"
+#include "guc.h"
 #include "hygiene.h"
+#include "lead_row.h"
+#include "ledger.h"
 #include "matching.h"
-#include "roles.h"
-#include "predict.h"
 #include "pending.h"
-#include "routing_decide.h"
+#include "predict.h"
+#include "roles.h"
+#include "routing.h"
+#include "routing_api.h"
 #include "scoring.h"
-
-bool		leadflow_routing_writes = false;
-
-const char *leadflow_manual_reason = NULL;
+#include "spi_plans.h"
+#include "stages.h"
+#include "strategy.h"
 
 static LeadColumns lead_columns;
 static bool lead_columns_valid = false;

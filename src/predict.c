@@ -39,9 +39,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
-#include <math.h>
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -57,10 +54,14 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "leadflow.h"
-#include "logistic.h"
+#include <float.h>
+#include <math.h>
+
 #include "predict.h"
-#include "routing.h"
+#include "logistic.h"
+#include "matching.h"
+#include "spi_plans.h"
+#include "util.h"
 
 /* ----------------------------------------------------------------------
  * Feature values

@@ -40,10 +40,10 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "common/hashfn.h"
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -51,9 +51,15 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
+#include "routing.h"
+#include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "ledger.h"
 #include "matching.h"
-#include "routing_decide.h"
+#include "spi_plans.h"
+#include "strategy.h"
 
 /* Advisory lock space of queue routing locks ("LFQ"). */
 #define QUEUE_LOCK_SPACE 0x4C4651

@@ -28,8 +28,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -48,12 +46,15 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
-#include "accounts.h"
-#include "roles.h"
-#include "predict.h"
-#include "routing.h"
+#include <math.h>
+
 #include "scoring.h"
+#include "accounts.h"
+#include "guc.h"
+#include "matching.h"
+#include "predict.h"
+#include "roles.h"
+#include "spi_plans.h"
 
 typedef struct ScoringRule
 {

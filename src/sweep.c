@@ -37,10 +37,19 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
-#include "operations.h"
+#include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "guc.h"
 #include "lead_batch.h"
-#include "routing_decide.h"
+#include "lead_row.h"
+#include "ledger.h"
+#include "operations.h"
+#include "routing.h"
+#include "routing_api.h"
+#include "spi_plans.h"
+#include "strategy.h"
 
 /* Advisory lock space of the sweep ("LFS"). */
 #define SWEEP_LOCK_SPACE 0x4C4653
