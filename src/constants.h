@@ -12,11 +12,11 @@
 
 /*
  * Advisory lock key spaces: the first key of each transaction-level
- * advisory lock leadflow takes, "LF" and a letter, so that leadflow's
- * locks never collide with each other's or (unless an application picks
- * the same numbers) with the application's own.  The second key is the
- * hash bucket or id; the locks of the two-key form (field4 = 2 or 3)
- * cannot collide with pg_advisory_lock(bigint) either.
+ * advisory lock leadflow takes ("LF" and a letter in ASCII), one per kind
+ * of lock, so that locks of different kinds never collide; an
+ * application's own advisory locks collide with them only if it picks the
+ * same numbers.  The second key is the queue's hash or the contact key's
+ * bucket (0 for the sweep).
  */
 #define LEADFLOW_LOCK_SPACE_CONTACT	0x4C4644	/* "LFD": a contact key (duplicates.c) */
 #define LEADFLOW_LOCK_SPACE_QUEUE	0x4C4651	/* "LFQ": a queue (routing.c) */

@@ -56,13 +56,11 @@
 #include "business_time.h"
 #include "caps.h"
 #include "config_cache.h"
+#include "constants.h"
 #include "ledger.h"
 #include "matching.h"
 #include "spi_plans.h"
 #include "strategy.h"
-
-/* Advisory lock space of queue routing locks ("LFQ"). */
-#define QUEUE_LOCK_SPACE 0x4C4651
 
 static SPIPlanPtr previous_owners_plan = NULL;
 
@@ -215,7 +213,7 @@ queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
 	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) queue->name,
 											  strlen(queue->name)));
 
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, QUEUE_LOCK_SPACE, key, 2);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_QUEUE, key, 2);
 }
 
 /* Take the queue's routing lock; with nowait, false when another holds it. */

@@ -41,6 +41,7 @@
 #include "business_time.h"
 #include "caps.h"
 #include "config_cache.h"
+#include "constants.h"
 #include "guc.h"
 #include "lead_batch.h"
 #include "lead_row.h"
@@ -50,9 +51,6 @@
 #include "routing_api.h"
 #include "spi_plans.h"
 #include "strategy.h"
-
-/* Advisory lock space of the sweep ("LFS"). */
-#define SWEEP_LOCK_SPACE 0x4C4653
 
 typedef enum SweepAction
 {
@@ -78,7 +76,7 @@ try_sweep_lock(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SWEEP_LOCK_SPACE, 0, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_SWEEP, 0, 2);
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
