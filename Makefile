@@ -10,6 +10,7 @@ MODULE_big = leadflow
 OBJS = \
 	src/leadflow.o \
 	src/util.o \
+	src/invalidation.o \
 	src/guc.o \
 	src/roles.o \
 	src/cadence_parse.o \

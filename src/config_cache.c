@@ -39,6 +39,7 @@
 
 #include "config_cache.h"
 #include "business_time.h"
+#include "invalidation.h"
 #include "ledger.h"
 #include "spi_plans.h"
 #include "strategy.h"
@@ -59,7 +60,7 @@ static Oid	config_relids[NUM_CONFIG_TABLES];
 static bool config_relids_known = false;
 
 static void
-config_invalidate(Datum arg, Oid relid)
+config_invalidate(Oid relid)
 {
 	int			i;
 
@@ -76,7 +77,7 @@ config_invalidate(Datum arg, Oid relid)
 void
 config_cache_init(void)
 {
-	CacheRegisterRelcacheCallback(config_invalidate, (Datum) 0);
+	leadflow_on_relcache(config_invalidate);
 }
 
 /* ----- reading SPI results ----- */

@@ -40,7 +40,6 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "lead_triggers.h"
@@ -51,6 +50,7 @@
 #include "duplicates.h"
 #include "guc.h"
 #include "hygiene.h"
+#include "invalidation.h"
 #include "lead_row.h"
 #include "ledger.h"
 #include "matching.h"
@@ -68,7 +68,7 @@ static LeadColumns lead_columns;
 static bool lead_columns_valid = false;
 
 static void
-lead_columns_invalidate(Datum arg, Oid relid)
+lead_columns_invalidate(Oid relid)
 {
 	if (relid == InvalidOid || relid == lead_columns.relid)
 		lead_columns_valid = false;
@@ -77,7 +77,7 @@ lead_columns_invalidate(Datum arg, Oid relid)
 void
 lead_triggers_init(void)
 {
-	CacheRegisterRelcacheCallback(lead_columns_invalidate, (Datum) 0);
+	leadflow_on_relcache(lead_columns_invalidate);
 }
 
 /* The lead table's column numbers, looked up once per table definition. */
