@@ -13,17 +13,20 @@
  *
  * route_decide() is the whole decision; it claims the chosen rep's seat
  * and records the queue's turn, but writes neither the lead nor the
- * ledger: its callers (the INSERT trigger in lead_triggers.c, and
- * leadflow.route() / route_pending() here) do, so that one decision is
- * written the same way whichever path made it.
+ * ledger: its callers (the INSERT trigger in lead_triggers.c,
+ * leadflow.route() / route_pending() in routing_api.c, and the sweep) do,
+ * through route_record() here, so that one decision is written the same
+ * way whichever path made it.
  *
  * Concurrency.  Routing into a queue takes a transaction-level advisory
  * lock on the queue before it reads the queue's rotation state, the rep
  * counters and the account owner, so concurrent routers take turns and
  * see each other's committed choices: round robin stays exact and a
- * sticky account gets one owner.  Seats are claimed with a conditional
- * UPDATE (caps.c), which holds even for writers that do not take the queue
- * lock (manual moves, another queue sharing the rep).
+ * sticky account gets one owner.  A seat is claimed under the lock of the
+ * rep's counter row, checked against the locked count and counted in
+ * memory until the statement ends (caps.c), which holds even for writers
+ * that do not take the queue lock (manual moves, another queue sharing the
+ * rep).
  *
  * Lock order (README "Concurrency"): lead rows, then queue locks (several
  * only all at once, never waiting while holding some: see
