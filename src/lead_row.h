@@ -91,7 +91,6 @@ extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,
 								MemoryContext tuple_context);
 
-
 /*
  * While routing code itself updates a lead, the lead's own triggers must
  * not count the change a second time.

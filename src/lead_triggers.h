@@ -8,7 +8,6 @@
 
 #include "postgres.h"
 
-
 extern void lead_triggers_init(void);
 
 #endif							/* LEADFLOW_LEAD_TRIGGERS_H */

@@ -19,7 +19,6 @@ extern int	leadflow_defer_flush;
 extern int32 route_by_id(int64 lead_id, TimestampTz now, bool *already_owned);
 extern int32 route_pending_batch(int32 max, TimestampTz now);
 
-
 /* The reason leadflow.assign() gives the manual move it makes. */
 extern const char *leadflow_manual_reason;
 
