@@ -1,38 +1,38 @@
 -- Catalog audit: what the catalog says about leadflow's functions, tables
--- and views against what the README's "Roles and row-level security"
--- promises.  Every query below lists violations, so each answers
+-- and views against what docs/security.md (roles, row-level security and
+-- privileges) promises.  Every query below lists violations, so each answers
 -- "(0 rows)" while the two agree; a function or table added later shows up
--- here until the README (and, for a function without a pinned
+-- here until docs/security.md (and, for a function without a pinned
 -- search_path, the list below) says what it is.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 -- Signatures are printed without the schema.
 SET search_path = pg_catalog, leadflow;
 
--- The README, as the test runs from the top of the tree.
-\set readme `cat README.md`
+-- docs/security.md, as the test runs from the top of the tree.
+\set doc `cat docs/security.md`
 
--- The rows of the README table between "<!-- audit:NAME -->" and the next
+-- The rows of the docs/security.md table between "<!-- audit:NAME -->" and the next
 -- "<!-- /audit -->": one array of trimmed cells per row, without the
 -- header and its rule (the table's first two lines).
-CREATE FUNCTION pg_temp.readme_table(readme text, name text) RETURNS SETOF text[]
+CREATE FUNCTION pg_temp.doc_table(doc text, name text) RETURNS SETOF text[]
     LANGUAGE sql IMMUTABLE
 AS $$
     SELECT (SELECT array_agg(btrim(c) ORDER BY n)
               FROM unnest(string_to_array(btrim(btrim(t.line), '|'), '|')) WITH ORDINALITY AS x(c, n))
       FROM (SELECT line, row_number() OVER (ORDER BY n) AS k
               FROM regexp_split_to_table(
-                       substring(readme FROM '<!-- audit:' || name || ' -->(.*?)<!-- /audit -->'),
+                       substring(doc FROM '<!-- audit:' || name || ' -->(.*?)<!-- /audit -->'),
                        E'\n') WITH ORDINALITY AS s(line, n)
              WHERE btrim(line) LIKE '|%') t
      WHERE t.k > 2
 $$;
--- The function signatures (`name(type, ...)`) in a README cell.
-CREATE FUNCTION pg_temp.readme_functions(cell text) RETURNS SETOF text
+-- The function signatures (`name(type, ...)`) in a cell of those tables.
+CREATE FUNCTION pg_temp.doc_functions(cell text) RETURNS SETOF text
     LANGUAGE sql IMMUTABLE
 AS $$ SELECT m[1] FROM regexp_matches(cell, '`([^`]+)`', 'g') AS m $$;
 
--- Every function of the extension, as the README names it.
+-- Every function of the extension, as docs/security.md names it.
 CREATE TEMP VIEW extension_function AS
 SELECT p.oid,
        p.proname || '(' || replace(oidvectortypes(p.proargtypes),
@@ -134,23 +134,23 @@ SELECT coalesce(f.fn, u.fn) AS function,
  ORDER BY 1;
 
 ------------------------------------------------------------------------
--- SECURITY DEFINER: exactly the README's list.
+-- SECURITY DEFINER: exactly the list of docs/security.md.
 ------------------------------------------------------------------------
 SELECT coalesce(f.fn, r.fn) AS function,
-       CASE WHEN f.fn IS NULL THEN 'in the README, but not SECURITY DEFINER'
-            ELSE 'SECURITY DEFINER, but not in the README' END AS problem
+       CASE WHEN f.fn IS NULL THEN 'in docs/security.md, but not SECURITY DEFINER'
+            ELSE 'SECURITY DEFINER, but not in docs/security.md' END AS problem
   FROM (SELECT fn FROM extension_function WHERE prosecdef) f
-  FULL JOIN (SELECT pg_temp.readme_functions(row[1]) AS fn
-               FROM pg_temp.readme_table(:'readme', 'security-definer') AS row) r ON r.fn = f.fn
+  FULL JOIN (SELECT pg_temp.doc_functions(row[1]) AS fn
+               FROM pg_temp.doc_table(:'doc', 'security-definer') AS row) r ON r.fn = f.fn
  WHERE f.fn IS NULL OR r.fn IS NULL
  ORDER BY 1;
--- Each with its reason (the README's second column is not empty).
+-- Each with its reason (the table's second column is not empty).
 SELECT row[1] AS security_definer_without_reason
-  FROM pg_temp.readme_table(:'readme', 'security-definer') AS row
+  FROM pg_temp.doc_table(:'doc', 'security-definer') AS row
  WHERE coalesce(row[2], '') = '';
 
 ------------------------------------------------------------------------
--- EXECUTE: who may call each function, against the README.
+-- EXECUTE: who may call each function, against docs/security.md.
 ------------------------------------------------------------------------
 CREATE TEMP VIEW executable AS
 SELECT f.fn, f.is_trigger, f.type_support,
@@ -162,15 +162,15 @@ SELECT f.fn, f.is_trigger, f.type_support,
                      CASE WHEN has_function_privilege('leadflow_monitor', f.oid, 'EXECUTE') THEN 'leadflow_monitor' END),
                      ''), 'nobody') END AS who
   FROM extension_function f;
-CREATE TEMP VIEW readme_executable AS
-SELECT pg_temp.readme_functions(row[2]) AS fn,
+CREATE TEMP VIEW doc_executable AS
+SELECT pg_temp.doc_functions(row[2]) AS fn,
        CASE WHEN row[1] LIKE 'nobody%' THEN 'nobody' ELSE row[1] END AS who
-  FROM pg_temp.readme_table(:'readme', 'execute') AS row;
+  FROM pg_temp.doc_table(:'doc', 'execute') AS row;
 -- The types' support functions are everyone's (and not in the table);
 -- every other function is in it, with the roles that may execute it.
-SELECT coalesce(e.fn, r.fn) AS function, e.who AS catalog, r.who AS readme
+SELECT coalesce(e.fn, r.fn) AS function, e.who AS catalog, r.who AS docs
   FROM (SELECT * FROM executable WHERE NOT type_support) e
-  FULL JOIN readme_executable r ON r.fn = e.fn
+  FULL JOIN doc_executable r ON r.fn = e.fn
  WHERE e.who IS DISTINCT FROM r.who
 UNION ALL
 SELECT fn, who, 'everyone (type support)'
@@ -183,7 +183,7 @@ SELECT fn AS trigger_function_someone_may_execute
   FROM executable WHERE is_trigger AND who <> 'nobody' ORDER BY 1;
 
 ------------------------------------------------------------------------
--- Tables and views: each role's privileges, against the README.
+-- Tables and views: each role's privileges, against docs/security.md.
 ------------------------------------------------------------------------
 CREATE TEMP VIEW relation_privileges AS
 WITH role(name, ord) AS (
@@ -209,22 +209,22 @@ SELECT c.relname, c.relrowsecurity, role.name AS role, role.ord,
            AS privileges
   FROM pg_class c, role
  WHERE c.relnamespace = 'leadflow'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f');
-CREATE TEMP VIEW readme_relation_privileges AS
-SELECT pg_temp.readme_functions(row[1]) AS relname, row[2] = 'yes' AS relrowsecurity,
+CREATE TEMP VIEW doc_relation_privileges AS
+SELECT pg_temp.doc_functions(row[1]) AS relname, row[2] = 'yes' AS relrowsecurity,
        role.name AS role, row[role.col] AS privileges
-  FROM pg_temp.readme_table(:'readme', 'relations') AS row,
+  FROM pg_temp.doc_table(:'doc', 'relations') AS row,
        (VALUES ('leadflow_rep', 3), ('leadflow_manager', 4), ('leadflow_admin', 5),
                ('leadflow_monitor', 6)) role(name, col);
 SELECT coalesce(c.relname, r.relname) AS relation, coalesce(c.role, r.role) AS role,
-       c.privileges AS catalog, r.privileges AS readme
+       c.privileges AS catalog, r.privileges AS docs
   FROM (SELECT * FROM relation_privileges WHERE role <> 'public') c
-  FULL JOIN readme_relation_privileges r ON r.relname = c.relname AND r.role = c.role
+  FULL JOIN doc_relation_privileges r ON r.relname = c.relname AND r.role = c.role
  WHERE c.privileges IS DISTINCT FROM r.privileges
  ORDER BY 1, 2;
 SELECT DISTINCT coalesce(c.relname, r.relname) AS relation,
-       c.relrowsecurity AS catalog_rls, r.relrowsecurity AS readme_rls
+       c.relrowsecurity AS catalog_rls, r.relrowsecurity AS docs_rls
   FROM (SELECT * FROM relation_privileges WHERE role <> 'public') c
-  FULL JOIN readme_relation_privileges r ON r.relname = c.relname AND r.role = c.role
+  FULL JOIN doc_relation_privileges r ON r.relname = c.relname AND r.role = c.role
  WHERE c.relrowsecurity IS DISTINCT FROM r.relrowsecurity
  ORDER BY 1;
 -- PUBLIC has nothing on any of them.
@@ -270,9 +270,9 @@ SELECT role, has_schema_privilege(role, 'leadflow', 'USAGE') AS usage,
  WHERE has_schema_privilege(role, 'leadflow', 'USAGE') <> (role <> 'public')
     OR has_schema_privilege(role, 'leadflow', 'CREATE');
 
--- The README's tables were read (a README without them would pass all
+-- The tables of docs/security.md were read (a page without them would pass all
 -- of the above only if the catalog were empty too).
-SELECT name, (SELECT count(*) > 0 FROM pg_temp.readme_table(:'readme', name)) AS read
+SELECT name, (SELECT count(*) > 0 FROM pg_temp.doc_table(:'doc', name)) AS read
   FROM unnest(ARRAY['security-definer', 'execute', 'relations']) name
  ORDER BY 1;
 

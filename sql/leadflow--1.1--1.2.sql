@@ -18,7 +18,7 @@
 ------------------------------------------------------------------------
 -- Trust (issue 14): no role can escalate through leadflow or switch its
 -- rules off.  sql/audit.sql checks the catalog against what is said here
--- and in the README's "Roles and row-level security"; sql/attack.sql and
+-- and in docs/security.md (roles, privileges); sql/attack.sql and
 -- sql/trust.sql try the attacks.
 ------------------------------------------------------------------------
 
@@ -336,7 +336,7 @@ $$;
 -- re-inquiries as duplicates of its own lead.
 
 -- SECURITY DEFINER audit: every such function, and why it must be one
--- (listed with the same reasons in the README; sql/audit.sql fails when
+-- (listed with the same reasons in docs/security.md; sql/audit.sql fails when
 -- the two lists differ).  All run with the path above and bypass
 -- row-level security; none is executable by PUBLIC.
 --   lead_before_insert (trigger): routes, claims seats and writes the
@@ -1241,7 +1241,7 @@ $$;
 
 ------------------------------------------------------------------------
 -- Reporting.  One definition per rate, in every view that has it (the
--- README's "Reporting" lists them):
+-- docs/reports.md lists them):
 --   contact_rate        contacted / leads
 --   qualification_rate  qualified or converted now / leads
 --   ever_qualified_rate qualified at some time (or converted) / leads

@@ -323,7 +323,7 @@ SELECT * FROM leadflow.check_counters();
 
 ------------------------------------------------------------------------
 -- The catalog audit (search_path, SECURITY DEFINER, who may execute,
--- read and write what) is sql/audit.sql, against the README.
+-- read and write what) is sql/audit.sql, against docs/security.md.
 ------------------------------------------------------------------------
 
 ------------------------------------------------------------------------

@@ -28,7 +28,7 @@
  * that do not take the queue lock (manual moves, another queue sharing the
  * rep).
  *
- * Lock order (README "Concurrency"): lead rows, then queue locks (several
+ * Lock order (docs/routing.md, "Concurrency"): lead rows, then queue locks (several
  * only all at once, never waiting while holding some: see
  * routing_lock_all_queues), then contact keys (duplicates.c), then the
  * account, then rep counters.  A new

@@ -22,9 +22,9 @@
  * As of as_of: every action, the backlog's routing included, decides and
  * writes at as_of (eligibility, daily caps in the reps' local days, the
  * ledger's times), so a replay is faithful.  Before a batch it takes every
- * queue's routing lock and every rep's counter row, in order (README
- * "Concurrency"); a lead whose move fails is skipped with an alert
- * (lead_batch.c).
+ * queue's routing lock and every rep's counter row, in order
+ * (docs/routing.md, "Concurrency"); a lead whose move fails is skipped
+ * with an alert (lead_batch.c).
  */
 #include "postgres.h"
 

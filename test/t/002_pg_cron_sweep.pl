@@ -6,7 +6,7 @@
 # what to run instead: one job per database (leadflow-sweep-<database>),
 # so both are swept; running a hint again changes nothing, and removing
 # one database's job leaves the other's.  health() sees pg_cron's runs.
-# Then leadflow_admin schedules, as the README says: in pg_cron's database
+# Then leadflow_admin schedules, as docs/operations.md says: in pg_cron's database
 # directly, and for another database through the hint, each after the one
 # grant a superuser makes there, which the errors name.
 use strict;

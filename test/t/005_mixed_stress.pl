@@ -230,7 +230,7 @@ for my $kind (sort keys %scripts)
 # that was deleted (23503); a move or merge of a lead deleted since
 # (P0002); a merge refused (55000: a lead closed or merged away; 22023:
 # the same lead twice).  Tolerated and counted: a deadlock (40P01) --
-# README "Concurrency" says where PostgreSQL may still deadlock (a touch
+# docs/routing.md, "Concurrency", says where PostgreSQL may still deadlock (a touch
 # locks its lead FOR UPDATE, which a duplicate's foreign key waits for);
 # the server cancels one, whose operation rolls back whole.  Anything
 # else is a bug.

@@ -1,8 +1,9 @@
 # The documentation's examples, run as they are printed (the blocks
 # marked <!-- example: NAME --> in the Markdown; test/tools/doc_examples.pl
 # says how each kind runs):
-#   - every code block of docs/ (but replication.md) and of the README's
-#     sections below is an example or marked as output;
+#   - every code block of docs/ (every page but replication.md and
+#     architecture.md, so a new page is checked without being listed) and
+#     of the README's quick start is an example or marked as output;
 #   - the server is configured as docs/operations.md's server.conf says;
 #   - the README's quick start runs verbatim in a fresh database after
 #     CREATE EXTENSION leadflow and does what it says: a rep and a queue
@@ -13,7 +14,9 @@
 #   - the JavaScript and Python examples are the client suites' (they
 #     need node-postgres and psycopg): here only that they exist.
 # docs/replication.md's procedures (standbys, failover, subscribers) are
-# run by test/t/007-009 with their own servers, not extracted from it.
+# run by test/t/007-009 with their own servers, not extracted from it;
+# docs/architecture.md is the maintainers' map of the source (file
+# listings, no examples).
 use strict;
 use warnings;
 
@@ -26,8 +29,8 @@ use Test::More;
 
 my $top = "$FindBin::RealBin/../..";
 my $tool = "$top/test/tools/doc_examples.pl";
-my @pages = map { "$top/docs/$_" } qw(concepts.md operations.md integration.md reference.md);
-my @readme_sections = ('Quick start', 'Bad literals');
+my @pages = grep { !m{/(replication|architecture)\.md$} } sort glob("$top/docs/*.md");
+my @readme_sections = ('Quick start');
 
 sub run_tool
 {
@@ -54,6 +57,72 @@ for my $section (@readme_sections)
 	my ($ok, $problems) = run_tool('--check', '--section', $section, "$top/README.md");
 	ok($ok, "every code block of the README's \"$section\" is an example or output") or diag($problems);
 }
+
+# Links.  Every relative link of the Markdown ([text](path#anchor)) names
+# a file that exists and, with an anchor, a heading of it (GitHub's
+# anchors: lower case, punctuation dropped, spaces made hyphens, a
+# repeated heading numbered); every docs/ page that a comment or page
+# of the tree mentions exists.  A page moved or a heading renamed fails
+# here instead of leaving readers at a dead link.
+sub anchors
+{
+	my ($file) = @_;
+	my (%anchor, %seen, $fence);
+	open(my $fh, '<', $file) or die "$file: $!";
+	while (my $line = <$fh>)
+	{
+		if ($line =~ /^ *(```+|~~~+)/) { $fence = defined $fence ? undef : $1; next; }
+		next if defined $fence || $line !~ /^#+\s+(.*?)\s*$/;
+		(my $slug = lc $1) =~ s/[^\w\- ]//g;
+		$slug =~ s/ /-/g;
+		my $n = $seen{$slug}++;
+		$anchor{ $n ? "$slug-$n" : $slug } = 1;
+	}
+	close $fh;
+	return \%anchor;
+}
+
+my @markdown = ("$top/README.md", "$top/CHANGELOG.md", "$top/test/bench/README.md", sort glob("$top/docs/*.md"));
+my @dead;
+for my $file (@markdown)
+{
+	(my $short = $file) =~ s{^\Q$top\E/}{};
+	(my $dir = $file) =~ s{/[^/]*$}{};
+	open(my $fh, '<', $file) or die "$file: $!";
+	my $fence;
+	while (my $line = <$fh>)
+	{
+		my $ln = $.;    # anchors() reads other files
+		if ($line =~ /^ *(```+|~~~+)/) { $fence = defined $fence ? undef : $1; next; }
+		next if defined $fence;
+		(my $text = $line) =~ s/`[^`]*`//g;    # not links inside code
+		while ($text =~ /\]\(([^)\s]+)\)/g)
+		{
+			my $link = $1;
+			next if $link =~ m{^[a-z]+:};        # https:, mailto:
+			my ($path, $anchor) = split /#/, $link, 2;
+			my $target = $path eq '' ? $file : "$dir/$path";
+			if (!-e $target) { push @dead, "$short:$ln: $link: no such file"; next; }
+			push @dead, "$short:$ln: $link: no such heading"
+			  if defined $anchor && $target =~ /\.md$/ && !anchors($target)->{$anchor};
+		}
+	}
+	close $fh;
+}
+for my $file (grep { -f } map { glob("$top/$_") } qw(README.md CHANGELOG.md Makefile docs/*.md sql/*.sql src/*.[ch] test/*.sh test/t/*.pl test/tools/* test/client/*.js test/client/*.py test/bench/* ops/prometheus/*))
+{
+	(my $short = $file) =~ s{^\Q$top\E/}{};
+	open(my $fh, '<', $file) or die "$file: $!";
+	while (my $line = <$fh>)
+	{
+		while ($line =~ m{\b(docs/[\w-]+\.md)\b}g)
+		{
+			push @dead, "$short:$.: $1: no such file" unless -e "$top/$1";
+		}
+	}
+	close $fh;
+}
+is(join("\n", @dead), '', 'every link and docs/ page named in the tree exists');
 
 # The server, configured as the operations guide says.
 my $node = PostgreSQL::Test::Cluster->new('docs');
@@ -165,7 +234,6 @@ sub run_examples
 	}
 }
 
-run_examples("$top/README.md", 'Bad literals');
 run_examples($_) for @pages;
 
 # What the shell examples claim.

@@ -186,7 +186,7 @@ out("## Operators and casts", "");
 
 out("## Functions", "",
 	"Who may call: the roles with EXECUTE (PUBLIC = everyone). `definer` marks",
-	"SECURITY DEFINER functions (see the README's roles section for why each is).", "");
+	"SECURITY DEFINER functions (see docs/security.md for why each is).", "");
 {
 	my $cond = sprintf($member, q{'pg_proc'::regclass}, 'p.oid');
 	for my $fn (query(qq{
