@@ -9,6 +9,8 @@ EXTENSION = leadflow
 MODULE_big = leadflow
 OBJS = \
 	src/leadflow.o \
+	src/util.o \
+	src/invalidation.o \
 	src/guc.o \
 	src/roles.o \
 	src/cadence_parse.o \
@@ -141,7 +143,7 @@ all:
 endif
 
 # The two commands of the README.  They do not need PGXS to parse.
-.PHONY: test demo demo-stop fuzz reference
+.PHONY: test demo demo-stop fuzz reference indent typedefs
 test:
 	@bash test/run-tests.sh
 demo:
@@ -154,3 +156,25 @@ fuzz:
 # (test/t/010_reference.pl fails when the committed file differs)
 reference:
 	@bash test/tools/make-reference.sh
+
+# Lay out src/ in PostgreSQL's style.  pgindent when it is on PATH (it is
+# not packaged for Debian 12: it comes with PostgreSQL's source tree, with
+# pg_bsd_indent); PG_TYPEDEFS names PostgreSQL's own typedefs.list
+# (src/tools/pgindent/typedefs.list), which it needs beside ours.
+# Otherwise clang-format with .clang-format, an approximation.  The tree
+# has not been run through either yet (docs/architecture.md, "Style").
+indent:
+	@if command -v pgindent >/dev/null 2>&1; then \
+		list=$$(mktemp); \
+		cat $(PG_TYPEDEFS) typedefs.list >"$$list" && \
+		pgindent --typedefs="$$list" src/*.c src/*.h; status=$$?; \
+		rm -f "$$list"; exit $$status; \
+	elif command -v clang-format >/dev/null 2>&1; then \
+		echo "pgindent not found: using clang-format (.clang-format)"; \
+		clang-format -i --style=file src/*.c src/*.h; \
+	else \
+		echo "neither pgindent nor clang-format is installed" >&2; exit 1; \
+	fi
+# typedefs.list: the type names src/ defines, for pgindent
+typedefs:
+	@perl test/tools/typedefs.pl src >typedefs.list

@@ -42,7 +42,10 @@
 
 #include "accounts.h"
 #include "company_name.h"
-#include "leadflow.h"
+#include "config_cache.h"
+#include "guc.h"
+#include "matching.h"
+#include "spi_plans.h"
 
 static const char *const account_match_labels[] = {
 	[ACCOUNT_NONE] = NULL,

@@ -12,7 +12,7 @@
 #include "utils/timestamp.h"
 
 #include "matching.h"
-#include "routing.h"
+#include "config_cache.h"
 
 /* How an account was found: the labels of leadflow.account_match. */
 typedef enum AccountMatch

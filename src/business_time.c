@@ -63,6 +63,7 @@
 #include "utils/datetime.h"
 
 #include "business_time.h"
+#include "workhours.h"
 
 PG_FUNCTION_INFO_V1(leadflow_add_business_time);
 PG_FUNCTION_INFO_V1(leadflow_business_time_between);

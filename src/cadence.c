@@ -21,7 +21,8 @@
 #include "utils/timestamp.h"
 
 #include "cadence.h"
-#include "leadflow.h"
+#include "cadence_parse.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(cadence_in);
 PG_FUNCTION_INFO_V1(cadence_out);

@@ -28,13 +28,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "constants.h"
+
 #define USECS_PER_MINUTE	INT64_C(60000000)
 #define USECS_PER_HOUR		(60 * USECS_PER_MINUTE)
 #define USECS_PER_DAY		(24 * USECS_PER_HOUR)
 #define MAX_OFFSET_USECS	((int64_t) CADENCE_MAX_OFFSET_DAYS * USECS_PER_DAY)
-
-/* Longest piece of input quoted inside a message. */
-#define MAX_QUOTED 40
 
 static const char *const channel_names[CHANNEL_COUNT] = {
 	"call", "email", "sms", "meeting", "social"
@@ -149,7 +148,7 @@ set_error(CadenceParseError *err, int position, int length, const char *hint,
 static const char *
 quote(char *buf, size_t buflen, const char *s, int len)
 {
-	if (len <= MAX_QUOTED)
+	if (len <= LEADFLOW_PARSE_QUOTE_MAX)
 		snprintf(buf, buflen, "\"%.*s\"", len, s);
 	else
 		snprintf(buf, buflen, "of %d bytes", len);

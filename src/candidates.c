@@ -32,7 +32,7 @@
 #include "utils/numeric.h"
 #include "utils/syscache.h"
 
-#include "routing.h"
+#include "candidates.h"
 
 /* Why a candidate was passed over; code 0 means no reason (eligible). */
 static const char *const pass_reasons[] = {

@@ -15,8 +15,9 @@
  * would leave thousands of versions of it that every later read must walk
  * (none can be pruned before the transaction ends), making a bulk load
  * quadratic.  So once a rep's row is locked, its changes are kept here as
- * deltas and written once when the statement ends (leadflow_flush, called
- * by a statement trigger on leadflow.lead and by the routing functions).
+ * deltas and written once when the statement ends (caps_flush, by
+ * routing_flush in routing_api.c: from the statement trigger on
+ * leadflow.lead and from the routing functions).
  * Deltas are tagged with the subtransaction that made them, so a rolled
  * back savepoint takes exactly its own changes with it.
  *
@@ -43,8 +44,9 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "caps.h"
 #include "business_time.h"
-#include "routing.h"
+#include "spi_plans.h"
 
 /* Changes one subtransaction made to one rep's counters. */
 typedef struct CounterDelta

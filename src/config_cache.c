@@ -37,12 +37,12 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "leadflow.h"
-#include "routing.h"
-
-const char *const strategy_names[] = {
-	"round_robin", "weighted", "load_balanced", "performance"
-};
+#include "config_cache.h"
+#include "business_time.h"
+#include "invalidation.h"
+#include "ledger.h"
+#include "spi_plans.h"
+#include "strategy.h"
 
 #define NUM_CONFIG_TABLES 9
 #define CONFIG_CHANGE_TABLE 8	/* config_change: missing before 1.2 */
@@ -60,7 +60,7 @@ static Oid	config_relids[NUM_CONFIG_TABLES];
 static bool config_relids_known = false;
 
 static void
-config_invalidate(Datum arg, Oid relid)
+config_invalidate(Oid relid)
 {
 	int			i;
 
@@ -77,7 +77,7 @@ config_invalidate(Datum arg, Oid relid)
 void
 config_cache_init(void)
 {
-	CacheRegisterRelcacheCallback(config_invalidate, (Datum) 0);
+	leadflow_on_relcache(config_invalidate);
 }
 
 /* ----- reading SPI results ----- */
@@ -188,18 +188,6 @@ run_config_query(const char *sql)
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read configuration: %s", sql);
 	MemoryContextSwitchTo(cache);
-}
-
-static Strategy
-strategy_from_name(const char *name)
-{
-	int			i;
-
-	for (i = 0; i < (int) lengthof(strategy_names); i++)
-		if (strcmp(name, strategy_names[i]) == 0)
-			return (Strategy) i;
-	elog(ERROR, "leadflow: unknown strategy \"%s\"", name);
-	return STRATEGY_ROUND_ROBIN;	/* keep compiler quiet */
 }
 
 /* ----- loading ----- */

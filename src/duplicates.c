@@ -28,12 +28,15 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "leadflow.h"
+#include "duplicates.h"
+#include "candidates.h"
+#include "constants.h"
 #include "hygiene.h"
-#include "routing.h"
+#include "ledger.h"
+#include "spi_plans.h"
+#include "util.h"
 
-/* Advisory lock space of contact keys ("LFD"), and its buckets. */
-#define CONTACT_LOCK_SPACE 0x4C4644
+/* Contact keys are locked by bucket (LEADFLOW_LOCK_SPACE_CONTACT). */
 #define CONTACT_LOCK_BUCKETS 1024
 
 static SPIPlanPtr by_email_plan = NULL;
@@ -50,7 +53,7 @@ contact_lock_tag(LOCKTAG *tag, const char *key)
 {
 	uint32		bucket = hash_bytes((const unsigned char *) key, strlen(key)) % CONTACT_LOCK_BUCKETS;
 
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, CONTACT_LOCK_SPACE, bucket, 3);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_CONTACT, bucket, 3);
 }
 
 /* Lock a contact key; true when this call took it (not held already). */
@@ -305,7 +308,7 @@ leadflow_lock_contacts(PG_FUNCTION_ARGS)
 
 		if (buckets[i] == UINT32_MAX || (i > 0 && buckets[i] == buckets[i - 1]))
 			continue;
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CONTACT_LOCK_SPACE, buckets[i], 3);
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_CONTACT, buckets[i], 3);
 		(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	}
 	PG_RETURN_VOID();

@@ -14,10 +14,11 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "leadflow.h"
+#include "guc.h"
+#include "constants.h"
 
 bool		leadflow_route_on_insert = true;
-int			leadflow_sweep_batch_size = 1000;
+int			leadflow_sweep_batch_size = LEADFLOW_SWEEP_BATCH_DEFAULT;
 bool		leadflow_override_caps = false;
 bool		leadflow_detect_duplicates = true;
 double		leadflow_account_similarity = 0;
@@ -139,7 +140,7 @@ leadflow_define_gucs(void)
 							"Most leads one sweep action handles in one call.",
 							NULL,
 							&leadflow_sweep_batch_size,
-							1000,
+							LEADFLOW_SWEEP_BATCH_DEFAULT,
 							1, 1000000,
 							PGC_USERSET,
 							0,

@@ -24,7 +24,7 @@
 #include "utils/jsonb.h"
 
 #include "hygiene.h"
-#include "leadflow.h"
+#include "constants.h"
 
 static bool
 is_space(char c)
@@ -121,7 +121,7 @@ hygiene_phone(const char *raw, const CountryCode *country)
 	if (!international && country == NULL)
 	{
 		/* no way to know the country code: keep the digits, without "+" */
-		if (digits.len < 5 || digits.len > 15)
+		if (digits.len < LEADFLOW_PHONE_MIN_DIGITS || digits.len > LEADFLOW_PHONE_MAX_DIGITS)
 			return NULL;
 		return digits.data;
 	}
@@ -141,8 +141,8 @@ hygiene_phone(const char *raw, const CountryCode *country)
 	}
 	else
 		appendStringInfoString(&out, digits.data);
-	/* E.164: at most 15 digits; fewer than 5 is not a phone number */
-	if (out.len - 1 < 5 || out.len - 1 > 15)
+	/* the digits after "+" */
+	if (out.len - 1 < LEADFLOW_PHONE_MIN_DIGITS || out.len - 1 > LEADFLOW_PHONE_MAX_DIGITS)
 		return NULL;
 	return out.data;
 }

@@ -25,7 +25,9 @@
 #include "utils/resowner.h"
 
 #include "lead_batch.h"
-#include "routing.h"
+#include "config_cache.h"
+#include "ledger.h"
+#include "strategy.h"
 
 /* Errors that stop the sweep instead of skipping a lead. */
 static bool

@@ -15,9 +15,15 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "leadflow.h"
+#include "lead_row.h"
+#include "config_cache.h"
+#include "guc.h"
+#include "hygiene.h"
+#include "ledger.h"
+#include "spi_plans.h"
 
-#include "routing_decide.h"
+/* Set while this file (or train.c) updates leads: see lead_row.h. */
+bool		leadflow_routing_writes = false;
 
 static SPIPlanPtr write_plan = NULL;
 

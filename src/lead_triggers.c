@@ -40,28 +40,35 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 #include "utils/rel.h"
 
-#include "leadflow.h"
+#include "lead_triggers.h"
 #include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "duplicates.h"
+#include "guc.h"
 #include "hygiene.h"
+#include "invalidation.h"
+#include "lead_row.h"
+#include "ledger.h"
 #include "matching.h"
-#include "roles.h"
-#include "predict.h"
 #include "pending.h"
-#include "routing_decide.h"
+#include "predict.h"
+#include "roles.h"
+#include "routing.h"
+#include "routing_api.h"
 #include "scoring.h"
-
-bool		leadflow_routing_writes = false;
-
-const char *leadflow_manual_reason = NULL;
+#include "spi_plans.h"
+#include "stages.h"
+#include "strategy.h"
 
 static LeadColumns lead_columns;
 static bool lead_columns_valid = false;
 
 static void
-lead_columns_invalidate(Datum arg, Oid relid)
+lead_columns_invalidate(Oid relid)
 {
 	if (relid == InvalidOid || relid == lead_columns.relid)
 		lead_columns_valid = false;
@@ -70,7 +77,7 @@ lead_columns_invalidate(Datum arg, Oid relid)
 void
 lead_triggers_init(void)
 {
-	CacheRegisterRelcacheCallback(lead_columns_invalidate, (Datum) 0);
+	leadflow_on_relcache(lead_columns_invalidate);
 }
 
 /* The lead table's column numbers, looked up once per table definition. */

@@ -9,14 +9,18 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 
-#include "leadflow.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "guc.h"
+#include "lead_triggers.h"
+#include "ledger.h"
 #include "operations.h"
-#include "predict.h"
 #include "pending.h"
+#include "predict.h"
 #include "scoring.h"
 #include "standby.h"
+#include "strategy.h"
 
 PG_MODULE_MAGIC;
 
@@ -36,16 +40,4 @@ _PG_init(void)
 	scoring_init();
 	predict_init();
 	operations_init();
-}
-
-const char *
-leadflow_quote_clip(const char *s)
-{
-	int			len = strlen(s);
-	int			keep;
-
-	if (len <= LEADFLOW_QUOTE_MAX)
-		return s;
-	keep = pg_mbcliplen(s, len, LEADFLOW_QUOTE_MAX);
-	return psprintf("%.*s...", keep, s);
 }

@@ -36,9 +36,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "leadflow.h"
-#include "routing.h"
-
+#include "ledger.h"
+#include "candidates.h"
+#include "spi_plans.h"
 
 /* A flat JSON object of string values, for alert details. */
 Jsonb *

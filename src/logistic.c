@@ -29,10 +29,10 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include <float.h>
 #include <math.h>
-
-#include "miscadmin.h"
 
 #include "logistic.h"
 

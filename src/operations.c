@@ -25,7 +25,7 @@
 #include "utils/guc.h"
 
 #include "operations.h"
-#include "routing.h"
+#include "spi_plans.h"
 
 static bool loaded_at_preload = false;
 

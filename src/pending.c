@@ -44,8 +44,11 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "leadflow.h"
 #include "pending.h"
+#include "caps.h"
+#include "ledger.h"
+#include "routing.h"
+#include "strategy.h"
 
 typedef struct StatementMark
 {

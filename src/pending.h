@@ -8,7 +8,9 @@
 
 #include "postgres.h"
 
-#include "routing_decide.h"
+#include "caps.h"
+#include "routing.h"
+#include "strategy.h"
 
 /*
  * The effects of one row's routing or import that are taken back when

@@ -39,9 +39,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
-#include <math.h>
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -51,16 +48,20 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "leadflow.h"
-#include "logistic.h"
+#include <float.h>
+#include <math.h>
+
 #include "predict.h"
-#include "routing.h"
+#include "invalidation.h"
+#include "logistic.h"
+#include "matching.h"
+#include "spi_plans.h"
+#include "util.h"
 
 /* ----------------------------------------------------------------------
  * Feature values
@@ -527,7 +528,7 @@ static Oid	model_relid = InvalidOid;
 static SPIPlanPtr newest_model_plan = NULL;
 
 static void
-models_invalidate(Datum arg, Oid relid)
+models_invalidate(Oid relid)
 {
 	if (relid == InvalidOid || relid == model_relid)
 		models_stale = true;
@@ -536,7 +537,7 @@ models_invalidate(Datum arg, Oid relid)
 void
 predict_init(void)
 {
-	CacheRegisterRelcacheCallback(models_invalidate, (Datum) 0);
+	leadflow_on_relcache(models_invalidate);
 }
 
 static void

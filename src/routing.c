@@ -13,19 +13,22 @@
  *
  * route_decide() is the whole decision; it claims the chosen rep's seat
  * and records the queue's turn, but writes neither the lead nor the
- * ledger: its callers (the INSERT trigger in lead_triggers.c, and
- * leadflow.route() / route_pending() here) do, so that one decision is
- * written the same way whichever path made it.
+ * ledger: its callers (the INSERT trigger in lead_triggers.c,
+ * leadflow.route() / route_pending() in routing_api.c, and the sweep) do,
+ * through route_record() here, so that one decision is written the same
+ * way whichever path made it.
  *
  * Concurrency.  Routing into a queue takes a transaction-level advisory
  * lock on the queue before it reads the queue's rotation state, the rep
  * counters and the account owner, so concurrent routers take turns and
  * see each other's committed choices: round robin stays exact and a
- * sticky account gets one owner.  Seats are claimed with a conditional
- * UPDATE (caps.c), which holds even for writers that do not take the queue
- * lock (manual moves, another queue sharing the rep).
+ * sticky account gets one owner.  A seat is claimed under the lock of the
+ * rep's counter row, checked against the locked count and counted in
+ * memory until the statement ends (caps.c), which holds even for writers
+ * that do not take the queue lock (manual moves, another queue sharing the
+ * rep).
  *
- * Lock order (README "Concurrency"): lead rows, then queue locks (several
+ * Lock order (docs/routing.md, "Concurrency"): lead rows, then queue locks (several
  * only all at once, never waiting while holding some: see
  * routing_lock_all_queues), then contact keys (duplicates.c), then the
  * account, then rep counters.  A new
@@ -40,10 +43,10 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "common/hashfn.h"
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -51,12 +54,16 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
+#include "routing.h"
+#include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "constants.h"
+#include "ledger.h"
 #include "matching.h"
-#include "routing_decide.h"
-
-/* Advisory lock space of queue routing locks ("LFQ"). */
-#define QUEUE_LOCK_SPACE 0x4C4651
+#include "spi_plans.h"
+#include "strategy.h"
 
 static SPIPlanPtr previous_owners_plan = NULL;
 
@@ -209,7 +216,7 @@ queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
 	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) queue->name,
 											  strlen(queue->name)));
 
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, QUEUE_LOCK_SPACE, key, 2);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_QUEUE, key, 2);
 }
 
 /* Take the queue's routing lock; with nowait, false when another holds it. */

@@ -12,13 +12,23 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
+#include "routing_api.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "guc.h"
 #include "lead_batch.h"
+#include "lead_row.h"
+#include "ledger.h"
 #include "pending.h"
-#include "routing_decide.h"
+#include "routing.h"
+#include "spi_plans.h"
+#include "strategy.h"
 
 /* While > 0, statement-end flushes wait for the batch that set it. */
 int			leadflow_defer_flush = 0;
+
+/* Set by leadflow.assign() while its UPDATE runs; the lead triggers read it. */
+const char *leadflow_manual_reason = NULL;
 
 /*
  * Write the decisions, counters and rotation state routing kept in memory

@@ -28,8 +28,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -40,7 +38,6 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -48,12 +45,16 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
-#include "accounts.h"
-#include "roles.h"
-#include "predict.h"
-#include "routing.h"
+#include <math.h>
+
 #include "scoring.h"
+#include "accounts.h"
+#include "guc.h"
+#include "invalidation.h"
+#include "matching.h"
+#include "predict.h"
+#include "roles.h"
+#include "spi_plans.h"
 
 typedef struct ScoringRule
 {
@@ -96,7 +97,7 @@ static SPIPlanPtr set_score_plan = NULL;
 static SPIPlanPtr events_plan = NULL;
 
 static void
-rules_invalidate(Datum arg, Oid relid)
+rules_invalidate(Oid relid)
 {
 	if (relid == InvalidOid || relid == scoring_rule_relid)
 		rules_stale = true;
@@ -105,7 +106,7 @@ rules_invalidate(Datum arg, Oid relid)
 void
 scoring_init(void)
 {
-	CacheRegisterRelcacheCallback(rules_invalidate, (Datum) 0);
+	leadflow_on_relcache(rules_invalidate);
 }
 
 /* Copy the rows of one kind (contiguous in the result) into rules. */

@@ -30,7 +30,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
-#include "routing.h"
+#include "spi_plans.h"
 
 /* Every slot handed out, so that all plans can be dropped at once. */
 #define MAX_PLAN_SLOTS 64

@@ -21,8 +21,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "leadflow.h"
-#include "routing_decide.h"
+#include "stages.h"
+#include "spi_plans.h"
 
 /* Set while leadflow.reopen() moves a rejected lead back to new. */
 static bool reopening = false;

@@ -24,20 +24,38 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "access/xact.h"
 
-#include "routing.h"
+#include "strategy.h"
+#include "spi_plans.h"
 
 /* Closed leads a rep's own rate is worth as much as the queue's average. */
 #define PERFORMANCE_PRIOR_LEADS 20.0
 /* Scale of derived performance weights (a rate of 1.0 weighs this much). */
 #define PERFORMANCE_WEIGHT_SCALE 1000
+
+const char *const strategy_names[] = {
+	"round_robin", "weighted", "load_balanced", "performance"
+};
+
+/* The Strategy of a leadflow.strategy label (as the configuration stores it). */
+Strategy
+strategy_from_name(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(strategy_names); i++)
+		if (strcmp(name, strategy_names[i]) == 0)
+			return (Strategy) i;
+	elog(ERROR, "leadflow: unknown strategy \"%s\"", name);
+	return STRATEGY_ROUND_ROBIN;	/* keep compiler quiet */
+}
 
 static SPIPlanPtr state_plan = NULL;
 static SPIPlanPtr commit_plan = NULL;

@@ -22,9 +22,9 @@
  * As of as_of: every action, the backlog's routing included, decides and
  * writes at as_of (eligibility, daily caps in the reps' local days, the
  * ledger's times), so a replay is faithful.  Before a batch it takes every
- * queue's routing lock and every rep's counter row, in order (README
- * "Concurrency"); a lead whose move fails is skipped with an alert
- * (lead_batch.c).
+ * queue's routing lock and every rep's counter row, in order
+ * (docs/routing.md, "Concurrency"); a lead whose move fails is skipped
+ * with an alert (lead_batch.c).
  */
 #include "postgres.h"
 
@@ -37,13 +37,20 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
-#include "operations.h"
+#include "accounts.h"
+#include "business_time.h"
+#include "caps.h"
+#include "config_cache.h"
+#include "constants.h"
+#include "guc.h"
 #include "lead_batch.h"
-#include "routing_decide.h"
-
-/* Advisory lock space of the sweep ("LFS"). */
-#define SWEEP_LOCK_SPACE 0x4C4653
+#include "lead_row.h"
+#include "ledger.h"
+#include "operations.h"
+#include "routing.h"
+#include "routing_api.h"
+#include "spi_plans.h"
+#include "strategy.h"
 
 typedef enum SweepAction
 {
@@ -69,7 +76,7 @@ try_sweep_lock(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, SWEEP_LOCK_SPACE, 0, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_SWEEP, 0, 2);
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 

@@ -35,8 +35,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -53,10 +51,15 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "leadflow.h"
+#include <math.h>
+
+#include "guc.h"
+#include "lead_row.h"
 #include "logistic.h"
+#include "matching.h"
 #include "predict.h"
-#include "routing.h"
+#include "spi_plans.h"
+#include "util.h"
 
 /* Quantile bins of a numeric feature (fewer when values repeat). */
 #define TRAIN_BINS 10

@@ -24,7 +24,8 @@
 #include "utils/timestamp.h"
 
 #include "workhours.h"
-#include "leadflow.h"
+#include "util.h"
+#include "workhours_parse.h"
 
 PG_FUNCTION_INFO_V1(workhours_in);
 PG_FUNCTION_INFO_V1(workhours_out);

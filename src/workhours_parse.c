@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define QUOTE_MAX 40			/* longest piece of input quoted in a message */
+#include "constants.h"
 
 /* printf-style checking of our own formatting helpers */
 #if defined(__clang__)
@@ -83,15 +83,15 @@ token_end(const char *str, int pos)
 }
 
 /*
- * How many bytes of a len-byte piece to quote: at most QUOTE_MAX, cut on a
+ * How many bytes of a len-byte piece to quote: at most LEADFLOW_PARSE_QUOTE_MAX, cut on a
  * UTF-8 character boundary so that messages stay valid text.
  */
 static int
 quote_len(const char *s, int len)
 {
-	if (len <= QUOTE_MAX)
+	if (len <= LEADFLOW_PARSE_QUOTE_MAX)
 		return len;
-	len = QUOTE_MAX;
+	len = LEADFLOW_PARSE_QUOTE_MAX;
 	while (len > 0 && ((unsigned char) s[len] & 0xC0) == 0x80)
 		len--;
 	return len;

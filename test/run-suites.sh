@@ -52,6 +52,10 @@ run_suite() {
 PGR_OK='\.\.\. ok( |$)'
 PGR_FAIL='\.\.\. (FAILED|failed)'
 
+# The code map (test/tools/check_layout.pl): one line per header (it
+# declares only what its .c defines) and per C file (on no call cycle)
+run_suite layout '^layout .* \.\.\. ok$' '^layout .* \.\.\. FAILED$' perl test/tools/check_layout.pl src
+
 run_suite regress "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress
 run_suite regress-upgrade "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress-upgrade
 

@@ -10,8 +10,12 @@
 #  2. No call cycles between C files: file A depends on file B when A uses
 #     a function or variable that B defines (and B is not A); the graph of
 #     these dependencies has no cycle.
-# Prints one line per violation and "layout ok" when there is none; exits
-# 1 on a violation.  --graph also prints every file's dependencies.
+# Prints one line per check -- "layout header X.h ... ok" for each header
+# (rule 1), "layout cycles X.c ... ok" for each C file (rule 2), "FAILED"
+# instead of "ok" with the reasons below it -- and then "layout ok" or the
+# number of failed checks; exits 1 when a check failed.  make test counts
+# the lines (test/run-suites.sh).  --graph also prints every file's
+# dependencies first.
 #
 # The parser knows the project's style (pgindent): a definition's name
 # starts its line, after the line with its return type.  It is a check, not
@@ -84,7 +88,8 @@ for my $unit (sort keys %c_files)
 	}
 }
 
-my @violations;
+my %header_problems;    # unit -> [messages]
+my %cycle_problems;     # unit -> [messages]
 
 # Rule 1: headers declare only what their .c defines.
 for my $unit (sort keys %h_files)
@@ -110,11 +115,11 @@ for my $unit (sort keys %h_files)
 		my $where = $definer{$name};
 		if (!defined $where)
 		{
-			push @violations, "$unit.h declares $name, which no .c file defines";
+			push @{ $header_problems{$unit} }, "$unit.h declares $name, which no .c file defines";
 		}
 		elsif ($where ne $unit)
 		{
-			push @violations, "$unit.h declares $name, which $where.c defines";
+			push @{ $header_problems{$unit} }, "$unit.h declares $name, which $where.c defines";
 		}
 	}
 }
@@ -192,13 +197,26 @@ for my $component (@components)
 			push @edges, "$a -> $b (" . join(' ', sort @{ $deps{$a}{$b} }) . ")" if $in{$b};
 		}
 	}
-	push @violations, "call cycle among " . scalar(@$component) . " files: "
+	my $message = "call cycle among " . scalar(@$component) . " files: "
 	  . join(', ', map { "$_.c" } @$component) . "\n    " . join("\n    ", @edges);
+	push @{ $cycle_problems{$_} }, $message for @$component;
 }
 
-if (@violations)
+my $failed = 0;
+sub report
 {
-	print "$_\n" for @violations;
+	my ($what, $problems) = @_;
+	print "layout $what ... ", ($problems ? "FAILED" : "ok"), "\n";
+	return unless $problems;
+	$failed++;
+	print "    $_\n" for @$problems;
+}
+report("header $_.h", $header_problems{$_}) for sort keys %h_files;
+report("cycles $_.c", $cycle_problems{$_}) for sort keys %code;
+
+if ($failed)
+{
+	print "layout: $failed checks failed\n";
 	exit 1;
 }
 print "layout ok\n";
