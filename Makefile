@@ -34,6 +34,7 @@ OBJS = \
 	src/lead_batch.o \
 	src/routing_api.o \
 	src/stages.o \
+	src/touches.o \
 	src/sweep.o \
 	src/hygiene.o \
 	src/duplicates.o \

@@ -2113,6 +2113,19 @@ GRANT EXECUTE ON FUNCTION leadflow.cron_elsewhere(text, text), leadflow.cron_che
 
 
 -- BEGIN code_map
+-- The touch logic in C (issue 18): touch_before_insert is src/touches.c,
+-- beside src/stages.c, which owns the stage rules it applies (which
+-- stages take touches, which outcome moves the lead where).  It does what
+-- the PL/pgSQL of the security and adoption sections above did, with the
+-- same errors; fixes to it no longer need an upgrade script.
+--
+-- SECURITY DEFINER: the lead's stage, cadence position and SLA clock are
+-- written by leadflow only; the acting role (leadflow.acting_role()) is
+-- what is checked.
+CREATE OR REPLACE FUNCTION leadflow.touch_before_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_before_insert'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow, pg_temp;
 -- END code_map
 
 
