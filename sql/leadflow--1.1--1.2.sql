@@ -2126,6 +2126,18 @@ CREATE OR REPLACE FUNCTION leadflow.touch_before_insert() RETURNS trigger
     AS 'MODULE_PATHNAME', 'leadflow_touch_before_insert'
     LANGUAGE C SECURITY DEFINER
     SET search_path = pg_catalog, leadflow, pg_temp;
+
+-- The two triggers that run before it, by name, in C beside it: both run
+-- as the caller, so touch_authorize reads the lead through row-level
+-- security (a rep sees only its own leads), as in the security section.
+CREATE OR REPLACE FUNCTION leadflow.touch_authorize() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_authorize'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow, pg_temp;
+CREATE OR REPLACE FUNCTION leadflow.touch_check_input() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_check_input'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow, pg_temp;
 -- END code_map
 
 

@@ -12,6 +12,11 @@
  * the configuration cache holds for the owner (config_cache.c), as the
  * lead triggers do at assignment.
  *
+ * Two triggers run before it, by name, as the caller (not SECURITY
+ * DEFINER): touch_authorize bounds what a rep session may log -- its own
+ * leads, as its own rep, at a believable time -- reading the lead through
+ * row-level security; touch_check_input refuses a touch without a lead id.
+ *
  * The lead is locked (SELECT ... FOR UPDATE) before anything is decided;
  * its UPDATE goes through the lead triggers (lead_triggers.c), which check
  * the stage change, record it and keep the counters.  Everything per row
@@ -26,6 +31,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -34,6 +40,7 @@
 #include "business_time.h"
 #include "cadence.h"
 #include "config_cache.h"
+#include "guc.h"
 #include "invalidation.h"
 #include "roles.h"
 #include "spi_plans.h"
@@ -54,6 +61,9 @@ typedef struct TouchColumns
 
 static TouchColumns touch_columns;
 static bool touch_columns_valid = false;
+
+/* How far after leadflow.now() a rep may date a touch: a fast clock's skew. */
+#define REP_TOUCH_SKEW_USECS (5 * USECS_PER_MINUTE)
 
 /* The touch being inserted. */
 typedef struct TouchInput
@@ -488,14 +498,171 @@ insert_referral(const TouchInput *touch, const TouchedLead *lead)
 		elog(ERROR, "leadflow: could not insert the referral of lead " INT64_FORMAT, lead->id);
 }
 
+static TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "%s: not called as a trigger", name);
+	return (TriggerData *) fcinfo->context;
+}
+
+static char *
+timestamptz_text(TimestampTz ts)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)));
+}
+
+/* The rep of the current role (leadflow.current_rep_id()), or 0. */
+static int32
+current_rep_id(void)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_plan(leadflow_plan(&plan, "SELECT leadflow.current_rep_id()", 0, NULL),
+						 NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "leadflow: could not look up the current rep");
+	d = result_column(1, &isnull);
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
+/*
+ * When the lead became the rep's (assigned_at, else created_at), read
+ * through row-level security: false when the rep cannot see the lead.
+ */
+static bool
+lead_visible_since(int64 lead_id, TimestampTz *since, bool *has_since)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		args[1];
+	Datum		d;
+	bool		isnull;
+
+	args[0] = Int64GetDatum(lead_id);
+	if (SPI_execute_plan(leadflow_plan(&plan,
+									   "SELECT coalesce(l.assigned_at, l.created_at)"
+									   " FROM leadflow.lead l WHERE l.id = $1",
+									   1, argtypes),
+						 args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
+	if (SPI_processed == 0)
+		return false;
+	d = result_column(1, &isnull);
+	*has_since = !isnull;
+	*since = isnull ? 0 : DatumGetTimestampTz(d);
+	return true;
+}
+
+/* Error unless the touch's time is one a rep may record. */
+static void
+check_rep_touch_time(const TouchInput *touch, bool has_since, TimestampTz since)
+{
+	TimestampTz now = leadflow_now();
+
+	if (!touch->has_at)
+		return;
+	if (touch->at > now + REP_TOUCH_SKEW_USECS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("touch time %s is in the future", timestamptz_text(touch->at)),
+				 errdetail("A rep records a touch at most 5 minutes after leadflow.now() (%s), for clock skew.",
+						   timestamptz_text(now)),
+				 errhint("Leave \"at\" out to record the touch now; a manager may record other times.")));
+	if (has_since && touch->at < since)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("touch time %s is before lead " INT64_FORMAT " was assigned (%s)",
+						timestamptz_text(touch->at), touch->lead_id, timestamptz_text(since)),
+				 errdetail("A rep records the touches it made since the lead became its own."),
+				 errhint("A manager may record touches from before the assignment.")));
+}
+
+PG_FUNCTION_INFO_V1(leadflow_touch_authorize);
+
+/*
+ * leadflow.touch_authorize(): BEFORE INSERT on leadflow.touch, first.  In
+ * a rep session the role must be mapped to a rep, the touch must be that
+ * rep's, on a lead it sees, at most 5 minutes after leadflow.now() and not
+ * before the lead became its own.  Managers and CRM back ends (imports of
+ * history) record any finite time.
+ */
+Datum
+leadflow_touch_authorize(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "leadflow_touch_authorize");
+	HeapTuple	tuple = td->tg_trigtuple;
+	TouchInput	touch;
+	int32		me;
+	TimestampTz since = 0;
+	bool		has_since = false;
+
+	if (leadflow_restoring() || !current_role_is_rep_session())
+		return PointerGetDatum(tuple);
+
+	SPI_connect();
+	touch_input_from_tuple(&touch, tuple, RelationGetDescr(td->tg_relation),
+						   touch_columns_for(td->tg_relation));
+	me = current_rep_id();
+	if (me == 0)
+	{
+		char	   *role = GetUserNameFromId(GetUserId(), false);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" is not mapped to a rep", role),
+				 errdetail("A member of leadflow_rep works the leads of the rep whose login is its role name."),
+				 errhint("An admin maps it: UPDATE leadflow.rep SET login = %s WHERE id = ...;",
+						 quote_literal_cstr(role))));
+	}
+	if (touch.rep_id != 0 && touch.rep_id != me)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rep %d cannot log a touch as rep %d", me, touch.rep_id),
+				 errhint("Leave rep_id out: the touch is the acting rep's.")));
+	/* without a lead id touch_check_input says what is wrong */
+	if (touch.has_lead_id && !lead_visible_since(touch.lead_id, &since, &has_since))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("lead " INT64_FORMAT " is not one of rep %d's leads", touch.lead_id, me),
+				 errhint("Only the owner or a member of leadflow_manager may log a touch on a lead.")));
+	check_rep_touch_time(&touch, has_since, since);
+	SPI_finish();
+	return PointerGetDatum(tuple);
+}
+
+PG_FUNCTION_INFO_V1(leadflow_touch_check_input);
+
+/*
+ * leadflow.touch_check_input(): BEFORE INSERT on leadflow.touch, before
+ * touch_evaluate (by name), which would otherwise report "lead <NULL>
+ * does not exist".
+ */
+Datum
+leadflow_touch_check_input(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_data(fcinfo, "leadflow_touch_check_input");
+	bool		isnull;
+
+	(void) heap_getattr(td->tg_trigtuple, touch_columns_for(td->tg_relation)->lead_id,
+						RelationGetDescr(td->tg_relation), &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("a touch needs a lead id"),
+				 errhint("Pass the id of the lead touched, e.g. leadflow.log_touch(42, 'call', 'connected').")));
+	return PointerGetDatum(td->tg_trigtuple);
+}
+
 PG_FUNCTION_INFO_V1(leadflow_touch_before_insert);
 
 /* leadflow.touch_before_insert(): BEFORE INSERT on leadflow.touch. */
 Datum
 leadflow_touch_before_insert(PG_FUNCTION_ARGS)
 {
-	TriggerData *td;
-	HeapTuple	tuple;
+	TriggerData *td = trigger_data(fcinfo, "leadflow_touch_before_insert");
+	HeapTuple	tuple = td->tg_trigtuple;
 	TupleDesc	desc;
 	const TouchColumns *cols;
 	MemoryContext caller = CurrentMemoryContext;
@@ -510,10 +677,6 @@ leadflow_touch_before_insert(PG_FUNCTION_ARGS)
 	Datum		value[1];
 	bool		isnull[1] = {false};
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "leadflow_touch_before_insert: not called as a trigger");
-	td = (TriggerData *) fcinfo->context;
-	tuple = td->tg_trigtuple;
 	/* a restore brings back touches whose effects the dump already holds */
 	if (leadflow_restoring())
 		return PointerGetDatum(tuple);
