@@ -75,6 +75,18 @@ stage_name(Oid stage)
 	return DatumGetCString(DirectFunctionCall1(enum_out, ObjectIdGetDatum(stage)));
 }
 
+bool
+stage_is_open(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_new || stage == config->stage_working;
+}
+
+bool
+stage_is_won(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_qualified || stage == config->stage_converted;
+}
+
 /* Error unless a lead may go from one stage to the other. */
 void
 stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to)
@@ -125,10 +137,11 @@ touch_continues_cadence(TouchOutcome outcome)
 void
 stage_check_touchable(RoutingConfig *config, int64 lead_id, Oid stage)
 {
-	StageCode	s = stage_code(config, stage);
+	StageCode	s;
 
-	if (s == S_NEW || s == S_WORKING)
+	if (stage_is_open(config, stage))
 		return;
+	s = stage_code(config, stage);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("lead " INT64_FORMAT " is closed (stage %s)", lead_id, stage_name(stage)),

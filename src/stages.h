@@ -11,6 +11,10 @@
 
 #include "config_cache.h"
 
+/* Open: new or working, with an owner's seat and a follow-up clock. */
+extern bool stage_is_open(RoutingConfig *config, Oid stage);
+/* Closed and won for its owner's record: qualified or converted. */
+extern bool stage_is_won(RoutingConfig *config, Oid stage);
 extern void stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to);
 extern void stage_record(RoutingConfig *config, int64 lead_id, Oid from, Oid to,
 						 TimestampTz at);
