@@ -258,6 +258,23 @@ check_lead_has_owner(const TouchedLead *lead)
 				 errhint("Route it (leadflow.route) or assign it (leadflow.assign) first.")));
 }
 
+/* The rep id a one-row query gives, or 0 (no row, or NULL). */
+static int32
+query_rep_id(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
+			 Datum *args)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_plan(leadflow_plan(slot, sql, nargs, argtypes),
+						 args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not look up a rep");
+	if (SPI_processed == 0)
+		return 0;
+	d = result_column(1, &isnull);
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
 /* The id of the rep whose login is the acting role, or 0. */
 static int32
 acting_rep_id(void)
@@ -265,19 +282,10 @@ acting_rep_id(void)
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {TEXTOID};
 	Datum		args[1];
-	bool		isnull;
-	Datum		d;
 
 	args[0] = CStringGetTextDatum(acting_role_name());
-	if (SPI_execute_plan(leadflow_plan(&plan,
-									   "SELECT id FROM leadflow.rep WHERE login = $1",
-									   1, argtypes),
-						 args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not look up the acting rep");
-	if (SPI_processed == 0)
-		return 0;
-	d = result_column(1, &isnull);
-	return isnull ? 0 : DatumGetInt32(d);
+	return query_rep_id(&plan, "SELECT id FROM leadflow.rep WHERE login = $1",
+						1, argtypes, args);
 }
 
 /*
@@ -517,14 +525,8 @@ static int32
 current_rep_id(void)
 {
 	static SPIPlanPtr plan = NULL;
-	bool		isnull;
-	Datum		d;
 
-	if (SPI_execute_plan(leadflow_plan(&plan, "SELECT leadflow.current_rep_id()", 0, NULL),
-						 NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "leadflow: could not look up the current rep");
-	d = result_column(1, &isnull);
-	return isnull ? 0 : DatumGetInt32(d);
+	return query_rep_id(&plan, "SELECT leadflow.current_rep_id()", 0, NULL, NULL);
 }
 
 /*
