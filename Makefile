@@ -61,6 +61,7 @@ REGRESS = \
 	routing \
 	ledger \
 	touches \
+	touch_edges \
 	sweep \
 	hygiene \
 	reports \
