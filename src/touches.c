@@ -110,7 +110,8 @@ typedef struct TouchEffect
 	Oid			stage;
 	bool		has_next_touch;
 	TimestampTz next_touch_at;
-	TimestampTz sla_due_at;		/* with next_touch_at */
+	bool		has_sla;		/* not without a queue */
+	TimestampTz sla_due_at;
 	char	   *reject_reason;	/* NULL: keep the lead's */
 } TouchEffect;
 
@@ -387,7 +388,7 @@ decide_effect(RoutingConfig *config, const TouchInput *touch, const TouchedLead 
 	/* an imported lead may come without a plan: it takes its queue's */
 	effect->cadence = lead->cadence ? lead->cadence : queue ? queue->cadence : NULL;
 	effect->cadence_step = lead->cadence_step;
-	effect->has_next_touch = false;
+	effect->has_next_touch = effect->has_sla = false;
 	effect->next_touch_at = effect->sla_due_at = 0;
 	effect->reject_reason = NULL;
 
@@ -416,10 +417,9 @@ decide_effect(RoutingConfig *config, const TouchInput *touch, const TouchedLead 
 			check_referral(touch);
 	}
 	effect->stage = stage_after_touch(config, lead->stage, touch->outcome, cadence_spent);
-	/* without a queue there is no SLA to run */
-	if (effect->has_next_touch && queue == NULL)
-		effect->has_next_touch = false;
-	if (effect->has_next_touch)
+	/* without a queue (its name no longer exists) there is no SLA to run */
+	effect->has_sla = effect->has_next_touch && queue != NULL;
+	if (effect->has_sla)
 		effect->sla_due_at = bt_add(&owner->sched, effect->next_touch_at,
 									queue->touch_sla.day, queue->touch_sla.time);
 }
@@ -445,7 +445,8 @@ write_effect(RoutingConfig *config, const TouchInput *touch, const TouchedLead *
 	args[4] = Int32GetDatum(effect->cadence_step);
 	args[5] = TimestampTzGetDatum(effect->next_touch_at);
 	args[6] = TimestampTzGetDatum(effect->sla_due_at);
-	nulls[5] = nulls[6] = effect->has_next_touch ? ' ' : 'n';
+	nulls[5] = effect->has_next_touch ? ' ' : 'n';
+	nulls[6] = effect->has_sla ? ' ' : 'n';
 	args[7] = effect->reject_reason ? CStringGetTextDatum(effect->reject_reason) : (Datum) 0;
 	nulls[7] = effect->reject_reason ? ' ' : 'n';
 	if (SPI_execute_plan(leadflow_plan(&plan,
