@@ -5,11 +5,10 @@
 \set VERBOSITY default
 SET timezone = 'UTC';
 SET search_path = public, leadflow;
-SET leadflow.clock = '2026-03-09 14:00:00+00';   -- Monday 10:00 in New York
-TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
-    leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;
+-- Monday 10:00 in New York; leads and reps numbered from 1
+SET leadflow.clock = '2026-03-09 14:00:00+00';
+TRUNCATE leadflow.lead, leadflow.rule, leadflow.rep RESTART IDENTITY CASCADE;
 DELETE FROM leadflow.queue WHERE name <> 'default';
-DELETE FROM leadflow.qualification_criterion;
 
 CREATE ROLE edge_rep;
 CREATE ROLE edge_manager;
