@@ -273,7 +273,8 @@ rank_pick(RankSnapshot *snap, RankPick *pick)
 	if (snap->nmembers == 0)
 		return false;
 	n = rank_order(snap->queue->strategy, snap->members, snap->nmembers, snap->order);
-	if (n == 0 && !snap->previous_owners_back && readmit_previous_owners(snap))
+	/* taken back at most once: after that none has that reason left */
+	if (n == 0 && readmit_previous_owners(snap))
 		n = rank_order(snap->queue->strategy, snap->members, snap->nmembers, snap->order);
 	if (n == 0)
 		return false;
