@@ -331,6 +331,8 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('manager', 'leads_needed', $$SELECT * FROM leadflow.leads_needed(5) a, leadflow.leads_needed(5, 'web') b$$),
     ('manager', 'check_counters', $$SELECT * FROM leadflow.check_counters()$$),
     ('manager', 'check_invariants', $$SELECT * FROM leadflow.check_invariants()$$),
+    ('manager', 'record_invariants', $$SELECT leadflow.record_invariants()$$),
+    ('manager', 'UPDATE invariants_run', $$UPDATE leadflow.invariants_run SET violations = 0$$),
     ('manager', 'UPDATE account status', $$UPDATE leadflow.account SET status = 'customer' WHERE domain OPERATOR(pg_catalog.=) 'beta.test'$$),
     ('manager', 'config_as_of', $$SELECT * FROM leadflow.config_as_of(leadflow.now()) a, leadflow.config_as_of(leadflow.now(), NULL::leadflow.rep) b$$),
     ('manager', 'views', $$SELECT * FROM leadflow.work_list, leadflow.rep_pipeline, leadflow.source_performance, leadflow.funnel, leadflow.speed_to_lead, leadflow.reject_reasons$$),

@@ -1538,8 +1538,11 @@ COMMENT ON FUNCTION leadflow.sweep_record(timestamptz, timestamptz, timestamptz,
 REVOKE ALL ON FUNCTION leadflow.sweep_record(timestamptz, timestamptz, timestamptz, boolean, text[], bigint[])
     FROM PUBLIC;
 
+-- SECURITY DEFINER: the record must be what check_invariants() found, so
+-- no role writes invariants_run itself (a manager could otherwise record
+-- "no violations"); the body runs check_invariants() and writes its counts.
 CREATE FUNCTION leadflow.record_invariants() RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, leadflow, pg_temp
 AS $$
 DECLARE
@@ -1564,7 +1567,7 @@ COMMENT ON FUNCTION leadflow.record_invariants() IS
     'Run check_invariants() and record how many violations of each kind it found, for health(); returns the count.  Schedule it (hourly, say) with pg_cron.';
 REVOKE ALL ON FUNCTION leadflow.record_invariants() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leadflow.record_invariants() TO leadflow_admin, leadflow_manager;
-GRANT SELECT, INSERT, UPDATE ON leadflow.invariants_run TO leadflow_admin, leadflow_manager;
+GRANT SELECT ON leadflow.invariants_run TO leadflow_admin, leadflow_manager;
 GRANT SELECT ON leadflow.sweep_stats, leadflow.sweep_action_total TO leadflow_admin, leadflow_manager;
 
 CREATE FUNCTION leadflow.preloaded() RETURNS boolean
