@@ -25,6 +25,7 @@ OBJS = \
 	src/config_cache.o \
 	src/caps.o \
 	src/strategy.o \
+	src/rank.o \
 	src/ledger.o \
 	src/candidates.o \
 	src/routing.o \

@@ -38,6 +38,8 @@ typedef struct Candidate
 	int64		current_weight; /* smooth weighted round robin state */
 	int64		won;			/* performance: qualified or converted */
 	int64		closed;			/* performance: won or rejected */
+	bool		in_hours;		/* in working hours now (gathered only when the
+								 * queue requires it) */
 	bool		eligible;		/* passed every eligibility test */
 	const char *reason;			/* why passed over; NULL for the chosen one */
 	bool		chosen;

@@ -11,9 +11,14 @@
  * decision's candidates with its reason: the record says who would have
  * had the lead and why not.
  *
- * route_decide() is the whole decision; it claims the chosen rep's seat
- * and records the queue's turn, but writes neither the lead nor the
- * ledger: its callers (the INSERT trigger in lead_triggers.c,
+ * route_decide() is the whole decision, in three steps: gather reads the
+ * lead's account, rule and queue, then -- under the queue lock -- the
+ * members' counters and turns and the account's owner into a snapshot;
+ * rank (rank.c) judges and orders the candidates in pure C; claim takes
+ * the pick's seat (asking rank again when a concurrent transaction took
+ * it), the queue's turn and the account's ownership.  explain() runs the
+ * same gather and rank and claims nothing, so it says what routing does.
+ * route_decide writes neither the lead nor the ledger: its callers (the INSERT trigger in lead_triggers.c,
  * leadflow.route() / route_pending() in routing_api.c, and the sweep) do,
  * through route_record() here, so that one decision is written the same
  * way whichever path made it.
@@ -62,6 +67,7 @@
 #include "constants.h"
 #include "ledger.h"
 #include "matching.h"
+#include "rank.h"
 #include "spi_plans.h"
 #include "strategy.h"
 
@@ -141,74 +147,7 @@ first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score,
 	return NULL;
 }
 
-/* ----- eligibility ----- */
-
-static bool
-has_skills(const RepConfig *rep, const RuleConfig *rule)
-{
-	int			i,
-				j;
-
-	if (rule == NULL)
-		return true;
-	for (i = 0; i < rule->nrequire_skills; i++)
-	{
-		bool		found = false;
-
-		for (j = 0; j < rep->nskills && !found; j++)
-			found = strcmp(rule->require_skills[i], rep->skills[j]) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
-static bool
-is_excluded(const LeadInput *lead, int32 rep_id)
-{
-	int			i;
-
-	for (i = 0; i < lead->nexcluded; i++)
-		if (lead->excluded[i] == rep_id)
-			return true;
-	return false;
-}
-
-/* Why the candidate cannot take the lead now, or NULL when it can. */
-static const char *
-passed_over(const Candidate *c, const RuleConfig *rule, const QueueConfig *queue,
-			const LeadInput *lead, TimestampTz now)
-{
-	const RepConfig *r = c->rep;
-
-	if (!r->active)
-		return PASS_INACTIVE;
-	if (r->has_away && r->away_until > now)
-		return PASS_AWAY;
-	if (queue->require_available && !bt_is_open(&r->sched, now))
-		return PASS_OUTSIDE_HOURS;
-	if (c->open_count >= r->max_open)
-		return PASS_AT_MAX_OPEN;
-	if (c->new_today >= r->max_new_per_day)
-		return PASS_AT_MAX_NEW;
-	if (!has_skills(r, rule))
-		return PASS_MISSING_SKILLS;
-	if (lead->current_owner == r->id)
-		return PASS_CURRENT_OWNER;
-	if (is_excluded(lead, r->id))
-		return PASS_PREVIOUS_OWNER;
-	return NULL;
-}
-
-static void
-init_candidate(Candidate *c, RepConfig *rep, int32 weight)
-{
-	memset(c, 0, sizeof(*c));
-	c->rep = rep;
-	c->weight = weight;
-}
-
-/* ----- the decision ----- */
+/* ----- queue locks ----- */
 
 static void
 queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
@@ -312,14 +251,29 @@ route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now)
 	res->sla_due_at = bt_add(s, now, sla->day, sla->time);
 }
 
+/* ----- gather: the snapshot rank works from ----- */
+
+/* A candidate with its configuration; counters and turns are read after. */
+static void
+init_candidate(Candidate *c, RepConfig *rep, int32 weight, const QueueConfig *queue,
+			   TimestampTz now)
+{
+	memset(c, 0, sizeof(*c));
+	c->rep = rep;
+	c->weight = weight;
+	/* the schedule is computed here, so that rank needs no time zones */
+	if (queue->require_available)
+		c->in_hours = bt_is_open(&rep->sched, now);
+}
+
 /*
  * The current owner of the lead's account in a sticky queue, as a
  * candidate judged like a member (it need not be one), or NULL.  Read
  * again under the queue lock: a concurrent router may have set it.
  */
 static Candidate *
-account_owner_candidate(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
-						QueueConfig *queue, AccountInfo *acct, TimestampTz now)
+gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acct,
+					 TimestampTz now)
 {
 	RepConfig  *owner;
 	Candidate  *c;
@@ -334,160 +288,117 @@ account_owner_candidate(RoutingConfig *config, const LeadInput *lead, RuleConfig
 		return NULL;
 
 	c = palloc(sizeof(Candidate));
-	init_candidate(c, owner, 1);
+	init_candidate(c, owner, 1, queue, now);
 	caps_load(c, 1, now);
-	c->reason = passed_over(c, rule, queue, lead, now);
-	c->eligible = c->reason == NULL;
 	c->account_owner = true;
 	return c;
 }
 
-/* Give the lead to the account's owner if it can take it now. */
-static bool
-try_account_owner(Candidate *owner, RouteMode mode, TimestampTz now, RouteResult *res)
-{
-	if (owner == NULL || !owner->eligible)
-		return false;
-	if (mode != ROUTE_EXPLAIN && !caps_claim(owner->rep, now, true))
-	{
-		owner->reason = PASS_LOST_RACE;
-		return false;
-	}
-	owner->chosen = true;
-	res->cands = owner;
-	res->ncands = 1;
-	res->owner = owner->rep;
-	res->reason = "account_owner";
-	return true;
-}
-
 /*
- * The account's owner, passed over, goes into the decision's candidates:
- * marked on its own entry when it is a member, else first.
+ * Read what rank needs into *snap: the account's owner, the queue's
+ * members with their counters and turns, the lead's owners.  Called under
+ * the queue lock (but for explain), so the counters and turns read are
+ * the ones the claims then work against.
  */
 static void
-add_account_owner(Candidate *owner, RouteResult *res)
+gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
+				QueueConfig *queue, AccountInfo *acct, TimestampTz now, RankSnapshot *snap)
 {
-	Candidate  *all;
+	int			n = queue->nmembers;
 	int			i;
 
-	if (owner == NULL)
-		return;
-	for (i = 0; i < res->ncands; i++)
-		if (res->cands[i].rep->id == owner->rep->id)
-		{
-			res->cands[i].account_owner = true;
-			return;
-		}
-	all = palloc(sizeof(Candidate) * (res->ncands + 1));
-	all[0] = *owner;
-	memcpy(all + 1, res->cands, sizeof(Candidate) * res->ncands);
-	res->cands = all;
-	res->ncands++;
+	memset(snap, 0, sizeof(*snap));
+	snap->rule = rule;
+	snap->queue = queue;
+	snap->current_owner = lead->current_owner;
+	snap->excluded = lead->excluded;
+	snap->nexcluded = lead->nexcluded;
+	snap->account_owner = gather_account_owner(config, queue, acct, now);
+	snap->members = palloc(sizeof(Candidate) * Max(n, 1));
+	snap->order = palloc(sizeof(int) * Max(n, 1));
+	snap->nmembers = n;
+	for (i = 0; i < n; i++)
+		init_candidate(&snap->members[i], queue->members[i].rep,
+					   queue->members[i].weight, queue, now);
+	if (n > 0)
+	{
+		caps_load(snap->members, n, now);
+		strategy_load_state(queue, snap->members, n);
+	}
 }
 
+/* ----- claim: seats, turns, the account's owner ----- */
+
 /*
- * Claim the first candidate in order whose seat is still free, for the
- * strategy's turn; false when every seat was taken meanwhile.
+ * Claim the seat of rank's pick, asking rank again while a concurrent
+ * transaction took the seat; false when nobody is left.  Explain claims
+ * nothing, so its first pick stands.
  */
 static bool
-claim_in_order(QueueConfig *queue, Candidate *cands, const int *order, int n,
-			   RouteMode mode, TimestampTz now, RouteResult *res)
+claim_pick(RankSnapshot *snap, RouteMode mode, TimestampTz now, RankPick *pick)
 {
-	int			i;
-
-	for (i = 0; i < n; i++)
+	while (rank_pick(snap, pick))
 	{
-		Candidate  *c = &cands[order[i]];
+		if (mode == ROUTE_EXPLAIN || caps_claim(pick->cand->rep, now, true))
+			return true;
+		rank_refused(pick);
 
-		if (mode != ROUTE_EXPLAIN && !caps_claim(c->rep, now, true))
+		/*
+		 * The account owner's counter row is locked now: the members are
+		 * judged again from what it says (the owner may be one of them),
+		 * as when they were read only after the owner's claim.
+		 */
+		if (pick->via == RANK_VIA_ACCOUNT_OWNER && snap->nmembers > 0)
 		{
-			c->reason = PASS_LOST_RACE;
-			continue;
+			caps_load(snap->members, snap->nmembers, now);
+			rank_judge(snap, now);
 		}
-		c->chosen = true;
-		res->owner = c->rep;
-		res->reason = strategy_names[queue->strategy];
-		if (mode != ROUTE_EXPLAIN)
-		{
-			strategy_commit(queue, cands, queue->nmembers, order[i], now, &res->turn);
-			res->chosen = order[i];
-		}
-		return true;
 	}
 	return false;
 }
 
-/*
- * A waiting lead that only its previous owners could take goes back to
- * one of them rather than wait forever: they are eligible again, and the
- * strategy picks among them.  (A lead that has an owner -- the sweep --
- * stays with it instead: see sweep.c.)
- */
-static bool
-try_previous_owners(const LeadInput *lead, QueueConfig *queue, Candidate *cands,
-					int *order, RouteMode mode, TimestampTz now, RouteResult *res)
+/* A sticky queue's account without a current owner gets the one chosen. */
+static void
+claim_account(AccountInfo *acct, TimestampTz now, RouteResult *res)
 {
-	int			i,
-				n,
-				nprevious = 0;
+	TimestampTz until = 0;
 
-	if (lead->current_owner != 0)
-		return false;
-	for (i = 0; i < queue->nmembers; i++)
-		if (cands[i].reason != NULL && strcmp(cands[i].reason, PASS_PREVIOUS_OWNER) == 0)
-		{
-			cands[i].reason = NULL;
-			cands[i].eligible = true;
-			nprevious++;
-		}
-	if (nprevious == 0)
-		return false;
-	n = strategy_order(queue, cands, queue->nmembers, order);
-	if (!claim_in_order(queue, cands, order, n, mode, now, res))
-		return false;
-	res->reason = "previous_owner";
-	return true;
+	if (res->queue->has_hold_for)
+		until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														TimestampTzGetDatum(now),
+														IntervalPGetDatum(&res->queue->hold_for)));
+	/* what it was before, for undoing it (pending.c) */
+	res->account.owner_set = account_take_ownership(acct, res->owner->id,
+													res->queue->has_hold_for, until, now);
+	res->account.prev_owner = acct->owner_id;
+	res->account.prev_has_until = acct->has_owned_until;
+	res->account.prev_until = acct->owned_until;
+	res->account.id = acct->id;
 }
 
-/* Pick a member by the queue's strategy and claim its seat. */
-static bool
-try_members(const LeadInput *lead, RuleConfig *rule, QueueConfig *queue,
-			RouteMode mode, TimestampTz now, RouteResult *res)
+static const char *
+pick_reason(const RankPick *pick, const QueueConfig *queue)
 {
-	Candidate  *cands = palloc(sizeof(Candidate) * Max(queue->nmembers, 1));
-	int		   *order = palloc(sizeof(int) * Max(queue->nmembers, 1));
-	int			n,
-				i;
-
-	for (i = 0; i < queue->nmembers; i++)
-		init_candidate(&cands[i], queue->members[i].rep, queue->members[i].weight);
-	res->cands = cands;
-	res->ncands = queue->nmembers;
-	if (queue->nmembers == 0)
-		return false;
-
-	caps_load(cands, queue->nmembers, now);
-	strategy_load_state(queue, cands, queue->nmembers);
-	for (i = 0; i < queue->nmembers; i++)
+	switch (pick->via)
 	{
-		cands[i].reason = passed_over(&cands[i], rule, queue, lead, now);
-		cands[i].eligible = cands[i].reason == NULL;
+		case RANK_VIA_ACCOUNT_OWNER:
+			return "account_owner";
+		case RANK_VIA_PREVIOUS_OWNER:
+			return "previous_owner";
+		case RANK_VIA_STRATEGY:
+			break;
 	}
-
-	n = strategy_order(queue, cands, queue->nmembers, order);
-	if (!claim_in_order(queue, cands, order, n, mode, now, res))
-		(void) try_previous_owners(lead, queue, cands, order, mode, now, res);
-	for (i = 0; i < queue->nmembers; i++)
-		if (!cands[i].chosen && cands[i].reason == NULL)
-			cands[i].reason = is_excluded(lead, cands[i].rep->id)
-				? PASS_PREVIOUS_OWNER : PASS_NOT_PICKED;
-	return res->owner != NULL;
+	return strategy_names[queue->strategy];
 }
 
+/* ----- the decision ----- */
+
 /*
- * Decide the lead's fate.  In ROUTE_EXPLAIN mode nothing is claimed, locked
- * or written: the result says what routing would do now.
+ * Decide the lead's fate: gather (the account, the rule, the queue; under
+ * the queue's lock its members, counters and turns), rank (rank.c: pure),
+ * claim (the seat, the queue's turn, the account's owner).  In
+ * ROUTE_EXPLAIN mode nothing is claimed, locked or written: the result
+ * says what routing would do now, from the same gather and rank.
  */
 void
 route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
@@ -499,7 +410,9 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	AccountInfo found;
 	AccountInfo *acct = lead->account;
 	RuleConfig *rule;
-	Candidate  *owner;
+	RankSnapshot snap;
+	RankPick	pick;
+	bool		claimed;
 
 	memset(res, 0, sizeof(*res));
 	res->chosen = -1;
@@ -561,36 +474,29 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		return;
 	}
 
-	owner = account_owner_candidate(config, lead, rule, res->queue, acct, now);
-	if (try_account_owner(owner, mode, now, res) ||
-		try_members(lead, rule, res->queue, mode, now, res))
+	gather_snapshot(config, lead, rule, res->queue, acct, now, &snap);
+	rank_judge(&snap, now);
+	claimed = claim_pick(&snap, mode, now, &pick);
+	rank_finish(&snap, claimed ? &pick : NULL, &res->cands, &res->ncands);
+	if (!claimed)
 	{
-		res->outcome = ROUTE_ASSIGNED;
-		if (!owner || !owner->chosen)
-			add_account_owner(owner, res);
-		route_set_follow_up(lead, res, now);
-		if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct->found &&
-			!account_owner_current(acct, now))
-		{
-			TimestampTz until = 0;
-
-			if (res->queue->has_hold_for)
-				until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-																TimestampTzGetDatum(now),
-																IntervalPGetDatum(&res->queue->hold_for)));
-			/* what it was before, for undoing it (pending.c) */
-			res->account.owner_set = account_take_ownership(acct, res->owner->id,
-															res->queue->has_hold_for, until, now);
-			res->account.prev_owner = acct->owner_id;
-			res->account.prev_has_until = acct->has_owned_until;
-			res->account.prev_until = acct->owned_until;
-			res->account.id = acct->id;
-		}
+		res->outcome = ROUTE_BACKLOG;
+		res->reason = "no_eligible_member";
 		return;
 	}
-	add_account_owner(owner, res);
-	res->outcome = ROUTE_BACKLOG;
-	res->reason = "no_eligible_member";
+
+	res->outcome = ROUTE_ASSIGNED;
+	res->owner = pick.cand->rep;
+	res->reason = pick_reason(&pick, res->queue);
+	if (mode != ROUTE_EXPLAIN && pick.via != RANK_VIA_ACCOUNT_OWNER)
+	{
+		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now, &res->turn);
+		res->chosen = pick.index;
+	}
+	route_set_follow_up(lead, res, now);
+	if (mode != ROUTE_EXPLAIN && res->queue->sticky_account && acct->found &&
+		!account_owner_current(acct, now))
+		claim_account(acct, now, res);
 }
 
 /*

@@ -1,26 +1,13 @@
 /*
  * strategy.c
- *	  Picking one eligible member of a queue, deterministically.
+ *	  The queue strategies' state: each queue's turns.
  *
- * Each strategy puts the eligible candidates in order of preference (ties
- * always go to the lowest rep id); routing claims a seat from the first,
- * and falls back to the next when a concurrent transaction took the last
- * seat.  Rotation state lives in leadflow.member_state, per queue and rep,
- * and is only read and written while the queue's routing lock is held
- * (routing.c), so concurrent routers see each other's turns.
- *
- *	round_robin    least recently assigned in this queue first (never first
- *				   of all).  "Recently" is a turn number, not a time: many
- *				   leads can be routed at the same instant (one INSERT,
- *				   one transaction, a fixed clock).
- *	weighted       smooth weighted round robin: every eligible member's
- *				   current weight grows by its weight, the largest is picked
- *				   and pays back the total.  With weights 3:1 that gives
- *				   a,a,b,a, a,a,b,a, ... -- exact shares, interleaved.
- *	load_balanced  lowest open/max_open first.
- *	performance    smooth weighted round robin whose weights are each rep's
- *				   conversion rate smoothed toward the queue's: a rep with
- *				   little history starts near the average, not at zero.
+ * The strategies' order of preference is pure and lives in rank.c; what
+ * it works from -- the rotation state -- lives in leadflow.member_state,
+ * per queue and rep, and is only read and written here, while the queue's
+ * routing lock is held (routing.c), so concurrent routers see each other's
+ * turns: strategy_load_state reads it into the candidates, strategy_commit
+ * records the turn of the rep routing claimed, strategy_undo takes it back.
  */
 #include "postgres.h"
 
@@ -34,11 +21,6 @@
 
 #include "strategy.h"
 #include "spi_plans.h"
-
-/* Closed leads a rep's own rate is worth as much as the queue's average. */
-#define PERFORMANCE_PRIOR_LEADS 20.0
-/* Scale of derived performance weights (a rate of 1.0 weighs this much). */
-#define PERFORMANCE_WEIGHT_SCALE 1000
 
 const char *const strategy_names[] = {
 	"round_robin", "weighted", "load_balanced", "performance"
@@ -196,100 +178,6 @@ strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
 		cands[i].last_turn = m->last_turn;
 		cands[i].current_weight = m->current_weight;
 	}
-}
-
-/*
- * Performance weights: each rep's won/closed rate, smoothed toward the
- * rate of all the queue's members together.
- */
-static void
-derive_performance_weights(Candidate *cands, int ncands)
-{
-	double		won = 0,
-				closed = 0,
-				average;
-	int			i;
-
-	for (i = 0; i < ncands; i++)
-	{
-		won += cands[i].won;
-		closed += cands[i].closed;
-	}
-	average = closed > 0 ? won / closed : 0.5;
-	for (i = 0; i < ncands; i++)
-	{
-		double		rate = (cands[i].won + PERFORMANCE_PRIOR_LEADS * average) /
-			(cands[i].closed + PERFORMANCE_PRIOR_LEADS);
-
-		/* +1 so that a rep with a zero rate still gets an occasional turn */
-		cands[i].weight = (int32) (rate * PERFORMANCE_WEIGHT_SCALE) + 1;
-	}
-}
-
-/* The sort key context: qsort_arg passes the candidates array. */
-typedef struct OrderContext
-{
-	Candidate  *cands;
-	Strategy	strategy;
-} OrderContext;
-
-static int
-compare_candidates(const void *a, const void *b, void *arg)
-{
-	OrderContext *ctx = (OrderContext *) arg;
-	Candidate  *x = &ctx->cands[*(const int *) a];
-	Candidate  *y = &ctx->cands[*(const int *) b];
-
-	switch (ctx->strategy)
-	{
-		case STRATEGY_ROUND_ROBIN:
-			if (x->last_turn != y->last_turn)
-				return x->last_turn < y->last_turn ? -1 : 1;
-			break;
-		case STRATEGY_WEIGHTED:
-		case STRATEGY_PERFORMANCE:
-			{
-				int64		xw = x->current_weight + x->weight;
-				int64		yw = y->current_weight + y->weight;
-
-				if (xw != yw)
-					return xw > yw ? -1 : 1;
-				break;
-			}
-		case STRATEGY_LOAD_BALANCED:
-			{
-				/* compare open/max_open without division: max_open > 0 here */
-				int64		xl = (int64) x->open_count * y->rep->max_open;
-				int64		yl = (int64) y->open_count * x->rep->max_open;
-
-				if (xl != yl)
-					return xl < yl ? -1 : 1;
-				break;
-			}
-	}
-	return (x->rep->id > y->rep->id) - (x->rep->id < y->rep->id);
-}
-
-/*
- * Put the eligible candidates' indexes in order of preference into
- * order[]; returns how many there are.
- */
-int
-strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order)
-{
-	OrderContext ctx;
-	int			n = 0;
-	int			i;
-
-	if (queue->strategy == STRATEGY_PERFORMANCE)
-		derive_performance_weights(cands, ncands);
-	for (i = 0; i < ncands; i++)
-		if (cands[i].reason == NULL)
-			order[n++] = i;
-	ctx.cands = cands;
-	ctx.strategy = queue->strategy;
-	qsort_arg(order, n, sizeof(int), compare_candidates, &ctx);
-	return n;
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * strategy.h
- *	  The queue strategies: the order in which members are offered a
- *	  lead, and each queue's turns (strategy.c).
+ *	  The queue strategies' names and each queue's turns (strategy.c); the
+ *	  order in which members are offered a lead is rank.c's.
  */
 #ifndef LEADFLOW_STRATEGY_H
 #define LEADFLOW_STRATEGY_H
@@ -27,7 +27,6 @@ typedef struct TurnTaken
 } TurnTaken;
 
 extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands);
-extern int	strategy_order(QueueConfig *queue, Candidate *cands, int ncands, int *order);
 extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
 							int chosen, TimestampTz now, TurnTaken *taken);
 extern void strategy_undo(const char *queue_name, const TurnTaken *taken,

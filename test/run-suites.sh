@@ -56,6 +56,10 @@ PGR_FAIL='\.\.\. (FAILED|failed)'
 # declares only what its .c defines) and per C file (on no call cycle)
 run_suite layout '^layout .* \.\.\. ok$' '^layout .* \.\.\. FAILED$' perl test/tools/check_layout.pl src
 
+# The routing core's rank step (src/rank.c) as plain C, no server:
+# "rank CASE ... ok" per case (test/rank/run.sh)
+run_suite rank '^rank .* \.\.\. ok$' '^rank .* \.\.\. FAILED$' env PG_CONFIG="$PG_CONFIG" bash test/rank/run.sh
+
 run_suite regress "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress
 run_suite regress-upgrade "$PGR_OK" "$PGR_FAIL" make -s PG_CONFIG="$PG_CONFIG" regress-upgrade
 
