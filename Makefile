@@ -35,6 +35,7 @@ OBJS = \
 	src/lead_batch.o \
 	src/routing_api.o \
 	src/stages.o \
+	src/touches.o \
 	src/sweep.o \
 	src/hygiene.o \
 	src/duplicates.o \
@@ -61,6 +62,7 @@ REGRESS = \
 	routing \
 	ledger \
 	touches \
+	touch_edges \
 	sweep \
 	hygiene \
 	reports \

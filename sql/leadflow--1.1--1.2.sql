@@ -2116,6 +2116,31 @@ GRANT EXECUTE ON FUNCTION leadflow.cron_elsewhere(text, text), leadflow.cron_che
 
 
 -- BEGIN code_map
+-- The touch logic in C (issue 18): touch_before_insert is src/touches.c,
+-- beside src/stages.c, which owns the stage rules it applies (which
+-- stages take touches, which outcome moves the lead where).  It does what
+-- the PL/pgSQL of the security and adoption sections above did, with the
+-- same errors; fixes to it no longer need an upgrade script.
+--
+-- SECURITY DEFINER: the lead's stage, cadence position and SLA clock are
+-- written by leadflow only; the acting role (leadflow.acting_role()) is
+-- what is checked.
+CREATE OR REPLACE FUNCTION leadflow.touch_before_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_before_insert'
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, leadflow, pg_temp;
+
+-- The two triggers that run before it, by name, in C beside it: both run
+-- as the caller, so touch_authorize reads the lead through row-level
+-- security (a rep sees only its own leads), as in the security section.
+CREATE OR REPLACE FUNCTION leadflow.touch_authorize() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_authorize'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow, pg_temp;
+CREATE OR REPLACE FUNCTION leadflow.touch_check_input() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_touch_check_input'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow, pg_temp;
 -- END code_map
 
 

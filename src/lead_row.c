@@ -113,19 +113,6 @@ lead_input_from_tuple(LeadInput *lead, HeapTuple tuple, TupleDesc desc,
 	lead->reassignments = isnull ? 0 : DatumGetInt32(d);
 }
 
-bool
-stage_is_open(RoutingConfig *config, Oid stage)
-{
-	return stage == config->stage_new || stage == config->stage_working;
-}
-
-/* A closed lead that counts as won for its owner's record. */
-bool
-stage_is_won(RoutingConfig *config, Oid stage)
-{
-	return stage == config->stage_qualified || stage == config->stage_converted;
-}
-
 /*
  * The values a result gives the lead's columns, in this order:
  * account_id, queue, owner_id, assigned_at, cadence, cadence_step,

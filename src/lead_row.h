@@ -14,6 +14,8 @@
 
 #include "config_cache.h"
 #include "routing.h"
+/* stage_is_open and stage_is_won, which readers of lead rows ask */
+#include "stages.h"
 
 typedef struct LeadColumns
 {
@@ -85,8 +87,6 @@ extern void lead_write_result(RoutingConfig *config, int64 lead_id,
 							  const Datum *values, const bool *nulls,
 							  int32 add_reassignments);
 extern void lead_write_sla_restart(int64 lead_id, TimestampTz due);
-extern bool stage_is_open(RoutingConfig *config, Oid stage);
-extern bool stage_is_won(RoutingConfig *config, Oid stage);
 extern HeapTuple lead_normalize(HeapTuple tuple, HeapTuple old, TupleDesc desc,
 								const LeadColumns *cols, RoutingConfig *config,
 								MemoryContext tuple_context);

@@ -21,6 +21,7 @@
 #include "scoring.h"
 #include "standby.h"
 #include "strategy.h"
+#include "touches.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,6 +34,7 @@ _PG_init(void)
 	standby_guard_init();
 	config_cache_init();
 	lead_triggers_init();
+	touches_init();
 	caps_init();
 	ledger_init();
 	strategy_init();

@@ -11,6 +11,11 @@
  *
  * Every change writes a leadflow.stage_history row (by the role acting,
  * not the extension's owner that the trigger runs as).
+ *
+ * Touches (touches.c) are logged on open leads (new, working) only, and
+ * their outcome decides the next stage: not_reached and connected keep
+ * the lead working on its cadence (nurture once the cadence is spent),
+ * qualified and nurture move it there, every dead outcome rejects it.
  */
 #include "postgres.h"
 
@@ -70,6 +75,18 @@ stage_name(Oid stage)
 	return DatumGetCString(DirectFunctionCall1(enum_out, ObjectIdGetDatum(stage)));
 }
 
+bool
+stage_is_open(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_new || stage == config->stage_working;
+}
+
+bool
+stage_is_won(RoutingConfig *config, Oid stage)
+{
+	return stage == config->stage_qualified || stage == config->stage_converted;
+}
+
 /* Error unless a lead may go from one stage to the other. */
 void
 stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to)
@@ -91,6 +108,75 @@ stage_check_change(RoutingConfig *config, int64 lead_id, Oid from, Oid to)
 			 errdetail("A converted lead is a customer; there is no way back.") :
 			 errhint("From %s a lead can go to a later stage, nurture or rejected.",
 					 stage_name(from))));
+}
+
+static const char *const outcome_labels[] = {
+	"not_reached", "connected", "qualified", "nurture", "dead",
+	"dead_referral", "dead_other_contact", "unsubscribed"
+};
+
+/* A leadflow.outcome label as its code. */
+TouchOutcome
+touch_outcome_from_label(const char *label)
+{
+	for (int i = 0; i < (int) lengthof(outcome_labels); i++)
+		if (strcmp(label, outcome_labels[i]) == 0)
+			return (TouchOutcome) i;
+	elog(ERROR, "leadflow: unknown touch outcome \"%s\"", label);
+	return OUTCOME_DEAD;		/* keep compiler quiet */
+}
+
+/* Does the touch count as a step of the lead's cadence (the lead stays worked)? */
+bool
+touch_continues_cadence(TouchOutcome outcome)
+{
+	return outcome == OUTCOME_NOT_REACHED || outcome == OUTCOME_CONNECTED;
+}
+
+/* Error unless a touch may be logged on a lead in this stage. */
+void
+stage_check_touchable(RoutingConfig *config, int64 lead_id, Oid stage)
+{
+	StageCode	s;
+
+	if (stage_is_open(config, stage))
+		return;
+	s = stage_code(config, stage);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("lead " INT64_FORMAT " is closed (stage %s)", lead_id, stage_name(stage)),
+			 errdetail("Touches are logged on leads in stage new or working."),
+			 (s == S_REJECTED || s == S_NURTURE) ?
+			 errhint("Reopen it first: leadflow.reopen(lead_id, reason) for a rejected lead, UPDATE its stage for a nurtured one.") :
+			 errhint("It needs no more touches.")));
+}
+
+/*
+ * The stage a touchable lead goes to after a touch; cadence_spent says
+ * that a cadence touch found no next step.
+ */
+Oid
+stage_after_touch(RoutingConfig *config, Oid stage, TouchOutcome outcome,
+				  bool cadence_spent)
+{
+	switch (outcome)
+	{
+		case OUTCOME_NOT_REACHED:
+		case OUTCOME_CONNECTED:
+			if (cadence_spent)
+				return config->stage_nurture;
+			return stage == config->stage_new ? config->stage_working : stage;
+		case OUTCOME_QUALIFIED:
+			return config->stage_qualified;
+		case OUTCOME_NURTURE:
+			return config->stage_nurture;
+		case OUTCOME_DEAD:
+		case OUTCOME_DEAD_REFERRAL:
+		case OUTCOME_DEAD_OTHER_CONTACT:
+		case OUTCOME_UNSUBSCRIBED:
+			break;
+	}
+	return config->stage_rejected;
 }
 
 /* The role acting now: the session's (SET ROLE) role, not a definer's. */
