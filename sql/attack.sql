@@ -37,6 +37,8 @@ GRANT leadflow_manager TO lf_atk_manager;
 GRANT leadflow_admin TO lf_atk_admin;
 GRANT USAGE ON SCHEMA leadflow TO lf_atk_crm;
 GRANT SELECT, INSERT, UPDATE ON leadflow.lead, leadflow.touch TO lf_atk_crm;
+-- a CRM back end that deletes its records (the DBA granted it DELETE)
+GRANT DELETE ON leadflow.lead TO lf_atk_crm;
 GRANT SELECT ON leadflow.rep TO lf_atk_crm;
 GRANT USAGE ON SEQUENCE leadflow.lead_id_seq, leadflow.touch_id_seq TO lf_atk_crm;
 GRANT CREATE ON SCHEMA public TO lf_atk_rep, lf_atk_manager, lf_atk_admin, lf_atk_crm;
@@ -347,6 +349,11 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('crm', 'log_touch', $$SELECT leadflow.log_touch(21, 'call', 'not_reached')$$),
     ('crm', 'INSERT touch dated', $$INSERT INTO leadflow.touch (lead_id, channel, outcome, at) VALUES (21, 'call', 'connected', '2026-03-10 09:00+00')$$),
     ('crm', 'leads_needed', $$SELECT * FROM leadflow.leads_needed(5)$$),
+    ('crm', 'upsert new', $$INSERT INTO leadflow.lead (external_id, email, source) VALUES ('atk-u1', 'uma@uniform.test', 'fair') ON CONFLICT (external_id) DO UPDATE SET name = 'Uma'$$),
+    ('crm', 'upsert existing', $$INSERT INTO leadflow.lead (external_id, email, source) VALUES ('atk-u1', 'uma@uniform.test', 'fair') ON CONFLICT (external_id) DO UPDATE SET name = 'Uma'$$),
+    ('crm', 'MERGE new', $$MERGE INTO leadflow.lead l USING (VALUES ('atk-m1', 'mia@mike.test')) v (x, e) ON l.external_id OPERATOR(pg_catalog.=) v.x WHEN MATCHED THEN UPDATE SET name = 'Mia' WHEN NOT MATCHED THEN INSERT (external_id, email, source) VALUES (v.x, v.e, 'fair')$$),
+    ('crm', 'MERGE existing', $$MERGE INTO leadflow.lead l USING (VALUES ('atk-m1', 'mia@mike.test')) v (x, e) ON l.external_id OPERATOR(pg_catalog.=) v.x WHEN MATCHED THEN UPDATE SET name = 'Mia' WHEN NOT MATCHED THEN INSERT (external_id, email, source) VALUES (v.x, v.e, 'fair')$$),
+    ('crm', 'DELETE lead', $$DELETE FROM leadflow.lead WHERE external_id OPERATOR(pg_catalog.=) 'atk-m1'$$),
     ('admin', 'UPDATE rep', $$UPDATE leadflow.rep SET max_open = 40 WHERE id OPERATOR(pg_catalog.=) 4$$),
     ('admin', 'INSERT rule', $$INSERT INTO leadflow.rule (priority, name, match, queue) VALUES (10, 'de', '{"country": "DE"}', 'sales')$$),
     ('admin', 'UPDATE queue', $$UPDATE leadflow.queue SET strategy = 'weighted' WHERE name OPERATOR(pg_catalog.=) 'inside'$$),
