@@ -184,7 +184,7 @@ RESET ROLE;
 -- a change made by a SECURITY DEFINER function names the role that called it
 RESET SESSION AUTHORIZATION;
 CREATE FUNCTION public.lf_pol_raise_cap(which integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$ UPDATE leadflow.rep SET max_open = max_open + 1 WHERE id = which $$;
 ALTER FUNCTION public.lf_pol_raise_cap(integer) OWNER TO lf_pol_admin;
 SET SESSION AUTHORIZATION lf_pol_login;
