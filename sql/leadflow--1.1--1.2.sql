@@ -2643,7 +2643,7 @@ AS $$
     ),
     rated AS (
         SELECT rp.id, rp.name,
-               ((coalesce(ld.won_count, 0)::float8 OPERATOR(pg_catalog.+) 20 OPERATOR(pg_catalog.*) f.rate)
+               ((coalesce(ld.won_count, 0)::float8 OPERATOR(pg_catalog.+) (20 OPERATOR(pg_catalog.*) f.rate))
                 OPERATOR(pg_catalog./) (coalesce(ld.closed_count, 0)::float8 OPERATOR(pg_catalog.+) 20))::numeric AS rate
           FROM reps rp CROSS JOIN floor f
           LEFT JOIN leadflow.rep_load ld ON ld.rep_id OPERATOR(pg_catalog.=) rp.id

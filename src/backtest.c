@@ -733,14 +733,8 @@ bt_decision(Backtest *bt, HeapTuple t, TupleDesc d, int64 version)
 	char	   *reason = spi_col_text(t, d, D_REASON);
 	int64		account_id = spi_col_int64(t, d, D_ACCOUNT);
 	bool		found;
-	bool		nocands;
-	Datum		cands = SPI_getbinval(t, d, D_CANDIDATES, &nocands);
 	BtLeadState *s = bt_lead(bt, lead_id, &found);
 	BtLead	   *w = s->window >= 0 ? &bt->window[s->window] : NULL;
-	BtAccount  *a = bt_account(bt, account_id);
-
-	if (a != NULL)
-		bt_account_owner_from(bt, a, cands, nocands);
 
 	if (w != NULL && !w->has_first)
 	{
@@ -1103,8 +1097,10 @@ static void
 bt_load_accounts(Backtest *bt, SPITupleTable *decisions, Datum *window)
 {
 	static SPIPlanPtr starts_plan = NULL;
+	static SPIPlanPtr first_plan = NULL;
 	static const Oid types[] = {INT8ARRAYOID, TIMESTAMPTZOID};
-	Datum		args[2];
+	static const Oid first_types[] = {INT8ARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[3];
 	Datum		array;
 	SPITupleTable *tt;
 	Datum	   *ids = palloc(sizeof(Datum) * (bt->nwindow + decisions->numvals + 1));
@@ -1159,6 +1155,27 @@ bt_load_accounts(Backtest *bt, SPITupleTable *decisions, Datum *window)
 		start = hash_search(bt->owner_starts, &key, HASH_ENTER, NULL);
 		start->at = DatumGetTimestampTz(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
 		start->queue = spi_col_text(tt->vals[i], tt->tupdesc, 4);
+	}
+
+	/* each account's owner at "from": its first decision in the window says */
+	args[1] = window[0];
+	args[2] = window[1];
+	tt = bt_query(&first_plan,
+				  "SELECT DISTINCT ON (d.account_id) d.account_id, d.candidates"
+				  " FROM leadflow.decision d"
+				  " WHERE d.account_id OPERATOR(pg_catalog.=) ANY ($1)"
+				  "   AND d.at OPERATOR(pg_catalog.>=) $2 AND d.at OPERATOR(pg_catalog.<) $3"
+				  " ORDER BY d.account_id, d.at, d.id",
+				  3, first_types, args);
+	for (i = 0; i < tt->numvals; i++)
+	{
+		int64		id = spi_col_int64(tt->vals[i], tt->tupdesc, 1);
+		BtAccount  *a = bt_account(bt, id);
+		bool		isnull;
+		Datum		cands = SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull);
+
+		if (a != NULL)
+			bt_account_owner_from(bt, a, cands, isnull);
 	}
 }
 
@@ -1285,11 +1302,23 @@ leadflow_backtest_leads(PG_FUNCTION_ARGS)
 
 	bt_load_state(&bt, window);
 	bt_load_leads(&bt, window);
+	/*
+	 * Every decision of the window; the candidates only of the weighted
+	 * turns that are applied as they happened (bt_mirror): the others'
+	 * are not needed, and a large queue's list is kilobytes.
+	 */
 	decisions = bt_query(&decisions_plan,
 						 "SELECT d.id, d.lead_id, d.at, d.kind::pg_catalog.text, d.from_rep, d.to_rep,"
 						 " d.queue, d.reason, d.config_version, d.account_id,"
-						 " d.account_match::pg_catalog.text, d.candidates, d.strategy::pg_catalog.text"
+						 " d.account_match::pg_catalog.text,"
+						 " CASE WHEN d.strategy::pg_catalog.text OPERATOR(pg_catalog.=) ANY"
+						 "        ('{weighted,performance}'::pg_catalog.text[])"
+						 "       AND (d.kind::pg_catalog.text OPERATOR(pg_catalog.<>) 'assign'"
+						 "            OR l.id IS NULL OR l.created_at OPERATOR(pg_catalog.<) $1)"
+						 "      THEN d.candidates END,"
+						 " d.strategy::pg_catalog.text"
 						 " FROM leadflow.decision d"
+						 " LEFT JOIN leadflow.lead l ON l.id OPERATOR(pg_catalog.=) d.lead_id"
 						 " WHERE d.at OPERATOR(pg_catalog.>=) $1 AND d.at OPERATOR(pg_catalog.<) $2"
 						 " ORDER BY d.id",
 						 2, types, window);
