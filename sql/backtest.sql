@@ -40,7 +40,7 @@ SELECT lead_id, actual_outcome, actual_rep_id, actual_queue, actual_reason,
 BEGIN;
 UPDATE leadflow.queue SET strategy = 'weighted' WHERE name = 'default';
 UPDATE leadflow.queue_member SET weight = 3 WHERE rep_id = 2;
-SELECT rep_id, rep, actual, simulated, delta, cap_refusals, not_replayed,
+SELECT rep_id, rep, actual, simulated, delta, cap_refusals, not_replayed, config_differs,
        expected_conversions_actual, expected_conversions_simulated
   FROM leadflow.backtest('2026-03-02', '2026-03-03');
 SELECT string_agg(simulated_rep_id::text, '' ORDER BY lead_id) AS simulated_order,
@@ -49,6 +49,12 @@ SELECT string_agg(simulated_rep_id::text, '' ORDER BY lead_id) AS simulated_orde
 ROLLBACK;
 -- Rolled back, the configuration is the ledger's again: 10 and 10.
 SELECT rep_id, actual, simulated, delta FROM leadflow.backtest('2026-03-02', '2026-03-03');
+-- A committed change routing does not read: every decision was taken
+-- under an older version, and the replay is still the ledger.
+UPDATE leadflow.rep SET email = 'ann@floor.example' WHERE name = 'Ann';
+SELECT rep_id, actual, simulated, config_differs FROM leadflow.backtest('2026-03-02', '2026-03-03');
+SELECT count(*) FILTER (WHERE same) AS same, count(*) FILTER (WHERE config_differs) AS config_differs
+  FROM leadflow.backtest_leads('2026-03-02', '2026-03-03');
 
 ------------------------------------------------------------------------
 -- Cap drafts: a lower daily cap, and a lower max_open.
@@ -187,6 +193,12 @@ SELECT actual_outcome, same, count(*),
        count(*) FILTER (WHERE actual_reason IS DISTINCT FROM simulated_reason) AS other_reason
   FROM leadflow.backtest_leads('2026-03-03 12:00', '2026-03-06') GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT * FROM leadflow.backtest('2026-03-02', '2026-03-06');
+-- conversion_rate: won / closed smoothed toward the floor's with 20 leads
+SELECT bool_and(b.conversion_rate = round(((ld.won_count + 20 * f.rate) / (ld.closed_count + 20))::numeric, 4))
+       AS rates_as_documented, count(*) AS reps
+  FROM leadflow.backtest('2026-03-02', '2026-03-06') b
+  JOIN leadflow.rep_load ld ON ld.rep_id = b.rep_id,
+       (SELECT sum(won_count)::float8 / sum(closed_count) AS rate FROM leadflow.rep_load) f;
 SELECT * FROM leadflow.backtest_queues('2026-03-02', '2026-03-06');
 
 ------------------------------------------------------------------------

@@ -2600,13 +2600,15 @@ CREATE FUNCTION leadflow.backtest_leads(from_at timestamptz, upto timestamptz)
     LANGUAGE C STABLE
     SET search_path = pg_catalog, leadflow, pg_temp;
 
--- Per rep: the leads the ledger gave them and the replay gives them.
--- conversion_rate is the rep's won/closed record (leadflow.rep_load)
+-- Per rep: the leads the ledger gave them and the replay gives them;
+-- of the actual ones, those not replayed and those decided under another
+-- configuration than the one replayed.  conversion_rate is the rep's won/closed record (leadflow.rep_load)
 -- smoothed toward the whole floor's with a prior of 20 closed leads, as
 -- the performance strategy smooths it.
 CREATE FUNCTION leadflow.backtest(from_at timestamptz, upto timestamptz)
     RETURNS TABLE (rep_id integer, rep text, actual bigint, simulated bigint, delta bigint,
-                   cap_refusals bigint, not_replayed bigint, conversion_rate numeric,
+                   cap_refusals bigint, not_replayed bigint, config_differs bigint,
+                   conversion_rate numeric,
                    expected_conversions_actual numeric, expected_conversions_simulated numeric)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, leadflow, pg_temp
@@ -2616,17 +2618,17 @@ AS $$
     ),
     counted AS (
         SELECT l.actual_rep_id AS r, 1 AS a, 0 AS s, 0 AS c,
-               (l.not_replayed IS NOT NULL)::integer AS n
+               (l.not_replayed IS NOT NULL)::integer AS n, l.config_differs::integer AS v
           FROM l WHERE l.actual_outcome OPERATOR(pg_catalog.=) 'assigned'
         UNION ALL
-        SELECT l.simulated_rep_id, 0, 1, 0, 0
+        SELECT l.simulated_rep_id, 0, 1, 0, 0, 0
           FROM l WHERE l.simulated_outcome OPERATOR(pg_catalog.=) 'assigned'
         UNION ALL
-        SELECT x.r, 0, 0, 1, 0 FROM l, pg_catalog.unnest(l.cap_refused) x(r)
+        SELECT x.r, 0, 0, 1, 0, 0 FROM l, pg_catalog.unnest(l.cap_refused) x(r)
     ),
     per_rep AS (
         SELECT c.r, pg_catalog.sum(c.a) AS a, pg_catalog.sum(c.s) AS s,
-               pg_catalog.sum(c.c) AS c, pg_catalog.sum(c.n) AS n
+               pg_catalog.sum(c.c) AS c, pg_catalog.sum(c.n) AS n, pg_catalog.sum(c.v) AS v
           FROM counted c GROUP BY c.r
     ),
     floor AS (
@@ -2650,7 +2652,7 @@ AS $$
     )
     SELECT rt.id, rt.name, coalesce(pr.a, 0)::bigint, coalesce(pr.s, 0)::bigint,
            (coalesce(pr.s, 0) OPERATOR(pg_catalog.-) coalesce(pr.a, 0))::bigint,
-           coalesce(pr.c, 0)::bigint, coalesce(pr.n, 0)::bigint,
+           coalesce(pr.c, 0)::bigint, coalesce(pr.n, 0)::bigint, coalesce(pr.v, 0)::bigint,
            pg_catalog.round(rt.rate, 4),
            pg_catalog.round(coalesce(pr.a, 0) OPERATOR(pg_catalog.*) rt.rate, 2),
            pg_catalog.round(coalesce(pr.s, 0) OPERATOR(pg_catalog.*) rt.rate, 2)
@@ -2700,7 +2702,7 @@ GRANT EXECUTE ON FUNCTION leadflow.backtest_leads(timestamptz, timestamptz),
 COMMENT ON FUNCTION leadflow.backtest_leads(timestamptz, timestamptz) IS
     'What if, lead by lead: each lead created in [from_at, upto), oldest first, with what the ledger did (actual_*) and what routing under the configuration the calling transaction sees does when the window is replayed from the state at from_at (simulated_*); same, and not_replayed saying why a lead could not be replayed (import, duplicate, manual_move, sweep, merged, deleted, erased, not_routed). Writes nothing.';
 COMMENT ON FUNCTION leadflow.backtest(timestamptz, timestamptz) IS
-    'What if, per rep: the leads of [from_at, upto) the ledger gave each rep and the replay under the configuration the calling transaction sees gives them, cap refusals in the replay, leads not replayed, and expected conversions (smoothed conversion rate times leads). Writes nothing.';
+    'What if, per rep: the leads of [from_at, upto) the ledger gave each rep and the replay under the configuration the calling transaction sees gives them, cap refusals in the replay, leads not replayed or decided under another configuration, and expected conversions (smoothed conversion rate times leads). Writes nothing.';
 COMMENT ON FUNCTION leadflow.backtest_queues(timestamptz, timestamptz) IS
     'What if, per queue: leads of [from_at, upto) assigned from each queue by the ledger and by the replay, leads that waited in the backlog first, leads still waiting at the end, leads not replayed. Writes nothing.';
 -- END policy
