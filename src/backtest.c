@@ -720,6 +720,18 @@ bt_mirror(Backtest *bt, BtLeadState *s, HeapTuple t, TupleDesc d, TimestampTz no
 	bt_give_turn(bt, queue, to_rep);
 }
 
+/* What the ledger did with a lead of the window (so far). */
+static void
+bt_actual(BtLead *w, BtOutcome outcome, int32 rep, char *queue, char *reason, TimestampTz at)
+{
+	w->actual = outcome;
+	w->actual_rep = rep;
+	w->actual_queue = queue;
+	w->actual_reason = reason;
+	w->has_actual_at = rep != 0;
+	w->actual_at = at;
+}
+
 /* One decision of the window, in the order of the ledger. */
 static void
 bt_decision(Backtest *bt, HeapTuple t, TupleDesc d, int64 version)
@@ -749,28 +761,22 @@ bt_decision(Backtest *bt, HeapTuple t, TupleDesc d, int64 version)
 		if (account_id != 0)
 			w->account_id = account_id;
 		w->new_domain = match != NULL && strcmp(match, "new_domain") == 0;
-		w->actual_queue = queue;
-		w->actual_reason = reason;
 		s->open = true;
 		if (strcmp(kind, "assign") == 0 || strcmp(kind, "backlog") == 0 ||
 			strcmp(kind, "suppress") == 0)
 		{
-			w->actual = kind[0] == 'a' ? BT_ASSIGNED : kind[0] == 'b' ? BT_BACKLOG : BT_SUPPRESSED;
-			w->actual_rep = to_rep;
-			w->has_actual_at = to_rep != 0;
-			w->actual_at = at;
+			bt_actual(w, kind[0] == 'a' ? BT_ASSIGNED : kind[0] == 'b' ? BT_BACKLOG : BT_SUPPRESSED,
+					  to_rep, queue, reason, at);
 			w->real_waiting = w->actual == BT_BACKLOG;
 			bt_route(bt, s->window, at, false);
 			return;
 		}
 		/* an import or a duplicate: kept as given */
-		w->actual = strcmp(kind, "duplicate") == 0 ? BT_DUPLICATE
-			: strcmp(kind, "manual") == 0 ? BT_IMPORTED : BT_NONE;
+		bt_actual(w, strcmp(kind, "duplicate") == 0 ? BT_DUPLICATE
+				  : strcmp(kind, "manual") == 0 ? BT_IMPORTED : BT_NONE,
+				  to_rep, queue, reason, at);
 		w->not_replayed = w->actual == BT_DUPLICATE ? "duplicate"
 			: w->actual == BT_IMPORTED ? "import" : bt_not_replayed_reason(kind);
-		w->actual_rep = to_rep;
-		w->has_actual_at = to_rep != 0;
-		w->actual_at = at;
 		w->sim = w->actual;
 		w->sim_rep = to_rep;
 		w->sim_queue = queue;
@@ -803,12 +809,7 @@ bt_decision(Backtest *bt, HeapTuple t, TupleDesc d, int64 version)
 			return;
 		}
 		w->real_waiting = false;
-		w->actual = BT_ASSIGNED;
-		w->actual_rep = to_rep;
-		w->actual_queue = queue;
-		w->actual_reason = reason;
-		w->has_actual_at = true;
-		w->actual_at = at;
+		bt_actual(w, BT_ASSIGNED, to_rep, queue, reason, at);
 		/* route_pending takes the oldest first: the replay's turn now */
 		bt_run_retry(bt);
 		return;
