@@ -34,6 +34,7 @@ OBJS = \
 	src/lead_triggers.o \
 	src/lead_batch.o \
 	src/routing_api.o \
+	src/backtest.o \
 	src/stages.o \
 	src/touches.o \
 	src/sweep.o \
@@ -81,7 +82,8 @@ REGRESS = \
 	adoption \
 	explain_agreement \
 	replay \
-	policy
+	policy \
+	backtest
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

@@ -374,7 +374,10 @@ INSERT INTO public.lf_attack_entry (who, entry, stmt) VALUES
     ('admin', 'INSERT account', $$INSERT INTO leadflow.account (name, attrs) VALUES ('Papa Ltd', '{"sector": "medical"}')$$),
     ('admin', 'INSERT holiday_calendar', $$INSERT INTO leadflow.holiday_calendar (name) VALUES ('lf_atk')$$),
     ('admin', 'INSERT holiday', $$INSERT INTO leadflow.holiday (calendar, day) VALUES ('lf_atk', '2026-12-25')$$),
-    ('admin', 'set_account_owners', $$SELECT leadflow.set_account_owners(interval '1 day')$$);
+    ('admin', 'set_account_owners', $$SELECT leadflow.set_account_owners(interval '1 day')$$),
+    ('rep', 'backtest', $$SELECT * FROM leadflow.backtest('2026-03-01', '2026-03-20')$$),
+    ('manager', 'backtest', $$SELECT * FROM leadflow.backtest('2026-03-01', '2026-03-20') a, leadflow.backtest_queues('2026-03-01', '2026-03-20') b$$),
+    ('admin', 'backtest_leads', $$SELECT * FROM leadflow.backtest_leads('2026-03-01', '2026-03-20')$$);
 
 -- One attacker's turn, in a session of its own (a fresh backend: no plan,
 -- cache or compiled function from before the shadows): shadows first,

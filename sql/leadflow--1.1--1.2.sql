@@ -2577,6 +2577,134 @@ COMMENT ON FUNCTION leadflow.config_as_of(timestamptz, text) IS
     'Every configuration row (of every table, or of the one named) in force at a moment: config_at_version(config_version_at(at)).';
 COMMENT ON FUNCTION leadflow.config_as_of(timestamptz, anyelement) IS
     'The rows of one configuration table in force at a moment, as rows of its type: config_as_of(at, NULL::leadflow.queue_member).';
+------------------------------------------------------------------------
+-- What if: a window of history replayed under the configuration the
+-- caller's transaction sees (issue 19, part 2; src/backtest.c,
+-- docs/whatif.md).  A draft is uncommitted changes: BEGIN; UPDATE the
+-- configuration; SELECT * FROM leadflow.backtest(...); ROLLBACK.  These
+-- functions write nothing (no rows, counters, turns, alerts, NOTIFY or
+-- sequence values) and run on a hot standby too.  SECURITY INVOKER: the
+-- caller reads the leads, the ledger and the counters with its own
+-- rights; managers and admins may.
+------------------------------------------------------------------------
+
+CREATE FUNCTION leadflow.backtest_leads(from_at timestamptz, upto timestamptz)
+    RETURNS TABLE (lead_id bigint, created_at timestamptz, routed_at timestamptz,
+                   actual_outcome text, actual_rep_id integer, actual_queue text,
+                   actual_reason text, actual_at timestamptz,
+                   simulated_outcome text, simulated_rep_id integer, simulated_queue text,
+                   simulated_reason text, simulated_at timestamptz,
+                   same boolean, not_replayed text, config_differs boolean,
+                   cap_refused integer[])
+    AS 'MODULE_PATHNAME', 'leadflow_backtest_leads'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp;
+
+-- Per rep: the leads the ledger gave them and the replay gives them;
+-- of the actual ones, those not replayed and those decided under another
+-- configuration than the one replayed.  conversion_rate is the rep's won/closed record (leadflow.rep_load)
+-- smoothed toward the whole floor's with a prior of 20 closed leads, as
+-- the performance strategy smooths it.
+CREATE FUNCTION leadflow.backtest(from_at timestamptz, upto timestamptz)
+    RETURNS TABLE (rep_id integer, rep text, actual bigint, simulated bigint, delta bigint,
+                   cap_refusals bigint, not_replayed bigint, config_differs bigint,
+                   conversion_rate numeric,
+                   expected_conversions_actual numeric, expected_conversions_simulated numeric)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    WITH l AS (
+        SELECT * FROM leadflow.backtest_leads(from_at, upto)
+    ),
+    counted AS (
+        SELECT l.actual_rep_id AS r, 1 AS a, 0 AS s, 0 AS c,
+               (l.not_replayed IS NOT NULL)::integer AS n, l.config_differs::integer AS v
+          FROM l WHERE l.actual_outcome OPERATOR(pg_catalog.=) 'assigned'
+        UNION ALL
+        SELECT l.simulated_rep_id, 0, 1, 0, 0, 0
+          FROM l WHERE l.simulated_outcome OPERATOR(pg_catalog.=) 'assigned'
+        UNION ALL
+        SELECT x.r, 0, 0, 1, 0, 0 FROM l, pg_catalog.unnest(l.cap_refused) x(r)
+    ),
+    per_rep AS (
+        SELECT c.r, pg_catalog.sum(c.a) AS a, pg_catalog.sum(c.s) AS s,
+               pg_catalog.sum(c.c) AS c, pg_catalog.sum(c.n) AS n, pg_catalog.sum(c.v) AS v
+          FROM counted c GROUP BY c.r
+    ),
+    floor AS (
+        SELECT coalesce(pg_catalog.sum(ld.won_count)::float8
+                        OPERATOR(pg_catalog./) nullif(pg_catalog.sum(ld.closed_count), 0)::float8,
+                        0.5) AS rate
+          FROM leadflow.rep_load ld
+    ),
+    reps AS (
+        SELECT p.id, p.name FROM leadflow.rep p
+        UNION
+        SELECT pr.r, NULL FROM per_rep pr
+         WHERE NOT EXISTS (SELECT FROM leadflow.rep p WHERE p.id OPERATOR(pg_catalog.=) pr.r)
+    ),
+    rated AS (
+        SELECT rp.id, rp.name,
+               ((coalesce(ld.won_count, 0)::float8 OPERATOR(pg_catalog.+) (20 OPERATOR(pg_catalog.*) f.rate))
+                OPERATOR(pg_catalog./) (coalesce(ld.closed_count, 0)::float8 OPERATOR(pg_catalog.+) 20))::numeric AS rate
+          FROM reps rp CROSS JOIN floor f
+          LEFT JOIN leadflow.rep_load ld ON ld.rep_id OPERATOR(pg_catalog.=) rp.id
+    )
+    SELECT rt.id, rt.name, coalesce(pr.a, 0)::bigint, coalesce(pr.s, 0)::bigint,
+           (coalesce(pr.s, 0) OPERATOR(pg_catalog.-) coalesce(pr.a, 0))::bigint,
+           coalesce(pr.c, 0)::bigint, coalesce(pr.n, 0)::bigint, coalesce(pr.v, 0)::bigint,
+           pg_catalog.round(rt.rate, 4),
+           pg_catalog.round(coalesce(pr.a, 0) OPERATOR(pg_catalog.*) rt.rate, 2),
+           pg_catalog.round(coalesce(pr.s, 0) OPERATOR(pg_catalog.*) rt.rate, 2)
+      FROM rated rt LEFT JOIN per_rep pr ON pr.r OPERATOR(pg_catalog.=) rt.id
+     ORDER BY rt.id
+$$;
+
+-- Per queue: leads assigned from it, leads that waited in its backlog
+-- first, and leads still waiting at the end of the window.
+CREATE FUNCTION leadflow.backtest_queues(from_at timestamptz, upto timestamptz)
+    RETURNS TABLE (queue text, actual bigint, simulated bigint, delta bigint,
+                   actual_waited bigint, simulated_waited bigint,
+                   actual_waiting bigint, simulated_waiting bigint, not_replayed bigint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, leadflow, pg_temp
+AS $$
+    WITH l AS (
+        SELECT * FROM leadflow.backtest_leads(from_at, upto)
+    ),
+    counted AS (
+        SELECT l.actual_queue AS q,
+               (l.actual_outcome OPERATOR(pg_catalog.=) 'assigned')::integer AS a, 0 AS s,
+               (l.actual_at OPERATOR(pg_catalog.>) l.routed_at)::integer AS aw, 0 AS sw,
+               (l.actual_outcome OPERATOR(pg_catalog.=) 'backlog')::integer AS ag, 0 AS sg,
+               (l.not_replayed IS NOT NULL)::integer AS n
+          FROM l WHERE l.actual_queue IS NOT NULL
+        UNION ALL
+        SELECT l.simulated_queue, 0, (l.simulated_outcome OPERATOR(pg_catalog.=) 'assigned')::integer,
+               0, (l.simulated_at OPERATOR(pg_catalog.>) l.routed_at)::integer,
+               0, (l.simulated_outcome OPERATOR(pg_catalog.=) 'backlog')::integer, 0
+          FROM l WHERE l.simulated_queue IS NOT NULL
+    )
+    SELECT c.q, pg_catalog.sum(c.a)::bigint, pg_catalog.sum(c.s)::bigint,
+           (pg_catalog.sum(c.s) OPERATOR(pg_catalog.-) pg_catalog.sum(c.a))::bigint,
+           coalesce(pg_catalog.sum(c.aw), 0)::bigint, coalesce(pg_catalog.sum(c.sw), 0)::bigint,
+           pg_catalog.sum(c.ag)::bigint, pg_catalog.sum(c.sg)::bigint, pg_catalog.sum(c.n)::bigint
+      FROM counted c GROUP BY c.q ORDER BY c.q
+$$;
+
+REVOKE ALL ON FUNCTION leadflow.backtest_leads(timestamptz, timestamptz),
+    leadflow.backtest(timestamptz, timestamptz),
+    leadflow.backtest_queues(timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leadflow.backtest_leads(timestamptz, timestamptz),
+    leadflow.backtest(timestamptz, timestamptz),
+    leadflow.backtest_queues(timestamptz, timestamptz) TO leadflow_manager, leadflow_admin;
+
+COMMENT ON FUNCTION leadflow.backtest_leads(timestamptz, timestamptz) IS
+    'What if, lead by lead: each lead created in [from_at, upto), oldest first, with what the ledger did (actual_*) and what routing under the configuration the calling transaction sees does when the window is replayed from the state at from_at (simulated_*); same, and not_replayed saying why a lead could not be replayed (import, duplicate, manual_move, sweep, merged, deleted, erased, not_routed). Writes nothing.';
+COMMENT ON FUNCTION leadflow.backtest(timestamptz, timestamptz) IS
+    'What if, per rep: the leads of [from_at, upto) the ledger gave each rep and the replay under the configuration the calling transaction sees gives them, cap refusals in the replay, leads not replayed or decided under another configuration, and expected conversions (smoothed conversion rate times leads). Writes nothing.';
+COMMENT ON FUNCTION leadflow.backtest_queues(timestamptz, timestamptz) IS
+    'What if, per queue: leads of [from_at, upto) assigned from each queue by the ledger and by the replay, leads that waited in the backlog first, leads still waiting at the end, leads not replayed. Writes nothing.';
 -- END policy
 
 

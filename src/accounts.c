@@ -80,20 +80,14 @@ static SPIPlanPtr similar_plan = NULL;
 static Oid	similar_plan_extension = InvalidOid;	/* pg_trgm it was made for */
 static SPIPlanPtr lead_account_plan = NULL;
 
-/* Copy the look-up's row (if any) into acct; the match is the caller's. */
+/* Copy one row of the look-up's columns into acct. */
 static void
-account_from_result(AccountInfo *acct)
+account_from_row(AccountInfo *acct, HeapTuple t, TupleDesc d)
 {
-	HeapTuple	t;
-	TupleDesc	d;
 	bool		isnull;
 	Datum		v;
 
-	acct->found = SPI_processed > 0;
-	if (!acct->found)
-		return;
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
+	acct->found = true;
 	acct->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 	v = SPI_getbinval(t, d, 2, &isnull);
 	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
@@ -106,6 +100,15 @@ account_from_result(AccountInfo *acct)
 	/* the document must outlive SPI's result: the routing document points at it */
 	v = SPI_getbinval(t, d, 6, &isnull);
 	acct->doc = isnull ? NULL : DatumGetJsonbPCopy(v);
+}
+
+/* Copy the look-up's row (if any) into acct; the match is the caller's. */
+static void
+account_from_result(AccountInfo *acct)
+{
+	acct->found = SPI_processed > 0;
+	if (acct->found)
+		account_from_row(acct, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 }
 
 /* Run one account statement (one parameter) and read its row, if any. */
@@ -389,4 +392,29 @@ account_doc(int64 account_id)
 		return NULL;
 	doc = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? NULL : DatumGetJsonbPCopy(doc);
+}
+
+/*
+ * The accounts with the given ids (a bigint[]; 1.2 schema), read in one
+ * statement, into a palloc'd array; returns how many were found.  For a
+ * replay of history (backtest.c), which reads the accounts of a whole
+ * window at once.
+ */
+int
+accounts_by_ids(Datum ids, AccountInfo **accts)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8ARRAYOID};
+	uint64		i;
+
+	if (SPI_execute_plan(leadflow_plan(&plan,
+									   "SELECT " ACCOUNT_COLUMNS_1_2
+									   " FROM leadflow.account WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+									   1, argtypes),
+						 &ids, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read accounts");
+	*accts = palloc0(sizeof(AccountInfo) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+		account_from_row(&(*accts)[i], SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+	return (int) SPI_processed;
 }

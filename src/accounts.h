@@ -81,4 +81,6 @@ extern Jsonb *account_doc(int64 account_id);
 /* The account_id of a lead (0 when it has none or does not exist). */
 extern int64 account_of_lead(int64 lead_id);
 
+extern int	accounts_by_ids(Datum ids, AccountInfo **accts);
+
 #endif							/* LEADFLOW_ACCOUNTS_H */

@@ -496,3 +496,28 @@ leadflow_candidate_eligible_reps(PG_FUNCTION_ARGS)
 			reps[n++] = Int32GetDatum(list->items[i].rep);
 	PG_RETURN_ARRAYTYPE_P(construct_array(reps, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }
+
+/*
+ * A ledger's candidate list as plain entries (rep, weight and flags), for
+ * a replay of the ledger (backtest.c); *n says how many.
+ */
+LedgerCandidate *
+candidate_list_entries(Datum list_datum, int *n)
+{
+	CandidateList *list = DatumGetCandidateList(list_datum);
+	LedgerCandidate *out = palloc(sizeof(LedgerCandidate) * Max(list->count, 1));
+	int			i;
+
+	for (i = 0; i < list->count; i++)
+	{
+		const PackedCandidate *p = &list->items[i];
+
+		out[i].rep = p->rep;
+		out[i].weight = p->weight;
+		out[i].eligible = (p->flags & CAND_ELIGIBLE) != 0;
+		out[i].chosen = (p->flags & CAND_CHOSEN) != 0;
+		out[i].account_owner = (p->flags & CAND_ACCOUNT_OWNER) != 0;
+	}
+	*n = list->count;
+	return out;
+}

@@ -46,6 +46,17 @@ typedef struct Candidate
 	bool		account_owner;	/* the owner of the lead's account (sticky queues) */
 } Candidate;
 
+/* One candidate as the ledger keeps it, read back (candidate_list_entries). */
+typedef struct LedgerCandidate
+{
+	int32		rep;
+	int32		weight;
+	bool		eligible;
+	bool		chosen;
+	bool		account_owner;
+} LedgerCandidate;
+
+extern LedgerCandidate *candidate_list_entries(Datum list, int *n);
 extern Datum candidate_list_pack(const Candidate *cands, int ncands);
 extern Oid	candidate_list_type_oid(void);
 extern Jsonb *candidates_jsonb(const Candidate *cands, int ncands);

@@ -82,26 +82,6 @@ config_cache_init(void)
 
 /* ----- reading SPI results ----- */
 
-static char *
-col_text(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
-static int32
-col_int32(HeapTuple tuple, TupleDesc desc, int col, bool *isnull)
-{
-	bool		null;
-	Datum		d = SPI_getbinval(tuple, desc, col, &null);
-
-	if (isnull)
-		*isnull = null;
-	return null ? 0 : DatumGetInt32(d);
-}
-
 static bool
 col_bool(HeapTuple tuple, TupleDesc desc, int col)
 {
@@ -221,18 +201,18 @@ load_reps(RoutingConfig *c)
 		DateADT    *holidays;
 		int			nholidays;
 
-		r->id = col_int32(t, d, 1, NULL);
-		r->name = col_text(t, d, 2);
+		r->id = spi_col_int32(t, d, 1, NULL);
+		r->name = spi_col_text(t, d, 2);
 		r->active = col_bool(t, d, 3);
 		r->has_away = !isnull;
 		r->away_until = isnull ? 0 : DatumGetTimestampTz(away);
-		r->max_open = col_int32(t, d, 5, NULL);
-		r->max_new_per_day = col_int32(t, d, 6, NULL);
+		r->max_open = spi_col_int32(t, d, 5, NULL);
+		r->max_new_per_day = spi_col_int32(t, d, 6, NULL);
 		r->hours = (WorkHours *) col_varlena_copy(t, d, 7);
 		holidays = bt_holidays_from_array(col_array(t, d, 8), &nholidays);
 		bt_schedule_init(&r->sched, r->hours, holidays, nholidays);
 		r->skills = col_text_array(t, d, 9, &r->nskills);
-		r->manager_id = col_int32(t, d, 10, NULL);
+		r->manager_id = spi_col_int32(t, d, 10, NULL);
 	}
 	c->head_of_sales = 0;
 	for (i = 0; i < SPI_processed && c->head_of_sales == 0; i++)
@@ -273,18 +253,18 @@ load_queues(RoutingConfig *c)
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		QueueConfig *q = &c->queues[i];
 
-		q->name = col_text(t, d, 1);
-		q->strategy = strategy_from_name(col_text(t, d, 2));
+		q->name = spi_col_text(t, d, 1);
+		q->strategy = strategy_from_name(spi_col_text(t, d, 2));
 		q->cadence = (Cadence *) col_varlena_copy(t, d, 3);
 		col_interval(t, d, 4, &q->first_touch_sla);
 		col_interval(t, d, 5, &q->touch_sla);
-		q->max_reassignments = col_int32(t, d, 6, NULL);
-		q->escalate_to = col_text(t, d, 7);
+		q->max_reassignments = spi_col_int32(t, d, 6, NULL);
+		q->escalate_to = spi_col_text(t, d, 7);
 		q->sticky_account = col_bool(t, d, 8);
 		q->has_hold_for = col_interval(t, d, 9, &q->hold_for);
-		q->then_queue = col_text(t, d, 10);
+		q->then_queue = spi_col_text(t, d, 10);
 		q->require_available = col_bool(t, d, 11);
-		q->manager_id = col_int32(t, d, 12, NULL);
+		q->manager_id = spi_col_int32(t, d, 12, NULL);
 		q->handoff_by_rules = col_bool(t, d, 13);
 	}
 	c->default_queue = config_find_queue(c, "default");
@@ -310,15 +290,15 @@ load_members(RoutingConfig *c)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		QueueConfig *queue = config_find_queue(c, col_text(t, d, 1));
-		RepConfig  *rep = config_find_rep(c, col_int32(t, d, 2, NULL));
+		QueueConfig *queue = config_find_queue(c, spi_col_text(t, d, 1));
+		RepConfig  *rep = config_find_rep(c, spi_col_int32(t, d, 2, NULL));
 		QueueMember *m;
 
 		if (queue == NULL || rep == NULL)
 			continue;			/* concurrently deleted; the FK keeps it rare */
 		m = &queue->members[queue->nmembers++];
 		m->rep = rep;
-		m->weight = col_int32(t, d, 3, NULL);
+		m->weight = spi_col_int32(t, d, 3, NULL);
 	}
 }
 
@@ -340,16 +320,16 @@ load_rules(RoutingConfig *c)
 		bool		isnull;
 		char	   *queue;
 
-		r->id = col_int32(t, d, 1, NULL);
-		r->name = col_text(t, d, 2);
+		r->id = spi_col_int32(t, d, 1, NULL);
+		r->name = spi_col_text(t, d, 2);
 		r->match = (Jsonb *) col_varlena_copy(t, d, 3);
-		r->min_score = col_int32(t, d, 4, &isnull);
+		r->min_score = spi_col_int32(t, d, 4, &isnull);
 		r->has_min_score = !isnull;
-		r->max_score = col_int32(t, d, 5, &isnull);
+		r->max_score = spi_col_int32(t, d, 5, &isnull);
 		r->has_max_score = !isnull;
 		r->require_skills = col_text_array(t, d, 6, &r->nrequire_skills);
-		r->suppress = strcmp(col_text(t, d, 7), "suppress") == 0;
-		queue = col_text(t, d, 8);
+		r->suppress = strcmp(spi_col_text(t, d, 7), "suppress") == 0;
+		queue = spi_col_text(t, d, 8);
 		r->queue = queue ? config_find_queue(c, queue) : NULL;
 		if (!r->suppress && r->queue == NULL)
 			r->queue = c->default_queue;
@@ -365,7 +345,7 @@ load_freemail(RoutingConfig *c)
 	c->nfreemail = (int) SPI_processed;
 	c->freemail = palloc(sizeof(char *) * Max(c->nfreemail, 1));
 	for (i = 0; i < SPI_processed; i++)
-		c->freemail[i] = col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		c->freemail[i] = spi_col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 	qsort(c->freemail, c->nfreemail, sizeof(char *), cmp_cstring_ptr);
 }
 
@@ -414,10 +394,10 @@ load_countries(RoutingConfig *c)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		char	   *trunk = col_text(t, d, 3);
+		char	   *trunk = spi_col_text(t, d, 3);
 
-		strlcpy(c->countries[i].country, col_text(t, d, 1), sizeof(c->countries[i].country));
-		strlcpy(c->countries[i].calling_code, col_text(t, d, 2), sizeof(c->countries[i].calling_code));
+		strlcpy(c->countries[i].country, spi_col_text(t, d, 1), sizeof(c->countries[i].country));
+		strlcpy(c->countries[i].calling_code, spi_col_text(t, d, 2), sizeof(c->countries[i].calling_code));
 		strlcpy(c->countries[i].trunk_prefix, trunk ? trunk : "", sizeof(c->countries[i].trunk_prefix));
 	}
 }

@@ -124,9 +124,9 @@ route_undo_account(const AccountChange *change, int32 new_owner)
  * set) passes over the rules into the queue the lead leaves, and suppress
  * rules: the lead was accepted already.
  */
-static RuleConfig *
-first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score,
-					const char *skip_queue)
+RuleConfig *
+route_first_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score,
+				 const char *skip_queue)
 {
 	int			i;
 
@@ -145,6 +145,28 @@ first_matching_rule(RoutingConfig *config, const RoutingDoc *doc, int32 score,
 			return r;
 	}
 	return NULL;
+}
+
+/*
+ * The lead's rule (NULL: none, or the queue was forced) and its queue:
+ * the rule's, else the one the caller names for leads no rule matches,
+ * else the default queue.
+ */
+RuleConfig *
+route_rule_and_queue(RoutingConfig *config, const LeadInput *lead, const RoutingDoc *doc,
+					 QueueConfig **queue)
+{
+	RuleConfig *rule = lead->force_queue ? NULL
+		: route_first_rule(config, doc, lead->score, lead->rules_skip_queue);
+
+	*queue = rule && rule->queue ? rule->queue : config->default_queue;
+	if (rule == NULL && lead->no_rule_queue != NULL)
+		*queue = config_find_queue(config, lead->no_rule_queue);
+	if (lead->force_queue)
+		*queue = config_find_queue(config, lead->force_queue);
+	if (*queue == NULL)
+		*queue = config->default_queue;
+	return rule;
 }
 
 /* ----- queue locks ----- */
@@ -253,10 +275,13 @@ route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now)
 
 /* ----- gather: the snapshot rank works from ----- */
 
-/* A candidate with its configuration; counters and turns are read after. */
-static void
-init_candidate(Candidate *c, RepConfig *rep, int32 weight, const QueueConfig *queue,
-			   TimestampTz now)
+/*
+ * A candidate with its configuration; counters and turns are filled in
+ * after (from the database here, from a replay's memory in backtest.c).
+ */
+void
+route_init_candidate(Candidate *c, RepConfig *rep, int32 weight, const QueueConfig *queue,
+					 TimestampTz now)
 {
 	memset(c, 0, sizeof(*c));
 	c->rep = rep;
@@ -288,10 +313,37 @@ gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acc
 		return NULL;
 
 	c = palloc(sizeof(Candidate));
-	init_candidate(c, owner, 1, queue, now);
+	route_init_candidate(c, owner, 1, queue, now);
 	caps_load(c, 1, now);
 	c->account_owner = true;
 	return c;
+}
+
+/*
+ * The snapshot's skeleton: the lead's rule, queue and owners, and the
+ * queue's members with their configuration, counters and turns still
+ * zero.  gather_snapshot fills them from the database; a backtest
+ * (backtest.c) from the state it replays in memory.
+ */
+void
+route_snapshot_init(RankSnapshot *snap, const LeadInput *lead, RuleConfig *rule,
+					QueueConfig *queue, TimestampTz now)
+{
+	int			n = queue->nmembers;
+	int			i;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->rule = rule;
+	snap->queue = queue;
+	snap->current_owner = lead->current_owner;
+	snap->excluded = lead->excluded;
+	snap->nexcluded = lead->nexcluded;
+	snap->members = palloc(sizeof(Candidate) * Max(n, 1));
+	snap->order = palloc(sizeof(int) * Max(n, 1));
+	snap->nmembers = n;
+	for (i = 0; i < n; i++)
+		route_init_candidate(&snap->members[i], queue->members[i].rep,
+							 queue->members[i].weight, queue, now);
 }
 
 /*
@@ -304,26 +356,12 @@ static void
 gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
 				QueueConfig *queue, AccountInfo *acct, TimestampTz now, RankSnapshot *snap)
 {
-	int			n = queue->nmembers;
-	int			i;
-
-	memset(snap, 0, sizeof(*snap));
-	snap->rule = rule;
-	snap->queue = queue;
-	snap->current_owner = lead->current_owner;
-	snap->excluded = lead->excluded;
-	snap->nexcluded = lead->nexcluded;
+	route_snapshot_init(snap, lead, rule, queue, now);
 	snap->account_owner = gather_account_owner(config, queue, acct, now);
-	snap->members = palloc(sizeof(Candidate) * Max(n, 1));
-	snap->order = palloc(sizeof(int) * Max(n, 1));
-	snap->nmembers = n;
-	for (i = 0; i < n; i++)
-		init_candidate(&snap->members[i], queue->members[i].rep,
-					   queue->members[i].weight, queue, now);
-	if (n > 0)
+	if (snap->nmembers > 0)
 	{
-		caps_load(snap->members, n, now);
-		strategy_load_state(queue, snap->members, n);
+		caps_load(snap->members, snap->nmembers, now);
+		strategy_load_state(queue, snap->members, snap->nmembers);
 	}
 }
 
@@ -376,8 +414,9 @@ claim_account(AccountInfo *acct, TimestampTz now, RouteResult *res)
 	res->account.id = acct->id;
 }
 
-static const char *
-pick_reason(const RankPick *pick, const QueueConfig *queue)
+/* The decision's reason for rank's pick: how it was made, or the strategy. */
+const char *
+route_pick_reason(const RankPick *pick, const QueueConfig *queue)
 {
 	switch (pick->via)
 	{
@@ -389,6 +428,31 @@ pick_reason(const RankPick *pick, const QueueConfig *queue)
 			break;
 	}
 	return strategy_names[queue->strategy];
+}
+
+/*
+ * A suppressed account, or a suppress rule, rejects the lead: true when
+ * one did, with the outcome and reasons set in *res.
+ */
+bool
+route_suppressed(const AccountInfo *acct, const RuleConfig *rule, RouteResult *res)
+{
+	if (acct->found && acct->suppressed)
+	{
+		res->outcome = ROUTE_SUPPRESSED;
+		res->reject_reason = psprintf("account suppressed: %s",
+									  acct->suppress_reason ? acct->suppress_reason : "no reason given");
+		res->reason = "account_suppressed";
+		return true;
+	}
+	if (rule != NULL && rule->suppress)
+	{
+		res->outcome = ROUTE_SUPPRESSED;
+		res->reject_reason = psprintf("suppressed by rule \"%s\"", rule->name);
+		res->reason = "rule_suppress";
+		return true;
+	}
+	return false;
 }
 
 /* ----- the decision ----- */
@@ -431,16 +495,8 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	}
 
 	/* The rule needs nothing but the lead, so it comes before any lock. */
-	rule = lead->force_queue ? NULL
-		: first_matching_rule(config, doc, lead->score, lead->rules_skip_queue);
+	rule = route_rule_and_queue(config, lead, doc, &res->queue);
 	res->rule = rule;
-	res->queue = rule && rule->queue ? rule->queue : config->default_queue;
-	if (rule == NULL && lead->no_rule_queue != NULL)
-		res->queue = config_find_queue(config, lead->no_rule_queue);
-	if (lead->force_queue)
-		res->queue = config_find_queue(config, lead->force_queue);
-	if (res->queue == NULL)
-		res->queue = config->default_queue;
 	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress) &&
 		lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
 	{
@@ -458,21 +514,8 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 		res->account.id = acct->id;
 		res->account.created = true;
 	}
-	if (acct->found && acct->suppressed)
-	{
-		res->outcome = ROUTE_SUPPRESSED;
-		res->reject_reason = psprintf("account suppressed: %s",
-									  acct->suppress_reason ? acct->suppress_reason : "no reason given");
-		res->reason = "account_suppressed";
+	if (route_suppressed(acct, rule, res))
 		return;
-	}
-	if (rule != NULL && rule->suppress)
-	{
-		res->outcome = ROUTE_SUPPRESSED;
-		res->reject_reason = psprintf("suppressed by rule \"%s\"", rule->name);
-		res->reason = "rule_suppress";
-		return;
-	}
 
 	gather_snapshot(config, lead, rule, res->queue, acct, now, &snap);
 	rank_judge(&snap, now);
@@ -487,7 +530,7 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 
 	res->outcome = ROUTE_ASSIGNED;
 	res->owner = pick.cand->rep;
-	res->reason = pick_reason(&pick, res->queue);
+	res->reason = route_pick_reason(&pick, res->queue);
 	if (mode != ROUTE_EXPLAIN && pick.via != RANK_VIA_ACCOUNT_OWNER)
 	{
 		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now, &res->turn);

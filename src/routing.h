@@ -15,6 +15,7 @@
 #include "candidates.h"
 #include "config_cache.h"
 #include "matching.h"
+#include "rank.h"
 #include "strategy.h"
 
 typedef enum RouteMode
@@ -104,6 +105,17 @@ extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
 extern void route_undo_account(const AccountChange *change, int32 new_owner);
 extern void routing_lock_all_queues(void);
 extern void routing_wait_queue(const QueueConfig *queue);
+extern RuleConfig *route_first_rule(RoutingConfig *config, const RoutingDoc *doc,
+									int32 score, const char *skip_queue);
+extern RuleConfig *route_rule_and_queue(RoutingConfig *config, const LeadInput *lead,
+										const RoutingDoc *doc, QueueConfig **queue);
+extern void route_init_candidate(Candidate *c, RepConfig *rep, int32 weight,
+								 const QueueConfig *queue, TimestampTz now);
+extern void route_snapshot_init(RankSnapshot *snap, const LeadInput *lead, RuleConfig *rule,
+								QueueConfig *queue, TimestampTz now);
+extern bool route_suppressed(const AccountInfo *acct, const RuleConfig *rule,
+							 RouteResult *res);
+extern const char *route_pick_reason(const RankPick *pick, const QueueConfig *queue);
 extern void route_set_follow_up(const LeadInput *lead, RouteResult *res, TimestampTz now);
 
 #endif							/* LEADFLOW_ROUTING_H */

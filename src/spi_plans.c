@@ -27,6 +27,7 @@
 
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
@@ -125,4 +126,38 @@ array_param(const ArrayParams *params, int i, Datum *elems, bool *nulls, int n)
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
 											  params->elem_types[i], params->typlen[i],
 											  params->typbyval[i], params->typalign[i]));
+}
+
+/* ----- reading SPI results ----- */
+
+/* A text column as a C string; NULL for NULL. */
+char *
+spi_col_text(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* An integer column; 0 for NULL (and *isnull set, when asked). */
+int32
+spi_col_int32(HeapTuple tuple, TupleDesc desc, int col, bool *isnull)
+{
+	bool		null;
+	Datum		d = SPI_getbinval(tuple, desc, col, &null);
+
+	if (isnull)
+		*isnull = null;
+	return null ? 0 : DatumGetInt32(d);
+}
+
+/* A bigint column; 0 for NULL. */
+int64
+spi_col_int64(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
 }

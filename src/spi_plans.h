@@ -30,4 +30,9 @@ extern void array_params_init(ArrayParams *params, int n, const Oid *elem_types)
 extern Datum array_param_copy(const ArrayParams *params, int i, Datum value);
 extern Datum array_param(const ArrayParams *params, int i, Datum *elems, bool *nulls, int n);
 
+/* Reading one column of an SPI result row */
+extern char *spi_col_text(HeapTuple tuple, TupleDesc desc, int col);
+extern int32 spi_col_int32(HeapTuple tuple, TupleDesc desc, int col, bool *isnull);
+extern int64 spi_col_int64(HeapTuple tuple, TupleDesc desc, int col);
+
 #endif							/* LEADFLOW_SPI_PLANS_H */

@@ -1,7 +1,7 @@
 # Reports on a hot standby.  A primary and a synchronous streaming
 # standby, pg_cron and leadflow preloaded on both.  On the standby every
-# reporting view and read-only function gives what it gives on the
-# primary, to a superuser, a manager and a rep (row-level security as on
+# reporting view and read-only function (backtest included) gives what
+# it gives on the primary, to a superuser, a manager and a rep (row-level security as on
 # the primary); every function that writes fails at once with 25006 and a
 # hint naming the primary (its address only for roles that may see it);
 # and the per-backend caches of a standby session follow configuration
@@ -81,6 +81,8 @@ my @read_checks = (
 	[ 'explain_score',      q{SELECT e::text FROM leadflow.explain_score(3) e} ],
 	[ 'current_score',      q{SELECT leadflow.current_score(3), leadflow.current_score(6)} ],
 	[ 'predict',            q{SELECT leadflow.predict('{"source": "web", "size": 2}')} ],
+	[ 'backtest',           q{SELECT b::text FROM leadflow.backtest('2026-03-01', '2026-04-01') b} ],
+	[ 'backtest_leads',     q{SELECT b::text FROM leadflow.backtest_leads('2026-03-01', '2026-04-01') b} ],
 	[ 'check_invariants',   q{SELECT count(*) FROM leadflow.check_invariants()} ],
 	[ 'check_counters',     q{SELECT count(*) FROM leadflow.check_counters()} ],
 	[ 'qualification_missing', q{SELECT * FROM leadflow.qualification_missing(3)} ],
@@ -106,6 +108,11 @@ for my $role ('postgres', 'boss', 'ana')
 		  if $role eq 'postgres';
 	}
 }
+
+# A backtest writes nothing, so a standby replays history too.
+like(run_as($standby, 'boss',
+		q{SELECT count(*) > 0 AND bool_and(same) FROM leadflow.backtest_leads('2026-03-01', '2026-04-01')}),
+	qr/^t\n/, 'a manager backtests the month on the standby, and it is the ledger');
 
 # Row-level security holds on the standby: Ana sees her leads only.
 my $ana_leads = $primary->safe_psql('postgres',
