@@ -13,7 +13,7 @@
  * which was a fifth of the cost of routing a lead and more of a sweep.  A
  * batch is written when it is full and at the end of the statement that
  * routed (routing_flush, from the statement trigger or the SQL function);
- * route_load_previous_owners reads the ledger and the unwritten rows.
+ * route_read_previous_owners reads the ledger and the unwritten rows.
  * Each row remembers its subtransaction, so a rolled-back savepoint takes
  * its own rows with it.
  *
@@ -571,14 +571,13 @@ ledger_reset(void)
 }
 
 /*
- * The reps (from_rep and to_rep) named by decisions about a lead that are
- * not written yet: up to max of them go into reps; returns how many there
- * are (call with max 0 to count).
+ * Hand each rep (from_rep and to_rep) named by a decision not written yet
+ * to add, with the decision's lead: one pass over the rows kept in memory,
+ * whatever the number of leads asked about.
  */
-int
-ledger_pending_reps(int64 lead_id, int32 *reps, int max)
+void
+ledger_pending_reps(void (*add) (int64 lead_id, int32 rep_id, void *arg), void *arg)
 {
-	int			n = 0;
 	int			i,
 				col;
 
@@ -586,18 +585,11 @@ ledger_pending_reps(int64 lead_id, int32 *reps, int max)
 	{
 		PendingRow *row = &decisions.rows[i];
 
-		if (DatumGetInt64(row->values[DECISION_LEAD_ID]) != lead_id)
-			continue;
 		for (col = DECISION_FROM_REP; col <= DECISION_TO_REP; col++)
-		{
-			if (row->nulls[col])
-				continue;
-			if (n < max)
-				reps[n] = DatumGetInt32(row->values[col]);
-			n++;
-		}
+			if (!row->nulls[col])
+				add(DatumGetInt64(row->values[DECISION_LEAD_ID]),
+					DatumGetInt32(row->values[col]), arg);
 	}
-	return n;
 }
 
 static void
