@@ -339,7 +339,6 @@ route_snapshot_init(RankSnapshot *snap, const LeadInput *lead, RuleConfig *rule,
 	snap->excluded = lead->excluded;
 	snap->nexcluded = lead->nexcluded;
 	snap->members = palloc(sizeof(Candidate) * Max(n, 1));
-	snap->order = palloc(sizeof(int) * Max(n, 1));
 	snap->nmembers = n;
 	for (i = 0; i < n; i++)
 		route_init_candidate(&snap->members[i], queue->members[i].rep,
