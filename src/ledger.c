@@ -32,6 +32,7 @@
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -235,7 +236,8 @@ decision_plan(void)
 }
 
 /*
- * Alerts come back as their NOTIFY payloads, in the order they were raised.
+ * Alerts come back as the columns of their NOTIFY payloads, in the order
+ * they were inserted (their ids' order: one statement of one backend).
  * A payload carries ids and the kind only: NOTIFY reaches every session
  * that LISTENs, whatever row-level security lets it read, so names, the
  * detail and the rest stay in the row, which a front end reads through
@@ -245,13 +247,48 @@ static void
 alert_plan(void)
 {
 	batch_plan(&alerts,
-					  "WITH a AS ("
-					  " INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
-					  " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
-					  " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
-					  " RETURNING id, json_build_object('id', id, 'kind', kind,"
-					  "  'lead_id', lead_id, 'rep_id', rep_id)::text AS payload)"
-					  " SELECT payload FROM a ORDER BY id");
+			   "INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
+			   " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
+			   " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
+			   " RETURNING id, kind::text, lead_id, rep_id");
+}
+
+/* A bigint column of an alert as JSON: a number or null. */
+static void
+payload_number(StringInfo buf, HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else if (TupleDescAttr(d, col - 1)->atttypid == INT8OID)
+		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(v));
+	else
+		appendStringInfo(buf, "%d", DatumGetInt32(v));
+}
+
+/*
+ * The NOTIFY payload of an alert row returned by alert_plan's INSERT: the
+ * text json_build_object('id', id, 'kind', kind, 'lead_id', lead_id,
+ * 'rep_id', rep_id) gives, built here rather than by the statement.
+ */
+static char *
+alert_payload(HeapTuple t, TupleDesc d)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"id\" : ");
+	payload_number(&buf, t, d, 1);
+	appendStringInfoString(&buf, ", \"kind\" : ");
+	escape_json(&buf, spi_col_text(t, d, 2));
+	appendStringInfoString(&buf, ", \"lead_id\" : ");
+	payload_number(&buf, t, d, 3);
+	appendStringInfoString(&buf, ", \"rep_id\" : ");
+	payload_number(&buf, t, d, 4);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /*
@@ -359,16 +396,11 @@ ledger_flush(void)
 	if (alerts.nrows > 0)
 	{
 		alert_plan();
-		if (batch_write(&alerts, SPI_OK_SELECT))
+		if (batch_write(&alerts, SPI_OK_INSERT_RETURNING))
 		{
 			for (i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-
 				Async_Notify("leadflow_alert",
-							 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
-															   SPI_tuptable->tupdesc, 1, &isnull)));
-			}
+							 alert_payload(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
 		}
 	}
 	if (events.nrows > 0)
