@@ -22,20 +22,18 @@ INSERT INTO leadflow.lead (email) SELECT 'l' || g || '@x.test' FROM generate_ser
 
 -- One batch of 40 leads, each lead passing over its previous owner.
 SET leadflow.sweep_batch_size = 40;
+CREATE FUNCTION pg_temp.ledger_seq_scans() RETURNS bigint LANGUAGE sql
+    AS $$SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'leadflow.decision'::regclass$$;
 BEGIN;   -- the counts of this transaction's scans only grow until it ends
-SELECT seq_scan AS scans_before FROM pg_stat_xact_user_tables
- WHERE relid = 'leadflow.decision'::regclass \gset
+SELECT pg_temp.ledger_seq_scans() AS scans_before \gset
 SELECT * FROM leadflow.sweep('2026-03-09 10:01:00+00') WHERE leads > 0;
-SELECT seq_scan - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch
-  FROM pg_stat_xact_user_tables WHERE relid = 'leadflow.decision'::regclass;
+SELECT pg_temp.ledger_seq_scans() - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch;
 COMMIT;
 -- Again an hour later, with two previous owners each: the third rep.
 BEGIN;   -- the counts of this transaction's scans only grow until it ends
-SELECT seq_scan AS scans_before FROM pg_stat_xact_user_tables
- WHERE relid = 'leadflow.decision'::regclass \gset
+SELECT pg_temp.ledger_seq_scans() AS scans_before \gset
 SELECT * FROM leadflow.sweep('2026-03-09 11:02:00+00') WHERE leads > 0;
-SELECT seq_scan - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch
-  FROM pg_stat_xact_user_tables WHERE relid = 'leadflow.decision'::regclass;
+SELECT pg_temp.ledger_seq_scans() - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch;
 COMMIT;
 SELECT count(*) AS moved_to_a_previous_owner FROM leadflow.decision d
  WHERE d.kind = 'reassign_sla' AND EXISTS
