@@ -35,6 +35,17 @@ SELECT pg_temp.ledger_seq_scans() AS scans_before \gset
 SELECT * FROM leadflow.sweep('2026-03-09 11:02:00+00') WHERE leads > 0;
 SELECT pg_temp.ledger_seq_scans() - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch;
 COMMIT;
+-- The backlog the same way: route_pending reads the ledger once for its
+-- batch.  Twenty leads wait in a queue nobody is in yet.
+INSERT INTO leadflow.queue (name, sticky_account) VALUES ('later', false);
+INSERT INTO leadflow.rule (priority, name, match, queue) VALUES (0, 'later', '{"campaign": "later"}', 'later');
+INSERT INTO leadflow.lead (email, campaign) SELECT 'w' || g || '@x.test', 'later' FROM generate_series(1, 20) g;
+INSERT INTO leadflow.queue_member (queue, rep_id) VALUES ('later', 1), ('later', 2);
+BEGIN;
+SELECT pg_temp.ledger_seq_scans() AS scans_before \gset
+SELECT leadflow.route_pending(100) AS routed;
+SELECT pg_temp.ledger_seq_scans() - :scans_before <= 1 AS ledger_scanned_at_most_once_per_batch;
+COMMIT;
 SELECT count(*) AS moved_to_a_previous_owner FROM leadflow.decision d
  WHERE d.kind = 'reassign_sla' AND EXISTS
        (SELECT FROM leadflow.decision e
