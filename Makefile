@@ -65,6 +65,7 @@ REGRESS = \
 	touches \
 	touch_edges \
 	sweep \
+	sweep_plans \
 	hygiene \
 	reports \
 	scoring \

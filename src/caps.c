@@ -103,11 +103,21 @@ static SPIPlanPtr ensure_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
 static SPIPlanPtr lock_all_plan = NULL;
 
-/* The rep's own calendar date at "now": daily caps count local days. */
+/*
+ * The rep's own calendar date at "now": daily caps count local days.
+ * Remembered for the last "now" asked about: a sweep or a multi-row
+ * INSERT asks it of every candidate of every lead at one instant.
+ */
 DateADT
 rep_local_date(RepConfig *rep, TimestampTz now)
 {
-	return bt_local_date(&rep->sched, now);
+	if (!rep->has_local_date || rep->local_date_of != now)
+	{
+		rep->local_date = bt_local_date(&rep->sched, now);
+		rep->local_date_of = now;
+		rep->has_local_date = true;
+	}
+	return rep->local_date;
 }
 
 /* ----- the in-memory counters ----- */

@@ -39,6 +39,10 @@ typedef struct RepConfig
 	char	  **skills;
 	int			nskills;
 	int32		manager_id;		/* 0 when none */
+	/* rep_local_date's last answer (caps.c), asked again for every lead */
+	bool		has_local_date;
+	TimestampTz local_date_of;
+	DateADT		local_date;
 } RepConfig;
 
 typedef struct QueueMember

@@ -327,10 +327,11 @@ lead_write_sla_restart(int64 lead_id, TimestampTz due)
 	leadflow_routing_writes = true;
 	PG_TRY();
 	{
-		if (SPI_execute_plan(leadflow_plan(&plan,
-										   "UPDATE leadflow.lead SET sla_due_at = $2,"
-										   " reassignments = reassignments + 1 WHERE id = $1",
-										   2, argtypes),
+		/* planned each time: a rare path, whose generic plan could scan (spi_plans.c) */
+		if (SPI_execute_plan(leadflow_plan_custom(&plan,
+												  "UPDATE leadflow.lead SET sla_due_at = $2,"
+												  " reassignments = reassignments + 1 WHERE id = $1",
+												  2, argtypes),
 							 args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "leadflow: could not restart the SLA of lead " INT64_FORMAT, lead_id);
 	}

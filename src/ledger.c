@@ -13,7 +13,7 @@
  * which was a fifth of the cost of routing a lead and more of a sweep.  A
  * batch is written when it is full and at the end of the statement that
  * routed (routing_flush, from the statement trigger or the SQL function);
- * route_load_previous_owners reads the ledger and the unwritten rows.
+ * route_read_previous_owners reads the ledger and the unwritten rows.
  * Each row remembers its subtransaction, so a rolled-back savepoint takes
  * its own rows with it.
  *
@@ -32,6 +32,7 @@
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -235,7 +236,8 @@ decision_plan(void)
 }
 
 /*
- * Alerts come back as their NOTIFY payloads, in the order they were raised.
+ * Alerts come back as the columns of their NOTIFY payloads, in the order
+ * they were inserted (their ids' order: one statement of one backend).
  * A payload carries ids and the kind only: NOTIFY reaches every session
  * that LISTENs, whatever row-level security lets it read, so names, the
  * detail and the rest stay in the row, which a front end reads through
@@ -245,13 +247,48 @@ static void
 alert_plan(void)
 {
 	batch_plan(&alerts,
-					  "WITH a AS ("
-					  " INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
-					  " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
-					  " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
-					  " RETURNING id, json_build_object('id', id, 'kind', kind,"
-					  "  'lead_id', lead_id, 'rep_id', rep_id)::text AS payload)"
-					  " SELECT payload FROM a ORDER BY id");
+			   "INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
+			   " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
+			   " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
+			   " RETURNING id, kind::text, lead_id, rep_id");
+}
+
+/* A bigint column of an alert as JSON: a number or null. */
+static void
+payload_number(StringInfo buf, HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else if (TupleDescAttr(d, col - 1)->atttypid == INT8OID)
+		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(v));
+	else
+		appendStringInfo(buf, "%d", DatumGetInt32(v));
+}
+
+/*
+ * The NOTIFY payload of an alert row returned by alert_plan's INSERT: the
+ * text json_build_object('id', id, 'kind', kind, 'lead_id', lead_id,
+ * 'rep_id', rep_id) gives, built here rather than by the statement.
+ */
+static char *
+alert_payload(HeapTuple t, TupleDesc d)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"id\" : ");
+	payload_number(&buf, t, d, 1);
+	appendStringInfoString(&buf, ", \"kind\" : ");
+	escape_json(&buf, spi_col_text(t, d, 2));
+	appendStringInfoString(&buf, ", \"lead_id\" : ");
+	payload_number(&buf, t, d, 3);
+	appendStringInfoString(&buf, ", \"rep_id\" : ");
+	payload_number(&buf, t, d, 4);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /*
@@ -359,16 +396,11 @@ ledger_flush(void)
 	if (alerts.nrows > 0)
 	{
 		alert_plan();
-		if (batch_write(&alerts, SPI_OK_SELECT))
+		if (batch_write(&alerts, SPI_OK_INSERT_RETURNING))
 		{
 			for (i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-
 				Async_Notify("leadflow_alert",
-							 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
-															   SPI_tuptable->tupdesc, 1, &isnull)));
-			}
+							 alert_payload(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
 		}
 	}
 	if (events.nrows > 0)
@@ -571,14 +603,13 @@ ledger_reset(void)
 }
 
 /*
- * The reps (from_rep and to_rep) named by decisions about a lead that are
- * not written yet: up to max of them go into reps; returns how many there
- * are (call with max 0 to count).
+ * Hand each rep (from_rep and to_rep) named by a decision not written yet
+ * to add, with the decision's lead: one pass over the rows kept in memory,
+ * whatever the number of leads asked about.
  */
-int
-ledger_pending_reps(int64 lead_id, int32 *reps, int max)
+void
+ledger_pending_reps(void (*add) (int64 lead_id, int32 rep_id, void *arg), void *arg)
 {
-	int			n = 0;
 	int			i,
 				col;
 
@@ -586,18 +617,11 @@ ledger_pending_reps(int64 lead_id, int32 *reps, int max)
 	{
 		PendingRow *row = &decisions.rows[i];
 
-		if (DatumGetInt64(row->values[DECISION_LEAD_ID]) != lead_id)
-			continue;
 		for (col = DECISION_FROM_REP; col <= DECISION_TO_REP; col++)
-		{
-			if (row->nulls[col])
-				continue;
-			if (n < max)
-				reps[n] = DatumGetInt32(row->values[col]);
-			n++;
-		}
+			if (!row->nulls[col])
+				add(DatumGetInt64(row->values[DECISION_LEAD_ID]),
+					DatumGetInt32(row->values[col]), arg);
 	}
-	return n;
 }
 
 static void

@@ -38,7 +38,8 @@ extern void ledger_flush(void);
 extern void ledger_hold(int64 about);
 extern void ledger_release(bool drop);
 extern void ledger_reset(void);
-extern int	ledger_pending_reps(int64 lead_id, int32 *reps, int max);
+extern void ledger_pending_reps(void (*add) (int64 lead_id, int32 rep_id, void *arg),
+							   void *arg);
 extern void ledger_alert(const char *kind, int64 lead_id, int32 rep_id,
 						 Jsonb *detail, TimestampTz at);
 extern Jsonb *ledger_detail(int npairs, const char **keys, const char **values);

@@ -218,6 +218,30 @@ rank_order(Strategy strategy, Candidate *cands, int ncands, int *order)
 	return n;
 }
 
+/*
+ * The candidate without a reason that the strategy prefers most (the
+ * first of rank_order's order), or -1 when every one has a reason.  One
+ * pass, not a sort of the whole queue: the pick wants only the first, once
+ * per lead.
+ */
+static int
+rank_best(Strategy strategy, Candidate *cands, int ncands)
+{
+	OrderContext ctx;
+	int			best = -1;
+	int			i;
+
+	if (strategy == STRATEGY_PERFORMANCE)
+		derive_performance_weights(cands, ncands);
+	ctx.cands = cands;
+	ctx.strategy = strategy;
+	for (i = 0; i < ncands; i++)
+		if (cands[i].reason == NULL &&
+			(best < 0 || compare_candidates(&i, &best, &ctx) < 0))
+			best = i;
+	return best;
+}
+
 /* ----- the pick ----- */
 
 /*
@@ -259,7 +283,7 @@ bool
 rank_pick(RankSnapshot *snap, RankPick *pick)
 {
 	Candidate  *owner = snap->account_owner;
-	int			n;
+	int			best;
 
 	pick->cand = NULL;
 	pick->index = -1;
@@ -272,14 +296,14 @@ rank_pick(RankSnapshot *snap, RankPick *pick)
 	}
 	if (snap->nmembers == 0)
 		return false;
-	n = rank_order(snap->queue->strategy, snap->members, snap->nmembers, snap->order);
+	best = rank_best(snap->queue->strategy, snap->members, snap->nmembers);
 	/* taken back at most once: after that none has that reason left */
-	if (n == 0 && readmit_previous_owners(snap))
-		n = rank_order(snap->queue->strategy, snap->members, snap->nmembers, snap->order);
-	if (n == 0)
+	if (best < 0 && readmit_previous_owners(snap))
+		best = rank_best(snap->queue->strategy, snap->members, snap->nmembers);
+	if (best < 0)
 		return false;
-	pick->index = snap->order[0];
-	pick->cand = &snap->members[pick->index];
+	pick->index = best;
+	pick->cand = &snap->members[best];
 	pick->via = snap->previous_owners_back ? RANK_VIA_PREVIOUS_OWNER : RANK_VIA_STRATEGY;
 	return true;
 }

@@ -30,7 +30,6 @@ typedef struct RankSnapshot
 	Candidate  *members;		/* the queue's members, in its order */
 	int			nmembers;
 	Candidate  *account_owner;	/* a sticky queue's account owner, or NULL */
-	int		   *order;			/* scratch of nmembers ints */
 	bool		previous_owners_back;	/* rank's progress: see rank_pick */
 } RankSnapshot;
 

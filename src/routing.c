@@ -339,7 +339,6 @@ route_snapshot_init(RankSnapshot *snap, const LeadInput *lead, RuleConfig *rule,
 	snap->excluded = lead->excluded;
 	snap->nexcluded = lead->nexcluded;
 	snap->members = palloc(sizeof(Candidate) * Max(n, 1));
-	snap->order = palloc(sizeof(int) * Max(n, 1));
 	snap->nmembers = n;
 	for (i = 0; i < n; i++)
 		route_init_candidate(&snap->members[i], queue->members[i].rep,
@@ -629,34 +628,108 @@ route_record(const LeadInput *lead, const RouteResult *res, bool first_attempt,
 }
 
 /*
- * Owners the lead has had (from the ledger, written and still in memory):
- * a reassignment skips them.
+ * The owners a batch of leads have had, from the ledger (written and
+ * still in memory): a reassignment skips them.
  */
+typedef struct OwnerHistory
+{
+	int64		lead_id;		/* the hash key */
+	int			n;
+	int			capacity;
+	int32	   *reps;
+} OwnerHistory;
+
+static void
+history_add(int64 lead_id, int32 rep_id, void *arg)
+{
+	OwnerHistory *h = hash_search((HTAB *) arg, &lead_id, HASH_FIND, NULL);
+	int			i;
+
+	if (h == NULL)
+		return;					/* not a lead asked about */
+	for (i = 0; i < h->n; i++)
+		if (h->reps[i] == rep_id)
+			return;
+	if (h->n == h->capacity)
+	{
+		h->capacity = h->capacity ? 2 * h->capacity : 4;
+		h->reps = h->reps ? repalloc(h->reps, sizeof(int32) * h->capacity)
+			: palloc(sizeof(int32) * h->capacity);
+	}
+	h->reps[h->n++] = rep_id;
+}
+
+/*
+ * Read the previous owners of leads ids[0..n) with one statement, into a
+ * table made in the current memory context, for route_set_previous_owners.
+ * One statement per batch, not one per lead, and planned for its array
+ * each time (leadflow_plan_custom): a saved per-lead look-up that settled
+ * on a generic plan while the ledger was small scanned the whole ledger
+ * for every lead.  The caller is connected to SPI.
+ */
+PreviousOwners *
+route_read_previous_owners(const int64 *ids, int n)
+{
+	static const Oid argtypes[] = {INT8ARRAYOID};
+	HASHCTL		ctl;
+	HTAB	   *table;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		arg;
+	uint64		row;
+	int			i;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(OwnerHistory);
+	ctl.hcxt = CurrentMemoryContext;
+	table = hash_create("leadflow previous owners", Max(n, 16), &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < n; i++)
+	{
+		bool		found;
+		OwnerHistory *h = hash_search(table, &ids[i], HASH_ENTER, &found);
+
+		if (!found)
+		{
+			h->n = h->capacity = 0;
+			h->reps = NULL;
+		}
+		elems[i] = Int64GetDatum(ids[i]);
+	}
+	arg = PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(leadflow_plan_custom(&previous_owners_plan,
+											  "SELECT d.lead_id, v.r FROM leadflow.decision d,"
+											  " LATERAL (VALUES (d.from_rep), (d.to_rep)) v(r)"
+											  " WHERE d.lead_id = ANY ($1) AND v.r IS NOT NULL",
+											  1, argtypes),
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not read the leads' previous owners");
+	for (row = 0; row < SPI_processed; row++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[row];
+
+		history_add(spi_col_int64(t, SPI_tuptable->tupdesc, 1),
+					spi_col_int32(t, SPI_tuptable->tupdesc, 2, NULL), table);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	ledger_pending_reps(history_add, table);
+	pfree(elems);
+	return (PreviousOwners *) table;
+}
+
+/* Set the lead's previous owners from those read for its batch. */
+void
+route_set_previous_owners(LeadInput *lead, PreviousOwners *owners)
+{
+	OwnerHistory *h = hash_search((HTAB *) owners, &lead->id, HASH_FIND, NULL);
+
+	lead->excluded = h ? h->reps : NULL;
+	lead->nexcluded = h ? h->n : 0;
+}
+
+/* The previous owners of one lead. */
 void
 route_load_previous_owners(LeadInput *lead)
 {
-	static const Oid argtypes[] = {INT8OID};
-	Datum		arg = Int64GetDatum(lead->id);
-	uint64		i;
-	int			npending;
-
-	if (SPI_execute_plan(leadflow_plan(&previous_owners_plan,
-									   "SELECT DISTINCT r FROM leadflow.decision d,"
-									   " LATERAL (VALUES (d.from_rep), (d.to_rep)) v(r)"
-									   " WHERE d.lead_id = $1 AND r IS NOT NULL",
-									   1, argtypes),
-						 &arg, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read the lead's previous owners");
-	npending = ledger_pending_reps(lead->id, NULL, 0);
-	lead->excluded = palloc(sizeof(int32) * (SPI_processed + npending + 1));
-	lead->nexcluded = (int) SPI_processed;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		lead->excluded[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-														SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	/* a rep listed twice is harmless: exclusion only asks "is it there" */
-	lead->nexcluded += ledger_pending_reps(lead->id, lead->excluded + lead->nexcluded, npending);
+	route_set_previous_owners(lead, route_read_previous_owners(&lead->id, 1));
 }

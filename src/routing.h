@@ -99,6 +99,9 @@ extern void route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 						 RouteResult *res);
 extern void route_record(const LeadInput *lead, const RouteResult *res,
 						 bool first_attempt, TimestampTz now);
+typedef struct PreviousOwners PreviousOwners;	/* opaque: routing.c */
+extern PreviousOwners *route_read_previous_owners(const int64 *ids, int n);
+extern void route_set_previous_owners(LeadInput *lead, PreviousOwners *owners);
 extern void route_load_previous_owners(LeadInput *lead);
 extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
 						const QueueConfig *queue, Jsonb *detail, TimestampTz now);

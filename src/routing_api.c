@@ -96,10 +96,11 @@ fetch_lead(int64 lead_id, bool lock)
 /*
  * Route one lead by id, inside the caller's SPI connection.  Returns the
  * new owner, or 0 when the lead went to the backlog (or already had an
- * owner and *already_owned is set).
+ * owner and *already_owned is set).  owners: the previous owners read for
+ * the lead's batch (route_read_previous_owners), or NULL to read them.
  */
-int32
-route_by_id(int64 lead_id, TimestampTz now, bool *already_owned)
+static int32
+route_lead(int64 lead_id, TimestampTz now, PreviousOwners *owners, bool *already_owned)
 {
 	RoutingConfig *config = routing_config();
 	LeadColumns cols;
@@ -125,13 +126,23 @@ route_by_id(int64 lead_id, TimestampTz now, bool *already_owned)
 
 	/* A lead that was never queued is routed for the first time. */
 	first_attempt = lead.queue == NULL;
-	route_load_previous_owners(&lead);
+	if (owners != NULL)
+		route_set_previous_owners(&lead, owners);
+	else
+		route_load_previous_owners(&lead);
 	route_decide(&lead, first_attempt ? ROUTE_NEW : ROUTE_RETRY, now, &res);
 	lead_result_values(&lead, &res, config, now, values, nulls);
 
 	lead_write_result(config, lead.id, values, nulls, 0);
 	route_record(&lead, &res, first_attempt, now);
 	return res.outcome == ROUTE_ASSIGNED ? res.owner->id : 0;
+}
+
+/* The same, reading the lead's previous owners from the ledger. */
+int32
+route_by_id(int64 lead_id, TimestampTz now, bool *already_owned)
+{
+	return route_lead(lead_id, now, NULL, already_owned);
 }
 
 PG_FUNCTION_INFO_V1(leadflow_route);
@@ -153,16 +164,23 @@ leadflow_route(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(owner);
 }
 
+/* route_pending's batch: its instant and its leads' previous owners. */
+typedef struct PendingBatch
+{
+	TimestampTz now;
+	PreviousOwners *owners;
+} PendingBatch;
+
 /* One lead of route_pending's batch: 0 (counted) when it got an owner. */
 static int
 route_pending_step(int64 lead_id, void *arg)
 {
-	TimestampTz now = *(TimestampTz *) arg;
+	PendingBatch *b = (PendingBatch *) arg;
 	bool		already_owned;
 	int32		owner;
 
 	SPI_connect();
-	owner = route_by_id(lead_id, now, &already_owned);
+	owner = route_lead(lead_id, b->now, b->owners, &already_owned);
 	SPI_finish();
 	return owner != 0 && !already_owned ? 0 : -1;
 }
@@ -185,14 +203,16 @@ route_pending_batch(int32 max, TimestampTz now)
 	uint64		n,
 				i;
 	int64		assigned = 0;
-	LeadBatchHooks hooks = {route_pending_step, NULL, NULL, &now, "backlog_assigned"};
+	PendingBatch b;
+	LeadBatchHooks hooks = {route_pending_step, NULL, NULL, &b, "backlog_assigned"};
 
-	if (SPI_execute_plan(leadflow_plan(&pending_plan,
-									   "SELECT id FROM leadflow.lead"
-									   " WHERE owner_id IS NULL AND stage IN ('new', 'working')"
-									   " ORDER BY created_at, id LIMIT $1"
-									   " FOR NO KEY UPDATE SKIP LOCKED",
-									   1, argtypes),
+	/* planned each time, for the batch: see leadflow_plan_custom */
+	if (SPI_execute_plan(leadflow_plan_custom(&pending_plan,
+											  "SELECT id FROM leadflow.lead"
+											  " WHERE owner_id IS NULL AND stage IN ('new', 'working')"
+											  " ORDER BY created_at, id LIMIT $1"
+											  " FOR NO KEY UPDATE SKIP LOCKED",
+											  1, argtypes),
 						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not find pending leads");
 	n = SPI_processed;
@@ -208,6 +228,9 @@ route_pending_batch(int32 max, TimestampTz now)
 		return 0;
 	routing_lock_all_queues();
 	caps_lock_all();
+	b.now = now;
+	/* one look-up of the ledger for the batch, not one per lead */
+	b.owners = route_read_previous_owners(ids, (int) n);
 	/* one write of the counters for the whole batch, not one per lead */
 	leadflow_defer_flush++;
 	PG_TRY();

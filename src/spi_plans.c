@@ -56,20 +56,15 @@ leadflow_plans_reset(void)
 		*plan_slots[i] = NULL;
 }
 
-/*
- * Return the plan in *slot, preparing and saving it on first use.  The
- * caller must be connected to SPI.
- */
-SPIPlanPtr
-leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
+/* Prepare sql with cursor_options, keep it and remember its slot. */
+static SPIPlanPtr
+prepare_saved(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
+			  int cursor_options)
 {
 	SPIPlanPtr	plan;
 	int			i;
 
-	if (*slot != NULL)
-		return *slot;
-
-	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, cursor_options);
 	if (plan == NULL)
 		elog(ERROR, "leadflow: SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
@@ -83,6 +78,35 @@ leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 		elog(ERROR, "leadflow: too many saved plans");
 	plan_slots[nplan_slots++] = slot;
 	return plan;
+}
+
+/*
+ * Return the plan in *slot, preparing and saving it on first use.  The
+ * caller must be connected to SPI.
+ */
+SPIPlanPtr
+leadflow_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
+{
+	if (*slot != NULL)
+		return *slot;
+	return prepare_saved(slot, sql, nargs, argtypes, 0);
+}
+
+/*
+ * The same for a statement planned anew, for its parameters and the
+ * tables' sizes now, every time it runs.  A saved statement may otherwise
+ * settle, after five runs, on a generic plan chosen while its table was
+ * small -- ANALYZEd empty, say -- and keep it while the table grows: a
+ * sequential scan of the whole ledger for what an index finds in a few
+ * pages.  Worth its planning only for a statement that runs once per
+ * batch, not per lead.
+ */
+SPIPlanPtr
+leadflow_plan_custom(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
+{
+	if (*slot != NULL)
+		return *slot;
+	return prepare_saved(slot, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
 /*

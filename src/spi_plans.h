@@ -12,6 +12,8 @@
 
 extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
 								int nargs, const Oid *argtypes);
+extern SPIPlanPtr leadflow_plan_custom(SPIPlanPtr *slot, const char *sql,
+									   int nargs, const Oid *argtypes);
 extern void leadflow_plans_reset(void);
 
 /* Array parameters of statements that write many rows at once */

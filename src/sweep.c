@@ -25,6 +25,13 @@
  * queue's routing lock and every rep's counter row, in order
  * (docs/routing.md, "Concurrency"); a lead whose move fails is skipped
  * with an alert (lead_batch.c).
+ *
+ * Per batch, not per lead: the claim returns the locked rows whole (no
+ * lead is read again), the previous owners of all its leads come from one
+ * look-up of the ledger, and the moves are written together.  The claims
+ * and that look-up are planned for their values every time
+ * (leadflow_plan_custom): once per batch, and a plan saved while the lead
+ * table or the ledger was small would scan them whole.
  */
 #include "postgres.h"
 
@@ -80,28 +87,34 @@ try_sweep_lock(void)
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* Lock and return the ids of a batch of leads selected by plan. */
-static int64 *
-claim_batch(SPIPlanPtr plan, TimestampTz as_of, int *n)
+/*
+ * Lock a batch of leads selected by plan and return their rows (so that
+ * no lead is read again) and, in *ids, their ids.
+ */
+static SPITupleTable *
+claim_batch(SPIPlanPtr plan, TimestampTz as_of, int64 **ids, int *n)
 {
 	Datum		args[2];
-	int64	   *ids;
+	SPITupleTable *rows;
+	int			id_column;
 	uint64		i;
 
 	args[0] = TimestampTzGetDatum(as_of);
 	args[1] = Int32GetDatum(leadflow_sweep_batch_size);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not find leads to sweep");
+	rows = SPI_tuptable;
+	id_column = SPI_fnumber(rows->tupdesc, "id");
 	*n = (int) SPI_processed;
-	ids = palloc(sizeof(int64) * Max(*n, 1));
+	*ids = palloc(sizeof(int64) * Max(*n, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-											 SPI_tuptable->tupdesc, 1, &isnull));
+		(*ids)[i] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc, id_column,
+												&isnull));
 	}
-	return ids;
+	return rows;
 }
 
 static SPIPlanPtr
@@ -109,13 +122,13 @@ sla_breach_plan(void)
 {
 	static const Oid argtypes[] = {TIMESTAMPTZOID, INT4OID};
 
-	return leadflow_plan(&breach_plan,
-						 "SELECT id FROM leadflow.lead"
-						 " WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL"
-						 " AND sla_due_at < $1"
-						 " ORDER BY sla_due_at, id LIMIT $2"
-						 " FOR NO KEY UPDATE SKIP LOCKED",
-						 2, argtypes);
+	return leadflow_plan_custom(&breach_plan,
+								"SELECT * FROM leadflow.lead"
+								" WHERE stage IN ('new', 'working') AND owner_id IS NOT NULL"
+								" AND sla_due_at < $1"
+								" ORDER BY sla_due_at, id LIMIT $2"
+								" FOR NO KEY UPDATE SKIP LOCKED",
+								2, argtypes);
 }
 
 static SPIPlanPtr
@@ -124,7 +137,7 @@ ownership_window_plan(void)
 	static const Oid argtypes[] = {TIMESTAMPTZOID, INT4OID};
 
 #define HANDOFF_PLAN(handing_off) \
-	"SELECT l.id FROM leadflow.lead l" \
+	"SELECT l.* FROM leadflow.lead l" \
 	" JOIN leadflow.queue q ON q.name = l.queue" \
 	" WHERE " handing_off \
 	" AND l.stage IN ('new', 'working') AND l.owner_id IS NOT NULL" \
@@ -133,32 +146,12 @@ ownership_window_plan(void)
 	" FOR NO KEY UPDATE OF l SKIP LOCKED"
 
 	if (routing_config()->schema_1_2)
-		return leadflow_plan(&handoff_plan[1],
-							 HANDOFF_PLAN("(q.then_queue IS NOT NULL OR q.handoff_by_rules)"),
-							 2, argtypes);
-	return leadflow_plan(&handoff_plan[0], HANDOFF_PLAN("q.then_queue IS NOT NULL"),
-						 2, argtypes);
+		return leadflow_plan_custom(&handoff_plan[1],
+									HANDOFF_PLAN("(q.then_queue IS NOT NULL OR q.handoff_by_rules)"),
+									2, argtypes);
+	return leadflow_plan_custom(&handoff_plan[0], HANDOFF_PLAN("q.then_queue IS NOT NULL"),
+								2, argtypes);
 #undef HANDOFF_PLAN
-}
-
-/* Read a locked lead; false when it no longer exists. */
-static bool
-read_lead(RoutingConfig *config, int64 lead_id, LeadInput *lead)
-{
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID};
-	Datum		arg = Int64GetDatum(lead_id);
-	LeadColumns cols;
-
-	if (SPI_execute_plan(leadflow_plan(&plan, "SELECT * FROM leadflow.lead WHERE id = $1",
-									   1, argtypes),
-						 &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
-	if (SPI_processed == 0)
-		return false;
-	lead_columns_init(&cols, SPI_tuptable->tupdesc);
-	lead_input_from_tuple(lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
-	return stage_is_open(config, lead->stage) && lead->current_owner != 0;
 }
 
 /*
@@ -169,6 +162,9 @@ read_lead(RoutingConfig *config, int64 lead_id, LeadInput *lead)
  */
 #define MOVES_PER_WRITE 1000
 static LeadWrites *batch_moves = NULL;
+
+/* The previous owners of the batch's leads, when its step needs them. */
+static PreviousOwners *batch_previous_owners = NULL;
 
 /* Record a move's result for the lead, releasing the old owner's seat. */
 static void
@@ -318,7 +314,7 @@ sweep_sla_breach(RoutingConfig *config, LeadInput *lead, TimestampTz now)
 		queue = config->default_queue;
 	/* the old owner's manager hears of it, whatever happens next */
 	alert_move(config, "sla_breach", managers_recipient(config, lead, queue), lead, NULL, now);
-	route_load_previous_owners(lead);
+	route_set_previous_owners(lead, batch_previous_owners);
 	if (lead->reassignments >= queue->max_reassignments)
 		return escalate(config, lead, queue, now);
 
@@ -368,7 +364,28 @@ typedef struct SweepBatch
 	SweepStep	step;
 	TimestampTz as_of;
 	LeadWrites	moves;
+	const int64 *ids;			/* the claimed leads, in order */
+	int			n;
+	SPITupleTable *rows;		/* their rows, locked */
+	LeadColumns cols;
+	int			next;			/* where the next lead is, most likely */
 } SweepBatch;
+
+/* The claimed row of lead_id. */
+static HeapTuple
+claimed_row(SweepBatch *b, int64 lead_id)
+{
+	int			i;
+
+	/* the leads come in order; after a rollback they start again earlier */
+	if (b->next >= b->n || b->ids[b->next] != lead_id)
+		for (b->next = 0; b->next < b->n && b->ids[b->next] != lead_id; b->next++)
+			;
+	if (b->next >= b->n)
+		elog(ERROR, "leadflow: lead " INT64_FORMAT " is not in the sweep's batch", lead_id);
+	i = b->next++;
+	return b->rows->vals[i];
+}
 
 /* One lead of a batch (lead_batch.c): the step, if it is still due. */
 static int
@@ -381,7 +398,9 @@ sweep_one(int64 lead_id, void *arg)
 
 	SPI_connect();
 	config = routing_config();
-	if (read_lead(config, lead_id, &lead))
+	/* locked by the claim, so as it was read; still open and owned by the query */
+	lead_input_from_tuple(&lead, claimed_row(b, lead_id), b->rows->tupdesc, &b->cols);
+	if (stage_is_open(config, lead.stage) && lead.current_owner != 0)
 		counted = b->step(config, &lead, b->as_of);
 	if (b->moves.n >= MOVES_PER_WRITE)
 		lead_writes_flush(&b->moves, config);
@@ -419,18 +438,29 @@ sweep_batch(SPIPlanPtr plan, SweepStep step, const char *action, TimestampTz as_
 			int64 *counts)
 {
 	int			n;
-	int64	   *ids = claim_batch(plan, as_of, &n);
+	int64	   *ids;
 	SweepBatch	b;
 	LeadBatchHooks hooks = {sweep_one, sweep_write, sweep_discard, &b, action};
 
+	b.rows = claim_batch(plan, as_of, &ids, &n);
 	if (n == 0)
+	{
+		SPI_freetuptable(b.rows);
 		return;
+	}
 	routing_lock_all_queues();
 	caps_lock_all();
 	b.step = step;
 	b.as_of = as_of;
+	b.ids = ids;
+	b.n = n;
+	b.next = 0;
+	lead_columns_init(&b.cols, b.rows->tupdesc);
 	lead_writes_init(&b.moves, CurrentMemoryContext);
 	batch_moves = &b.moves;
+	/* a reassignment passes over every owner the lead has had */
+	if (step == sweep_sla_breach)
+		batch_previous_owners = route_read_previous_owners(ids, n);
 	PG_TRY();
 	{
 		lead_batch_run(ids, n, &hooks, counts, SWEEP_NACTIONS, as_of);
@@ -438,8 +468,10 @@ sweep_batch(SPIPlanPtr plan, SweepStep step, const char *action, TimestampTz as_
 	PG_FINALLY();
 	{
 		batch_moves = NULL;
+		batch_previous_owners = NULL;
 	}
 	PG_END_TRY();
+	SPI_freetuptable(b.rows);
 }
 
 PG_FUNCTION_INFO_V1(leadflow_sweep);

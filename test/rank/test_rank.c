@@ -102,7 +102,6 @@ world(int n, Strategy strategy)
 	snap.queue = &queue;
 	snap.members = members;
 	snap.nmembers = n;
-	snap.order = order;
 	snap.excluded = excluded;
 }
 
