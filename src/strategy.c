@@ -41,6 +41,7 @@ strategy_from_name(const char *name)
 
 static SPIPlanPtr state_plan = NULL;
 static SPIPlanPtr commit_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
 
 static bool
 uses_weights(Strategy s)
@@ -325,7 +326,22 @@ flush_queue(QueueTurns *q)
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[4] = PointerGetDatum(construct_array(weights, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(leadflow_plan(&commit_plan,
+	/*
+	 * An UPDATE first: the rows are there but for a member's first turn,
+	 * and an upsert that meets its conflict locks the row before updating
+	 * it -- one more WAL record per row written, every turn.
+	 */
+	if (SPI_execute_plan(leadflow_plan(&update_plan,
+									   "UPDATE leadflow.member_state AS s"
+									   " SET last_assigned_at = u.last_at, last_turn = u.turn,"
+									   "  current_weight = u.w"
+									   " FROM unnest($2, $3, $4, $5) AS u(rep_id, last_at, turn, w)"
+									   " WHERE s.queue = $1 AND s.rep_id = u.rep_id",
+									   5, argtypes),
+						 args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not record the queue's turns");
+	if (SPI_processed < (uint64) n &&
+		SPI_execute_plan(leadflow_plan(&commit_plan,
 									   "INSERT INTO leadflow.member_state AS s"
 									   " (queue, rep_id, last_assigned_at, last_turn, current_weight)"
 									   " SELECT $1, u.rep_id, u.last_at, u.turn, u.w"
