@@ -12,7 +12,10 @@
 # events per run are printed, a lock wait named by its lock type (the
 # queue's routing lock and the contact key are advisory locks, told apart
 # by their lock space).  WAL written per transaction comes from
-# pg_current_wal_lsn() before and after each run.
+# pg_current_wal_lsn() before and after each run, with the records and
+# full-page images among it from pg_stat_wal (cluster-wide, so the
+# sampler's few rows count too; backends report it as they finish, so a
+# run's last transactions may be counted in the next).
 # Prints tps and average latency with the ratios to the bare table and to
 # the reference.  Run by run.sh (see there for the environment).
 set -euo pipefail
@@ -30,7 +33,8 @@ psql=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "${conn[@]}")
 "${psql[@]}" -c "ALTER DATABASE $BENCH_DB SET leadflow.clock = '2026-03-09 15:00:00+00'"
 "${psql[@]}" <<'SQL'
 CREATE TABLE pgbench_results (target text, clients int, seconds int, xacts bigint,
-                              tps float8, latency_ms float8, wal_bytes numeric);
+                              tps float8, latency_ms float8, wal_bytes numeric,
+                              wal_records bigint, wal_fpi bigint);
 CREATE TABLE pgbench_waits (target text, clients int, wait text);
 SQL
 
@@ -86,7 +90,7 @@ SQL
 for c in $clients; do
 	for target in $targets; do
 		"${psql[@]}" -c CHECKPOINT
-		lsn=$("${psql[@]}" -Atc "SELECT pg_current_wal_lsn()")
+		read -r lsn records fpi < <("${psql[@]}" -AtF' ' -c "SELECT pg_current_wal_lsn(), wal_records, wal_fpi FROM pg_stat_wal")
 		start_sampler "$target" "$c"
 		out=$("$BINDIR/pgbench" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$secs" \
 			-f "$work/$target.sql" "${conn[@]}" 2>&1) || { echo "$out"; exit 1; }
@@ -97,7 +101,8 @@ for c in $clients; do
 		failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
 		[ "${failed:-0}" = 0 ] || { echo "$out"; exit 1; }
 		"${psql[@]}" -c "INSERT INTO pgbench_results VALUES ('$target', $c, $secs, $xacts, $tps, $lat,
-			pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn'))"
+			pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn'),
+			(SELECT wal_records - $records FROM pg_stat_wal), (SELECT wal_fpi - $fpi FROM pg_stat_wal))"
 	done
 done
 
@@ -108,7 +113,9 @@ SELECT r.target, r.clients, r.seconds, r.xacts, round(r.tps::numeric) AS tps,
        round(r.latency_ms::numeric, 3) AS latency_ms,
        round((r.tps / b.tps)::numeric, 3) AS tps_vs_bare,
        round((r.tps / p.tps)::numeric, 2) AS tps_vs_reference,
-       round(r.wal_bytes / nullif(r.xacts, 0)) AS wal_bytes_per_xact
+       round(r.wal_bytes / nullif(r.xacts, 0)) AS wal_bytes_per_xact,
+       round(r.wal_records::numeric / nullif(r.xacts, 0), 1) AS wal_records_per_xact,
+       round(r.wal_fpi::numeric / nullif(r.xacts, 0), 2) AS fpi_per_xact
   FROM pgbench_results r
   LEFT JOIN pgbench_results b ON b.clients = r.clients AND b.target = 'bare'
   LEFT JOIN pgbench_results p ON p.clients = r.clients AND p.target = 'reference'
