@@ -245,32 +245,20 @@ take_locked_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 }
 
 /*
- * How lock_counters_if may wait for a rep's counter row that another
- * transaction holds: always; only upward -- the row of a rep whose id is
- * below one this transaction holds is not waited for, since waiting
- * downward is how two transactions would each wait for the other; or
- * never (routing without the queue lock: routing_owner_first in routing.c).
- */
-typedef enum CounterWait
-{
-	COUNTER_WAIT,
-	COUNTER_WAIT_UPWARD,
-	COUNTER_NO_WAIT
-} CounterWait;
-
-/*
- * Lock the rep's counter row and read it, creating it if missing; false
- * when wait says not to wait and another transaction holds it now.
+ * Lock the rep's counter row and read it, creating it if missing.  With
+ * only_upward, the row of a rep whose id is below one this transaction
+ * holds is not waited for -- waiting downward is how two transactions
+ * would each wait for the other -- and false says another transaction
+ * holds it now.
  */
 static bool
-lock_counters_if(RepCounters *e, CounterWait wait)
+lock_counters_if(RepCounters *e, bool only_upward)
 {
 	static SPIPlanPtr skip_plan = NULL;
 	static SPIPlanPtr exists_plan = NULL;
 	static const Oid argtypes[] = {INT4OID};
 	Datum		arg = Int32GetDatum(e->rep_id);
-	bool		no_wait = wait == COUNTER_NO_WAIT ||
-		(wait == COUNTER_WAIT_UPWARD && e->rep_id < highest_locked);
+	bool		no_wait = only_upward && e->rep_id < highest_locked;
 	int			attempt;
 
 	if (e->base_valid)
@@ -320,7 +308,7 @@ lock_counters_if(RepCounters *e, CounterWait wait)
 static void
 lock_counters(RepCounters *e)
 {
-	(void) lock_counters_if(e, COUNTER_WAIT);
+	(void) lock_counters_if(e, false);
 }
 
 /*
@@ -626,26 +614,6 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 	d->last = now;
 }
 
-/* caps_claim, waiting for the rep's counter row as wait says */
-static bool
-claim_seat(RepConfig *rep, TimestampTz now, bool count_as_new, CounterWait wait)
-{
-	RepCounters *e = counters_entry(rep->id, true);
-	DateADT		today = rep_local_date(rep, now);
-	int32		open,
-				new_today;
-	int64		won,
-				closed;
-
-	if (!lock_counters_if(e, wait))
-		return false;
-	effective(e, today, &open, &new_today, &won, &closed);
-	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
-		return false;
-	take_seat(e, now, today, count_as_new);
-	return true;
-}
-
 /*
  * Take a seat in the rep's pipeline if the caps allow it.  count_as_new
  * also takes one of today's new-lead slots.  Returns false when a cap is
@@ -657,19 +625,20 @@ claim_seat(RepConfig *rep, TimestampTz now, bool count_as_new, CounterWait wait)
 bool
 caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 {
-	return claim_seat(rep, now, count_as_new, COUNTER_WAIT_UPWARD);
-}
+	RepCounters *e = counters_entry(rep->id, true);
+	DateADT		today = rep_local_date(rep, now);
+	int32		open,
+				new_today;
+	int64		won,
+				closed;
 
-/*
- * caps_claim that never waits: false too when another transaction holds
- * the rep's counter row (then this one does not).  For routing that does
- * not hold the queue lock, which must not wait for a row that a router
- * holding the queue lock may hold.
- */
-bool
-caps_claim_unwaited(RepConfig *rep, TimestampTz now, bool count_as_new)
-{
-	return claim_seat(rep, now, count_as_new, COUNTER_NO_WAIT);
+	if (!lock_counters_if(e, true))
+		return false;
+	effective(e, today, &open, &new_today, &won, &closed);
+	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
+		return false;
+	take_seat(e, now, today, count_as_new);
+	return true;
 }
 
 /* Take a seat regardless of the caps (imports, manager overrides). */
@@ -734,13 +703,6 @@ caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new, int64 lead_
 	if (count_as_new)
 		d->unchecked_new++;
 	d->unchecked_lead = lead_id;
-}
-
-/* Whether this transaction has touched no rep's counters yet. */
-bool
-caps_none_touched(void)
-{
-	return counters == NULL || hash_get_num_entries(counters) == 0;
 }
 
 /* How many seats this backend has taken: a change means one more was. */

@@ -26,7 +26,6 @@ typedef struct SeatTaken
 extern DateADT rep_local_date(RepConfig *rep, TimestampTz now);
 extern void caps_load(Candidate *cands, int ncands, TimestampTz now);
 extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
-extern bool caps_claim_unwaited(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new,
@@ -34,7 +33,6 @@ extern void caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new,
 extern void caps_refuse(const char *rep_name, int32 rep_id, const char *cap,
 						int32 limit, int32 count, int64 lead_id);
 extern uint64 caps_seats_taken(void);
-extern bool caps_none_touched(void);
 extern void caps_last_seat(SeatTaken *seat);
 extern void caps_take_back(const SeatTaken *seat);
 extern void caps_release(int32 rep_id);

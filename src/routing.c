@@ -33,24 +33,6 @@
  * that do not take the queue lock (manual moves, another queue sharing the
  * rep).
  *
- * One exception takes no queue lock: a new lead in a sticky queue whose
- * account has a current owner, when the lead's single-row INSERT is its
- * whole transaction (owner_may_skip_lock).  It is given to the owner if
- * rank picks the owner and the owner's counter row is free (never
- * waited for); else it takes the queue lock and is routed as any other.
- * It takes no turn and sets no owner, so round robin and the account's
- * one owner stay exact (test/specs/owner_unlocked.spec); the cap holds by
- * the counter row.  Only the whole-transaction case: a transaction that
- * held an owner's counter row without the queue lock and then waited for
- * the queue (a second lead) could deadlock with a router holding the
- * queue and waiting for that row.  One such wait is left: the owner's
- * row, locked, refuses (a seat was taken and committed since the unlocked
- * read), and the lead then waits for the queue holding the row.  A
- * router holding the queue waits for that row only if it read the
- * owner's counters before that commit and claims after the lock -- a
- * window of microseconds at a rep's last seat; PostgreSQL's deadlock
- * detector would then cancel one of the two.
- *
  * Lock order (docs/routing.md, "Concurrency"): lead rows, then queue locks (several
  * only all at once, never waiting while holding some: see
  * routing_lock_all_queues), then contact keys (duplicates.c), then the
@@ -65,20 +47,16 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/plannodes.h"
-#include "tcop/pquery.h"
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
-#include "utils/portal.h"
 #include "utils/tuplestore.h"
 
 #include "routing.h"
@@ -417,69 +395,6 @@ claim_pick(RankSnapshot *snap, RouteMode mode, TimestampTz now, RankPick *pick)
 	return false;
 }
 
-/*
- * Whether the running statement is the whole transaction and inserts one
- * row: a single-row INSERT ... VALUES outside a transaction block (not
- * within a multi-statement query string either), with no CTE or subplan.
- */
-static bool
-statement_is_single_row_insert(void)
-{
-	PlannedStmt *stmt;
-	Plan	   *source;
-
-	if (IsTransactionBlock() || ActivePortal == NULL || list_length(ActivePortal->stmts) != 1)
-		return false;
-	stmt = PortalGetPrimaryStmt(ActivePortal);
-	if (stmt == NULL || stmt->commandType != CMD_INSERT || stmt->hasModifyingCTE ||
-		stmt->subplans != NIL || stmt->planTree == NULL || !IsA(stmt->planTree, ModifyTable))
-		return false;
-	source = outerPlan(stmt->planTree);
-	return source != NULL && IsA(source, Result) && outerPlan(source) == NULL &&
-		source->initPlan == NIL;
-}
-
-/*
- * Whether a lead may first try its account's owner without the queue
- * lock: a sticky queue whose account has a current owner (as read before
- * any lock), and a transaction that is this one new lead (see
- * "Concurrency" above: it holds no counter row and will want no queue
- * lock after this lead).  Such a lead takes no turn and sets no owner, so
- * neither the queue's rotation nor the account's ownership needs the
- * lock: the seat is claimed under the owner's counter row, as always.
- */
-static bool
-owner_may_skip_lock(const QueueConfig *queue, const AccountInfo *acct, RouteMode mode,
-					TimestampTz now)
-{
-	LOCKTAG		tag;
-
-	if (mode != ROUTE_NEW || !queue->sticky_account || acct->suppressed ||
-		!account_owner_current(acct, now) || !caps_none_touched() ||
-		!statement_is_single_row_insert())
-		return false;
-	queue_lock_tag(&tag, queue);
-	return !LockHeldByMe(&tag, ExclusiveLock);
-}
-
-/*
- * Without the queue lock: claim the account owner's seat if rank picks
- * the owner and its counter row is free now (never waiting for it: a
- * router holding the queue lock may be waiting for that row -- the lock
- * order is queue, then counters).  False when the lead needs the queue
- * lock after all: the owner cannot take it (from the unlocked counters, or
- * the locked row), or its row is busy.  When the locked row refused, this
- * transaction keeps that row while it then waits for the queue: see
- * "Concurrency" above.
- */
-static bool
-claim_owner_unlocked(RankSnapshot *snap, TimestampTz now, RankPick *pick)
-{
-	if (!rank_pick(snap, pick) || pick->via != RANK_VIA_ACCOUNT_OWNER)
-		return false;
-	return caps_claim_unwaited(pick->cand->rep, now, true);
-}
-
 /* A sticky queue's account without a current owner gets the one chosen. */
 static void
 claim_account(AccountInfo *acct, TimestampTz now, RouteResult *res)
@@ -562,7 +477,6 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	RankSnapshot snap;
 	RankPick	pick;
 	bool		claimed;
-	bool		locked;
 
 	memset(res, 0, sizeof(*res));
 	res->chosen = -1;
@@ -583,9 +497,8 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	/* The rule needs nothing but the lead, so it comes before any lock. */
 	rule = route_rule_and_queue(config, lead, doc, &res->queue);
 	res->rule = rule;
-	locked = mode != ROUTE_EXPLAIN && !(rule && rule->suppress) &&
-		!owner_may_skip_lock(res->queue, acct, mode, now);
-	if (locked && lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
+	if (mode != ROUTE_EXPLAIN && !(rule && rule->suppress) &&
+		lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
 	{
 		res->queue_busy = true;
 		return;
@@ -604,27 +517,9 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	if (route_suppressed(acct, rule, res))
 		return;
 
-	gather_snapshot(config, lead, rule, res->queue, acct, now, locked, &snap);
+	gather_snapshot(config, lead, rule, res->queue, acct, now, mode != ROUTE_EXPLAIN, &snap);
 	rank_judge(&snap, now);
-	if (mode != ROUTE_EXPLAIN && !locked)
-	{
-		/* the account's owner, tried without the queue lock */
-		claimed = claim_owner_unlocked(&snap, now, &pick);
-		if (!claimed)
-		{
-			if (lock_queue(res->queue, lead->queue_lock_nowait) == LOCKACQUIRE_NOT_AVAIL)
-			{
-				res->queue_busy = true;
-				return;
-			}
-			/* as when routed under the lock from the start */
-			gather_snapshot(config, lead, rule, res->queue, acct, now, true, &snap);
-			rank_judge(&snap, now);
-			claimed = claim_pick(&snap, mode, now, &pick);
-		}
-	}
-	else
-		claimed = claim_pick(&snap, mode, now, &pick);
+	claimed = claim_pick(&snap, mode, now, &pick);
 	rank_finish(&snap, claimed ? &pick : NULL, &res->cands, &res->ncands);
 	if (!claimed)
 	{
