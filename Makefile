@@ -92,7 +92,7 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
 	alert_notify touch_vs_move sweep_races duplicate_insert \
 	upsert_race merge_race delete_vs_route import_race assign_vs_sweep \
-	route_pending_herd config_version
+	route_pending_herd config_version explain_then_route
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

@@ -348,19 +348,20 @@ route_snapshot_init(RankSnapshot *snap, const LeadInput *lead, RuleConfig *rule,
 /*
  * Read what rank needs into *snap: the account's owner, the queue's
  * members with their counters and turns, the lead's owners.  Called under
- * the queue lock (but for explain), so the counters and turns read are
- * the ones the claims then work against.
+ * the queue lock (locked; but for explain), so the counters and turns read
+ * are the ones the claims then work against.
  */
 static void
 gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
-				QueueConfig *queue, AccountInfo *acct, TimestampTz now, RankSnapshot *snap)
+				QueueConfig *queue, AccountInfo *acct, TimestampTz now, bool locked,
+				RankSnapshot *snap)
 {
 	route_snapshot_init(snap, lead, rule, queue, now);
 	snap->account_owner = gather_account_owner(config, queue, acct, now);
 	if (snap->nmembers > 0)
 	{
 		caps_load(snap->members, snap->nmembers, now);
-		strategy_load_state(queue, snap->members, snap->nmembers);
+		strategy_load_state(queue, snap->members, snap->nmembers, locked);
 	}
 }
 
@@ -516,7 +517,7 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	if (route_suppressed(acct, rule, res))
 		return;
 
-	gather_snapshot(config, lead, rule, res->queue, acct, now, &snap);
+	gather_snapshot(config, lead, rule, res->queue, acct, now, mode != ROUTE_EXPLAIN, &snap);
 	rank_judge(&snap, now);
 	claimed = claim_pick(&snap, mode, now, &pick);
 	rank_finish(&snap, claimed ? &pick : NULL, &res->cands, &res->ncands);

@@ -41,6 +41,7 @@ strategy_from_name(const char *name)
 
 static SPIPlanPtr state_plan = NULL;
 static SPIPlanPtr commit_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
 
 static bool
 uses_weights(Strategy s)
@@ -55,6 +56,8 @@ uses_weights(Strategy s)
  * (strategy_flush) instead of once per lead, for the same reason as the
  * counters in caps.c.  A rolled-back savepoint drops the copy: the state is
  * read again, and at worst a turn is repeated -- fairness, never a cap.
+ * A copy read without the lock (explain) is only a look: routing reads
+ * the state again once it holds the lock (test/specs/explain_then_route.spec).
  */
 typedef struct MemberTurn
 {
@@ -73,6 +76,7 @@ typedef struct QueueTurns
 	int			maxmembers;
 	MemberTurn *members;
 	bool		dirty;
+	bool		locked;			/* read under the queue's lock: the truth */
 } QueueTurns;
 
 static HTAB *turns = NULL;
@@ -112,9 +116,13 @@ member_turn(QueueTurns *q, int32 rep_id)
 	return &q->members[lo];
 }
 
-/* This transaction's copy of the queue's state, read on first use. */
+/*
+ * This transaction's copy of the queue's state, read on first use.  With
+ * locked (the caller holds the queue's lock), a copy read without it is
+ * read again: another transaction may have taken a turn since.
+ */
 static QueueTurns *
-queue_turns(const char *name)
+queue_turns(const char *name, bool locked)
 {
 	static const Oid argtypes[] = {TEXTOID};
 	QueueTurns *q;
@@ -133,11 +141,16 @@ queue_turns(const char *name)
 							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 	q = hash_search(turns, name, HASH_ENTER, &found);
-	if (found)
+	if (found && (q->locked || !locked))
 		return q;
+	/* an unlocked copy is never dirty: only routing, under the lock, writes */
+	Assert(!found || !q->dirty);
+	if (found && q->members)
+		pfree(q->members);
 	q->nmembers = q->maxmembers = 0;
 	q->members = NULL;
 	q->dirty = false;
+	q->locked = locked;
 
 	arg = CStringGetTextDatum(name);
 	if (SPI_execute_plan(leadflow_plan(&state_plan,
@@ -162,11 +175,14 @@ queue_turns(const char *name)
 	return q;
 }
 
-/* Read the queue's rotation state into the candidates. */
+/*
+ * Read the queue's rotation state into the candidates; locked says the
+ * caller holds the queue's routing lock (routing; not explain).
+ */
 void
-strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands)
+strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands, bool locked)
 {
-	QueueTurns *q = queue_turns(queue->name);
+	QueueTurns *q = queue_turns(queue->name, locked);
 	int			i;
 
 	for (i = 0; i < ncands; i++)
@@ -189,7 +205,7 @@ void
 strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 				TimestampTz now, TurnTaken *taken)
 {
-	QueueTurns *q = queue_turns(queue->name);
+	QueueTurns *q = queue_turns(queue->name, true);
 	int64		total = 0;
 	int64		turn = 0;
 	int			i;
@@ -246,7 +262,7 @@ strategy_undo(const char *queue_name, const TurnTaken *taken, const int32 *reps,
 
 	if (turns == NULL || taken->generation != turns_generation || taken->rep_id == 0)
 		return;
-	q = queue_turns(queue_name);
+	q = queue_turns(queue_name, true);
 	for (i = 0; i < n; i++)
 	{
 		total += weights[i];
@@ -310,7 +326,22 @@ flush_queue(QueueTurns *q)
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[4] = PointerGetDatum(construct_array(weights, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(leadflow_plan(&commit_plan,
+	/*
+	 * An UPDATE first: the rows are there but for a member's first turn,
+	 * and an upsert that meets its conflict locks the row before updating
+	 * it -- one more WAL record per row written, every turn.
+	 */
+	if (SPI_execute_plan(leadflow_plan(&update_plan,
+									   "UPDATE leadflow.member_state AS s"
+									   " SET last_assigned_at = u.last_at, last_turn = u.turn,"
+									   "  current_weight = u.w"
+									   " FROM unnest($2, $3, $4, $5) AS u(rep_id, last_at, turn, w)"
+									   " WHERE s.queue = $1 AND s.rep_id = u.rep_id",
+									   5, argtypes),
+						 args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "leadflow: could not record the queue's turns");
+	if (SPI_processed < (uint64) n &&
+		SPI_execute_plan(leadflow_plan(&commit_plan,
 									   "INSERT INTO leadflow.member_state AS s"
 									   " (queue, rep_id, last_assigned_at, last_turn, current_weight)"
 									   " SELECT $1, u.rep_id, u.last_at, u.turn, u.w"

@@ -26,7 +26,8 @@ typedef struct TurnTaken
 	uint64		generation;		/* of the in-memory state it was taken in */
 } TurnTaken;
 
-extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands);
+extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands,
+								bool locked);
 extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
 							int chosen, TimestampTz now, TurnTaken *taken);
 extern void strategy_undo(const char *queue_name, const TurnTaken *taken,
