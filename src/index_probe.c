@@ -27,8 +27,9 @@
  *	  took; serializable transactions get their predicate locks from the
  *	  access methods, as the statement's scan did.
  *
- * A NULL key matches nothing ("column = NULL"); callers do not probe for
- * one.  What a probe found out about the table (its OID, the index, the
+ * Several keys (index_probe_keys) are one rescan of the index each, under
+ * one snapshot: "column = ANY ($1)" for distinct keys.  A NULL key matches
+ * nothing ("column = NULL"); callers do not probe for one.  What a probe found out about the table (its OID, the index, the
  * column numbers) is kept until the table's relcache entry is
  * invalidated.
  */
@@ -167,13 +168,15 @@ index_usable_now(Relation index)
 }
 
 bool
-index_probe(IndexProbe *probe, Datum key, IndexProbeRow row, void *arg)
+index_probe_keys(IndexProbe *probe, const Datum *keys, int nkeys, IndexProbeRow row, void *arg)
 {
 	Relation	heap;
 	Relation	index = NULL;
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
 	ScanKeyData skey;
+	bool		more = true;
+	int			i;
 
 	if (!probe->valid && !probe_resolve(probe))
 		return false;
@@ -198,31 +201,41 @@ index_probe(IndexProbe *probe, Datum key, IndexProbeRow row, void *arg)
 	{
 		IndexScanDesc scan = index_beginscan(heap, index, snapshot, 1, 0);
 
-		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   probe->collation, probe->eqproc, key);
-		index_rescan(scan, &skey, 1, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
-			if (!row(probe, slot, arg))
-				break;
+		for (i = 0; i < nkeys && more; i++)
+		{
+			ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+								   probe->collation, probe->eqproc, keys[i]);
+			index_rescan(scan, &skey, 1, NULL, 0);
+			while (more && index_getnext_slot(scan, ForwardScanDirection, slot))
+				more = row(probe, slot, arg);
+		}
 		index_endscan(scan);
 		index_close(index, AccessShareLock);
 	}
 	else
 	{
-		TableScanDesc scan;
+		for (i = 0; i < nkeys && more; i++)
+		{
+			TableScanDesc scan;
 
-		ScanKeyEntryInitialize(&skey, 0, probe->keyattnum, BTEqualStrategyNumber, InvalidOid,
-							   probe->collation, probe->eqproc, key);
-		scan = table_beginscan(heap, snapshot, 1, &skey);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-			if (!row(probe, slot, arg))
-				break;
-		table_endscan(scan);
+			ScanKeyEntryInitialize(&skey, 0, probe->keyattnum, BTEqualStrategyNumber, InvalidOid,
+								   probe->collation, probe->eqproc, keys[i]);
+			scan = table_beginscan(heap, snapshot, 1, &skey);
+			while (more && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+				more = row(probe, slot, arg);
+			table_endscan(scan);
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(heap, AccessShareLock);
 	PopActiveSnapshot();
 	return true;
+}
+
+bool
+index_probe(IndexProbe *probe, Datum key, IndexProbeRow row, void *arg)
+{
+	return index_probe_keys(probe, &key, 1, row, arg);
 }
 
 Datum

@@ -48,6 +48,10 @@ typedef bool (*IndexProbeRow) (const IndexProbe *probe, TupleTableSlot *slot, vo
  */
 extern bool index_probe(IndexProbe *probe, Datum key, IndexProbeRow row, void *arg);
 
+/* The same for each of nkeys distinct keys in turn, under one snapshot. */
+extern bool index_probe_keys(IndexProbe *probe, const Datum *keys, int nkeys,
+							 IndexProbeRow row, void *arg);
+
 /* Column i of a row found by a probe; *isnull when NULL or not in the table. */
 extern Datum index_probe_value(const IndexProbe *probe, TupleTableSlot *slot, int i,
 							   bool *isnull);
