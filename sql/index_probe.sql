@@ -4,11 +4,10 @@
 -- account document, the same duplicate among several leads with a contact,
 -- rows made earlier in the same INSERT; and they must keep working when the
 -- index is rebuilt under a new OID or cannot be used (a table scan then).
+SET leadflow.clock = '2026-03-09 10:00:00+00';   -- a Monday morning, in UTC
 SET timezone = 'UTC';
-SET search_path = public, leadflow;
-SET leadflow.clock = '2026-03-09 10:00:00+00';   -- a Monday morning
-TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
-    leadflow.account, leadflow.rep, leadflow.scoring_rule RESTART IDENTITY CASCADE;
+TRUNCATE leadflow.rule, leadflow.account, leadflow.lead, leadflow.decision, leadflow.rep
+    RESTART IDENTITY CASCADE;
 DELETE FROM leadflow.queue WHERE name <> 'default';
 INSERT INTO leadflow.rep (id, name, max_new_per_day) VALUES (1, 'Ana', 100), (2, 'Ben', 100);
 SELECT setval('leadflow.rep_id_seq', 2);
