@@ -84,4 +84,20 @@ INSERT INTO leadflow.lead (email, company) VALUES ('q@dup.test', NULL), ('i@real
 ROLLBACK;
 INSERT INTO leadflow.lead (email) VALUES ('q@dup.test') RETURNING duplicate_of IS NOT NULL AS duplicate;
 
+------------------------------------------------------------------------
+-- Rights: explain() runs as its caller; a probe is refused where the SQL
+-- statement it replaced was refused.
+------------------------------------------------------------------------
+CREATE ROLE probe_admin IN ROLE leadflow_admin;
+SELECT id AS b_lead FROM leadflow.lead WHERE email = 'b@real-name.test' \gset
+SET ROLE probe_admin;
+SELECT count(*) > 0 AS explained FROM leadflow.explain(:b_lead);
+RESET ROLE;
+BEGIN;
+REVOKE SELECT ON leadflow.account FROM leadflow_admin;
+SET ROLE probe_admin;
+SELECT count(*) > 0 AS explained FROM leadflow.explain(:b_lead);
+ROLLBACK;
+DROP ROLE probe_admin;
+
 SELECT count(*) AS invariant_violations FROM leadflow.check_invariants();

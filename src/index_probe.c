@@ -26,6 +26,12 @@
  *	- locks: AccessShareLock on the table and the index, as the statement
  *	  took; serializable transactions get their predicate locks from the
  *	  access methods, as the statement's scan did.
+ *	- rights: the current user must be allowed to read the columns, as the
+ *	  statement checked (the routing triggers run as the extension's
+ *	  owner; explain() as a manager or admin, who may read accounts and
+ *	  counters).  Row-level security cannot be applied to a probe: a table
+ *	  under it for the current user is refused (no caller probes one: the
+ *	  lead table's owner, whom the triggers run as, is exempt).
  *
  * Several keys (index_probe_keys) are one rescan of the index each, under
  * one snapshot: "column = ANY ($1)" for distinct keys.  A NULL key matches
@@ -47,9 +53,12 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
@@ -154,6 +163,31 @@ probe_resolve(IndexProbe *probe)
 	return true;
 }
 
+/* Refuse the probe where the statement would have been refused. */
+static void
+probe_check_access(const IndexProbe *probe)
+{
+	Oid			user = GetUserId();
+	int			i;
+
+	if (pg_class_aclcheck(probe->relid, user, ACL_SELECT) != ACLCHECK_OK)
+	{
+		/* column privileges may still cover what is read */
+		if (pg_attribute_aclcheck(probe->relid, probe->keyattnum, user, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, probe->relname);
+		for (i = 0; i < INDEX_PROBE_MAX_COLUMNS; i++)
+			if (probe->attnums[i] != InvalidAttrNumber &&
+				pg_attribute_aclcheck(probe->relid, probe->attnums[i], user,
+									  ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, probe->relname);
+	}
+	if (check_enable_rls(probe->relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("leadflow cannot read leadflow.%s under row-level security for this role",
+						probe->relname)));
+}
+
 /*
  * May this transaction's snapshots use the index?  Not when it was built
  * with broken HOT chains that a snapshot older than its creator could
@@ -180,6 +214,7 @@ index_probe_keys(IndexProbe *probe, const Datum *keys, int nkeys, IndexProbeRow 
 
 	if (!probe->valid && !probe_resolve(probe))
 		return false;
+	probe_check_access(probe);
 
 	/* as SPI does for a statement run with read_only = false */
 	CommandCounterIncrement();
