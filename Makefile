@@ -11,6 +11,7 @@ OBJS = \
 	src/leadflow.o \
 	src/util.o \
 	src/invalidation.o \
+	src/index_probe.o \
 	src/guc.o \
 	src/roles.o \
 	src/cadence_parse.o \
@@ -84,7 +85,8 @@ REGRESS = \
 	explain_agreement \
 	replay \
 	policy \
-	backtest
+	backtest \
+	index_probe
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale

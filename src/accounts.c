@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -39,11 +40,14 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "accounts.h"
+#include "candidates.h"
 #include "company_name.h"
 #include "config_cache.h"
 #include "guc.h"
+#include "index_probe.h"
 #include "matching.h"
 #include "spi_plans.h"
 
@@ -72,10 +76,7 @@ account_match_label(AccountMatch match)
 	" jsonb_build_object('status', status)"
 
 /* Saved plans, [0] for a 1.0 or 1.1 schema and [1] for 1.2 */
-static SPIPlanPtr by_id_plan[2];
-static SPIPlanPtr by_domain_plan[2];
 static SPIPlanPtr create_plan[2];
-static SPIPlanPtr by_name_key_plan = NULL;
 static SPIPlanPtr similar_plan = NULL;
 static Oid	similar_plan_extension = InvalidOid;	/* pg_trgm it was made for */
 static SPIPlanPtr lead_account_plan = NULL;
@@ -129,36 +130,134 @@ account_plan(RoutingConfig *config, SPIPlanPtr *slots, const char *sql_1_0,
 	return leadflow_plan(&slots[v], v ? sql_1_2 : sql_1_0, 1, &argtype);
 }
 
-static void
-account_by_id(RoutingConfig *config, int64 id, AccountInfo *acct)
+/*
+ * The look-ups by id, domain and company key, straight from their indexes
+ * (index_probe.c): they run for nearly every lead.  The columns are
+ * ACCOUNT_COLUMNS' sources; name and attrs are not in a 1.0 or 1.1 table.
+ */
+#define ACCOUNT_PROBE(column) \
+	{.relname = "account", .key = column, \
+	 .columns = {"id", "owner_id", "owned_until", "status", "suppress_reason", "attrs", "name"}}
+enum
 {
-	account_statement(account_plan(config, by_id_plan,
-								   "SELECT " ACCOUNT_COLUMNS_1_0 " FROM leadflow.account WHERE id = $1",
-								   "SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account WHERE id = $1",
-								   INT8OID),
-					  Int64GetDatum(id), SPI_OK_SELECT, acct);
+	PROBE_ID, PROBE_OWNER_ID, PROBE_OWNED_UNTIL, PROBE_STATUS, PROBE_SUPPRESS_REASON,
+	PROBE_ATTRS, PROBE_NAME
+};
+static IndexProbe by_id_probe = ACCOUNT_PROBE("id");
+static IndexProbe by_domain_probe = ACCOUNT_PROBE("domain");
+static IndexProbe by_name_key_probe = ACCOUNT_PROBE("name_key");
+
+/* An enum value's label. */
+static char *
+enum_label(Datum value)
+{
+	HeapTuple	tup = SearchSysCache1(ENUMOID, value);
+	char	   *label;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "leadflow: no enum label %u", DatumGetObjectId(value));
+	label = pstrdup(NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel));
+	ReleaseSysCache(tup);
+	return label;
+}
+
+/*
+ * The routing document's "account" of a row found by a probe, as
+ * ACCOUNT_COLUMNS_1_2 (attrs || the name and status, nulls stripped) or,
+ * without attrs, ACCOUNT_COLUMNS_1_0 compute it.
+ */
+static Jsonb *
+account_probe_doc(const IndexProbe *probe, TupleTableSlot *slot, const char *status)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *object;
+	bool		isnull;
+	bool		has_attrs = probe->attnums[PROBE_ATTRS] != InvalidAttrNumber;
+	Datum		attrs = index_probe_value(probe, slot, PROBE_ATTRS, &isnull);
+	Datum		name;
+	bool		name_null;
+
+	if (has_attrs && isnull)
+		return NULL;			/* NULL || anything */
+	name = index_probe_value(probe, slot, PROBE_NAME, &name_null);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (!name_null)
+		jsonb_push_string(&state, "name", TextDatumGetCString(name));
+	jsonb_push_string(&state, "status", status);
+	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	if (!has_attrs)
+		return JsonbValueToJsonb(object);
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, attrs,
+											  JsonbPGetDatum(JsonbValueToJsonb(object))));
+}
+
+/* Copy a row found by a probe into acct, as account_from_row does. */
+static void
+account_from_slot(const IndexProbe *probe, TupleTableSlot *slot, AccountInfo *acct)
+{
+	bool		isnull;
+	Datum		v;
+	char	   *status;
+
+	acct->found = true;
+	acct->id = DatumGetInt64(index_probe_value(probe, slot, PROBE_ID, &isnull));
+	v = index_probe_value(probe, slot, PROBE_OWNER_ID, &isnull);
+	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
+	v = index_probe_value(probe, slot, PROBE_OWNED_UNTIL, &isnull);
+	acct->has_owned_until = !isnull;
+	acct->owned_until = isnull ? 0 : DatumGetTimestampTz(v);
+	status = enum_label(index_probe_value(probe, slot, PROBE_STATUS, &isnull));
+	acct->suppressed = strcmp(status, "suppressed") == 0;
+	v = index_probe_value(probe, slot, PROBE_SUPPRESS_REASON, &isnull);
+	acct->suppress_reason = isnull ? NULL : TextDatumGetCString(v);
+	acct->doc = account_probe_doc(probe, slot, status);
+}
+
+/* id and domain are unique: the first row is the one. */
+static bool
+account_probe_first(const IndexProbe *probe, TupleTableSlot *slot, void *arg)
+{
+	account_from_slot(probe, slot, (AccountInfo *) arg);
+	return false;
+}
+
+/* Of the accounts with a company key, the oldest (ORDER BY id LIMIT 1). */
+static bool
+account_probe_oldest(const IndexProbe *probe, TupleTableSlot *slot, void *arg)
+{
+	AccountInfo *acct = (AccountInfo *) arg;
+	bool		isnull;
+	int64		id = DatumGetInt64(index_probe_value(probe, slot, PROBE_ID, &isnull));
+
+	if (!acct->found || id < acct->id)
+		account_from_slot(probe, slot, acct);
+	return true;
 }
 
 static void
-account_by_domain(RoutingConfig *config, const char *domain, AccountInfo *acct)
+account_probe(IndexProbe *probe, Datum key, IndexProbeRow row, AccountInfo *acct)
 {
-	account_statement(account_plan(config, by_domain_plan,
-								   "SELECT " ACCOUNT_COLUMNS_1_0 " FROM leadflow.account WHERE domain = $1",
-								   "SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account WHERE domain = $1",
-								   TEXTOID),
-					  CStringGetTextDatum(domain), SPI_OK_SELECT, acct);
+	acct->found = false;
+	if (!index_probe(probe, key, row, acct))
+		elog(ERROR, "leadflow: table leadflow.account is missing");
+}
+
+static void
+account_by_id(int64 id, AccountInfo *acct)
+{
+	account_probe(&by_id_probe, Int64GetDatum(id), account_probe_first, acct);
+}
+
+static void
+account_by_domain(const char *domain, AccountInfo *acct)
+{
+	account_probe(&by_domain_probe, CStringGetTextDatum(domain), account_probe_first, acct);
 }
 
 static void
 account_by_name_key(const char *key, AccountInfo *acct)
 {
-	static const Oid argtypes[] = {TEXTOID};
-
-	account_statement(leadflow_plan(&by_name_key_plan,
-									"SELECT " ACCOUNT_COLUMNS_1_2 " FROM leadflow.account"
-									" WHERE name_key = $1 ORDER BY id LIMIT 1",
-									1, argtypes),
-					  CStringGetTextDatum(key), SPI_OK_SELECT, acct);
+	account_probe(&by_name_key_probe, CStringGetTextDatum(key), account_probe_oldest, acct);
 }
 
 /*
@@ -240,7 +339,7 @@ account_find(RoutingConfig *config, int64 account_id, const RoutingDoc *doc,
 	memset(acct, 0, sizeof(*acct));
 	if (account_id != 0)
 	{
-		account_by_id(config, account_id, acct);
+		account_by_id(account_id, acct);
 		acct->match = acct->found ? ACCOUNT_GIVEN : ACCOUNT_NONE;
 		return;
 	}
@@ -248,7 +347,7 @@ account_find(RoutingConfig *config, int64 account_id, const RoutingDoc *doc,
 		? pnstrdup(doc->field[ROUTING_DOMAIN], doc->field_len[ROUTING_DOMAIN]) : NULL;
 	if (domain != NULL && !config_is_freemail(config, domain))
 	{
-		account_by_domain(config, domain, acct);
+		account_by_domain(domain, acct);
 		if (acct->found)
 			acct->match = ACCOUNT_DOMAIN;
 		else
@@ -295,7 +394,7 @@ account_create_pending(RoutingConfig *config, AccountInfo *acct)
 	acct->match = ACCOUNT_NEW_DOMAIN;
 	if (!acct->found)
 	{
-		account_by_domain(config, domain, acct);
+		account_by_domain(domain, acct);
 		acct->match = acct->found ? ACCOUNT_DOMAIN : ACCOUNT_NONE;
 	}
 }
@@ -306,7 +405,7 @@ account_reread(RoutingConfig *config, AccountInfo *acct)
 	AccountMatch match = acct->match;
 	bool		created = acct->created;
 
-	account_by_id(config, acct->id, acct);
+	account_by_id(acct->id, acct);
 	acct->match = acct->found ? match : ACCOUNT_NONE;
 	acct->created = created;
 }

@@ -46,6 +46,7 @@
 
 #include "caps.h"
 #include "business_time.h"
+#include "index_probe.h"
 #include "spi_plans.h"
 
 /* Changes one subtransaction made to one rep's counters. */
@@ -97,7 +98,6 @@ static HTAB *counters = NULL;
 static SeatTaken last_seat;
 static uint64 seats_taken = 0;
 
-static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr ensure_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
@@ -207,23 +207,34 @@ pending_new(const RepCounters *e)
 	return false;
 }
 
+/* The columns of a counter row, in COUNTER_COLUMNS' order. */
+#define COUNTER_NCOLUMNS 6
+
 /* Copy a counter row (open, new_day, new_count, won, closed, last) into e. */
+static void
+base_from_values(RepCounters *e, const Datum *values, const bool *nulls)
+{
+	e->open_count = DatumGetInt32(values[0]);
+	e->has_new_day = !nulls[1];
+	e->new_day = nulls[1] ? 0 : DatumGetDateADT(values[1]);
+	e->new_count = DatumGetInt32(values[2]);
+	e->won = DatumGetInt64(values[3]);
+	e->closed = DatumGetInt64(values[4]);
+	e->has_last_assigned = !nulls[5];
+	e->last_assigned_at = nulls[5] ? 0 : DatumGetTimestampTz(values[5]);
+}
+
+/* The same from an SPI result row whose counter columns start at first. */
 static void
 base_from_row(RepCounters *e, HeapTuple t, TupleDesc d, int first)
 {
-	bool		isnull;
-	Datum		v;
+	Datum		values[COUNTER_NCOLUMNS];
+	bool		nulls[COUNTER_NCOLUMNS];
+	int			i;
 
-	e->open_count = DatumGetInt32(SPI_getbinval(t, d, first, &isnull));
-	v = SPI_getbinval(t, d, first + 1, &isnull);
-	e->has_new_day = !isnull;
-	e->new_day = isnull ? 0 : DatumGetDateADT(v);
-	e->new_count = DatumGetInt32(SPI_getbinval(t, d, first + 2, &isnull));
-	e->won = DatumGetInt64(SPI_getbinval(t, d, first + 3, &isnull));
-	e->closed = DatumGetInt64(SPI_getbinval(t, d, first + 4, &isnull));
-	v = SPI_getbinval(t, d, first + 5, &isnull);
-	e->has_last_assigned = !isnull;
-	e->last_assigned_at = isnull ? 0 : DatumGetTimestampTz(v);
+	for (i = 0; i < COUNTER_NCOLUMNS; i++)
+		values[i] = SPI_getbinval(t, d, first + i, &nulls[i]);
+	base_from_values(e, values, nulls);
 }
 
 #define COUNTER_COLUMNS "open_count, new_day, new_count, won_count, closed_count, last_assigned_at"
@@ -312,69 +323,94 @@ lock_counters(RepCounters *e)
 }
 
 /*
+ * The unlocked read of counter rows, straight from rep_load's primary key
+ * (index_probe.c): every lead reads the rows of the members this
+ * transaction has not locked, and members a strategy never picks stay
+ * unlocked for the whole statement.
+ */
+static IndexProbe counters_probe = {
+	.relname = "rep_load", .key = "rep_id",
+	.columns = {"open_count", "new_day", "new_count", "won_count", "closed_count",
+	"last_assigned_at", "rep_id"}
+};
+
+typedef struct CapsLoad
+{
+	Candidate  *cands;
+	int			ncands;
+	TimestampTz now;
+} CapsLoad;
+
+/* One counter row read: the counts of the candidates that are its rep. */
+static bool
+caps_load_row(const IndexProbe *probe, TupleTableSlot *slot, void *arg)
+{
+	CapsLoad   *load = (CapsLoad *) arg;
+	Datum		values[COUNTER_NCOLUMNS];
+	bool		nulls[COUNTER_NCOLUMNS];
+	bool		isnull;
+	int32		rep_id = DatumGetInt32(index_probe_value(probe, slot, COUNTER_NCOLUMNS, &isnull));
+	int			i;
+
+	for (i = 0; i < COUNTER_NCOLUMNS; i++)
+		values[i] = index_probe_value(probe, slot, i, &nulls[i]);
+	for (i = 0; i < load->ncands; i++)
+	{
+		Candidate  *c = &load->cands[i];
+		RepCounters tmp;
+		RepCounters *pending;
+
+		if (c->rep->id != rep_id)
+			continue;
+		/* an unlocked read, plus any deltas kept from before a rollback */
+		memset(&tmp, 0, sizeof(tmp));
+		base_from_values(&tmp, values, nulls);
+		pending = counters_entry(rep_id, false);
+		if (pending != NULL)
+		{
+			tmp.delta_day = pending->delta_day;
+			tmp.ndeltas = pending->ndeltas;
+			memcpy(tmp.deltas, pending->deltas, sizeof(tmp.deltas));
+		}
+		effective(&tmp, rep_local_date(c->rep, load->now), &c->open_count,
+				  &c->new_today, &c->won, &c->closed);
+	}
+	return true;
+}
+
+/*
  * Fill each candidate's open and new-today counts and its outcome history:
- * from memory for reps this transaction holds, from the table (one query)
- * for the rest.  Reps without a row yet count as empty.
+ * from memory for reps this transaction holds, from the table (one probe
+ * of each other rep's row) for the rest.  Reps without a row yet count as
+ * empty.
  */
 void
 caps_load(Candidate *cands, int ncands, TimestampTz now)
 {
-	static const Oid argtypes[] = {INT4ARRAYOID};
 	Datum	   *ids = palloc(sizeof(Datum) * Max(ncands, 1));
 	int			nids = 0;
-	uint64		row;
 	int			i;
+	CapsLoad	load = {cands, ncands, now};
 
 	for (i = 0; i < ncands; i++)
 	{
 		RepCounters *e = counters_entry(cands[i].rep->id, false);
+		int			j;
 
 		if (e != NULL && e->base_valid)
+		{
 			effective(e, rep_local_date(cands[i].rep, now), &cands[i].open_count,
 					  &cands[i].new_today, &cands[i].won, &cands[i].closed);
-		else
+			continue;
+		}
+		/* each rep's row once, as "rep_id = ANY ($1)" reads it */
+		for (j = 0; j < i && cands[j].rep->id != cands[i].rep->id; j++)
+			;
+		if (j == i)
 			ids[nids++] = Int32GetDatum(cands[i].rep->id);
 	}
-	if (nids > 0)
-	{
-		Datum		arg = PointerGetDatum(construct_array(ids, nids, INT4OID, sizeof(int32),
-														  true, TYPALIGN_INT));
-
-		if (SPI_execute_plan(leadflow_plan(&load_plan,
-										   "SELECT rep_id, " COUNTER_COLUMNS
-										   " FROM leadflow.rep_load WHERE rep_id = ANY ($1)",
-										   1, argtypes),
-							 &arg, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "leadflow: could not read rep counters");
-	}
-	for (row = 0; nids > 0 && row < SPI_processed; row++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[row];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int32		rep_id = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
-
-		for (i = 0; i < ncands; i++)
-		{
-			RepCounters tmp;
-			RepCounters *pending;
-
-			if (cands[i].rep->id != rep_id)
-				continue;
-			/* an unlocked read, plus any deltas kept from before a rollback */
-			memset(&tmp, 0, sizeof(tmp));
-			base_from_row(&tmp, t, d, 2);
-			pending = counters_entry(rep_id, false);
-			if (pending != NULL)
-			{
-				tmp.delta_day = pending->delta_day;
-				tmp.ndeltas = pending->ndeltas;
-				memcpy(tmp.deltas, pending->deltas, sizeof(tmp.deltas));
-			}
-			effective(&tmp, rep_local_date(cands[i].rep, now), &cands[i].open_count,
-					  &cands[i].new_today, &cands[i].won, &cands[i].closed);
-		}
-	}
+	if (nids > 0 && !index_probe_keys(&counters_probe, ids, nids, caps_load_row, &load))
+		elog(ERROR, "leadflow: table leadflow.rep_load is missing");
 	pfree(ids);
 }
 

@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -26,12 +27,14 @@
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/jsonb.h"
 
 #include "duplicates.h"
 #include "candidates.h"
 #include "constants.h"
 #include "hygiene.h"
+#include "index_probe.h"
 #include "ledger.h"
 #include "spi_plans.h"
 #include "util.h"
@@ -39,8 +42,6 @@
 /* Contact keys are locked by bucket (LEADFLOW_LOCK_SPACE_CONTACT). */
 #define CONTACT_LOCK_BUCKETS 1024
 
-static SPIPlanPtr by_email_plan = NULL;
-static SPIPlanPtr by_phone_plan = NULL;
 static SPIPlanPtr email_taken_plan = NULL;
 static SPIPlanPtr phone_taken_plan = NULL;
 static SPIPlanPtr by_id_plan = NULL;
@@ -115,6 +116,81 @@ match_from_result(DuplicateMatch *match, bool *merged, int64 *merged_into)
 	*merged_into = isnull ? 0 : DatumGetInt64(v);
 }
 
+/*
+ * The leads with a contact, read from the email or phone index
+ * (index_probe.c): every new lead looks, and most find nothing.  Only
+ * what ranking the matches needs is read; the match's own row is read
+ * when it is locked.
+ */
+#define CONTACT_PROBE(column) \
+	{.relname = "lead", .key = column, .columns = {"id", "stage", "reject_reason"}}
+enum
+{
+	PROBE_ID, PROBE_STAGE, PROBE_REJECT_REASON
+};
+static IndexProbe by_email_probe = CONTACT_PROBE("email");
+static IndexProbe by_phone_probe = CONTACT_PROBE("phone");
+
+/* The best match so far, by the order best_contact_match describes. */
+typedef struct ContactRank
+{
+	int64		id;				/* 0: none yet */
+	bool		open;
+	bool		duplicate;
+} ContactRank;
+
+/* Does the text datum start with prefix?  (LIKE 'prefix%') */
+static bool
+text_has_prefix(Datum value, const char *prefix)
+{
+	text	   *t = DatumGetTextPP(value);
+	size_t		n = strlen(prefix);
+
+	return VARSIZE_ANY_EXHDR(t) >= n && memcmp(VARDATA_ANY(t), prefix, n) == 0;
+}
+
+static bool
+rank_contact_match(const IndexProbe *probe, TupleTableSlot *slot, void *arg)
+{
+	ContactRank *best = (ContactRank *) arg;
+	ContactRank this;
+	bool		isnull;
+	Datum		v;
+	HeapTuple	label;
+
+	this.id = DatumGetInt64(index_probe_value(probe, slot, PROBE_ID, &isnull));
+	label = SearchSysCache1(ENUMOID, index_probe_value(probe, slot, PROBE_STAGE, &isnull));
+	if (!HeapTupleIsValid(label))
+		elog(ERROR, "leadflow: lead " INT64_FORMAT " has an unknown stage", this.id);
+	this.open = strcmp(NameStr(((Form_pg_enum) GETSTRUCT(label))->enumlabel), "new") == 0 ||
+		strcmp(NameStr(((Form_pg_enum) GETSTRUCT(label))->enumlabel), "working") == 0;
+	ReleaseSysCache(label);
+	v = index_probe_value(probe, slot, PROBE_REJECT_REASON, &isnull);
+	this.duplicate = !isnull && text_has_prefix(v, "duplicate of lead ");
+	if (best->id == 0 || this.open > best->open ||
+		(this.open == best->open &&
+		 (this.duplicate < best->duplicate ||
+		  (this.duplicate == best->duplicate && this.id > best->id))))
+		*best = this;
+	return true;
+}
+
+/*
+ * The id of the lead with this contact that duplicate_find takes, 0 when
+ * none: as "ORDER BY stage IN ('new', 'working') DESC, coalesce(reject_reason
+ * LIKE 'duplicate of lead %', false), id DESC LIMIT 1" -- an open lead
+ * first, then one that is not itself a duplicate, then the newest.
+ */
+static int64
+best_contact_match(IndexProbe *probe, const char *key)
+{
+	ContactRank best = {0, false, false};
+
+	if (!index_probe(probe, CStringGetTextDatum(key), rank_contact_match, &best))
+		elog(ERROR, "leadflow: table leadflow.lead is missing");
+	return best.id;
+}
+
 /* Read the lead by id, locked FOR KEY SHARE, into match; false when it is gone. */
 static bool
 lock_lead(int64 lead_id, DuplicateMatch *match, bool *merged, int64 *merged_into)
@@ -148,9 +224,7 @@ lock_lead(int64 lead_id, DuplicateMatch *match, bool *merged, int64 *merged_into
 bool
 duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
 {
-	static const Oid argtypes[] = {TEXTOID};
 	const char *key = contact_key(email, phone);
-	SPIPlanPtr	plan;
 	bool		locked;
 	int			attempt;
 
@@ -159,31 +233,17 @@ duplicate_find(const char *email, const char *phone, DuplicateMatch *match)
 		return false;
 	locked = lock_contact(key);
 
-	/* only what ordering needs: the match's own row is read when it is locked */
-#define MATCH_QUERY(column) \
-	"SELECT id FROM leadflow.lead WHERE " column " = $1" \
-	" ORDER BY stage IN ('new', 'working') DESC," \
-	"  coalesce(reject_reason LIKE 'duplicate of lead %', false), id DESC LIMIT 1"
-	plan = email
-		? leadflow_plan(&by_email_plan, MATCH_QUERY("email"), 1, argtypes)
-		: leadflow_plan(&by_phone_plan, MATCH_QUERY("phone"), 1, argtypes);
-#undef MATCH_QUERY
 	for (attempt = 0; attempt < 3; attempt++)
 	{
-		Datum		arg = CStringGetTextDatum(key);
-		bool		isnull;
 		bool		merged;
 		int64		merged_into;
+		int64		best = best_contact_match(email ? &by_email_probe : &by_phone_probe, key);
 		int			hops;
 
-		if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "leadflow: could not look for duplicates");
-		if (SPI_processed == 0)
+		if (best == 0)
 			return locked;
 		/* locked, it may turn out deleted meanwhile: look again */
-		if (!lock_lead(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1, &isnull)),
-					   match, &merged, &merged_into))
+		if (!lock_lead(best, match, &merged, &merged_into))
 		{
 			memset(match, 0, sizeof(*match));
 			continue;

@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "config_cache.h"
 #include "guc.h"
+#include "index_probe.h"
 #include "lead_triggers.h"
 #include "ledger.h"
 #include "operations.h"
@@ -33,6 +34,7 @@ _PG_init(void)
 	leadflow_define_gucs();
 	standby_guard_init();
 	config_cache_init();
+	index_probe_init();
 	lead_triggers_init();
 	touches_init();
 	caps_init();
