@@ -32,6 +32,7 @@ DECLARE
     s bigint;
     i int;
     first bigint;
+    p text[];
 BEGIN
     s := pg_temp.lead_seq_scans();
     FOR i IN 0 .. 9 LOOP
@@ -45,31 +46,19 @@ BEGIN
         PERFORM leadflow.route(currval('leadflow.lead_id_seq'));
     END LOOP;
     path := 'route(id) of a waiting lead'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
-    s := pg_temp.lead_seq_scans();
-    FOR i IN 0 .. 9 LOOP
-        PERFORM leadflow.route(first + i);
+    FOREACH p SLICE 1 IN ARRAY ARRAY[
+        ['route(id) of an owned lead', 'SELECT leadflow.route(%s)'],
+        ['explain(id)', 'SELECT count(*) FROM leadflow.explain(%s)'],
+        ['assign(id)', 'SELECT leadflow.assign(%1$s, 1 + %1$s %% 3, ''test'')'],
+        ['rescore(id)', 'SELECT leadflow.rescore(%s)'],
+        ['touch of a lead', 'INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (%s, ''call'', ''connected'')']]
+    LOOP
+        s := pg_temp.lead_seq_scans();
+        FOR i IN 0 .. 9 LOOP
+            EXECUTE format(p[2], first + i);
+        END LOOP;
+        path := p[1]; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
     END LOOP;
-    path := 'route(id) of an owned lead'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
-    s := pg_temp.lead_seq_scans();
-    FOR i IN 0 .. 9 LOOP
-        PERFORM * FROM leadflow.explain(first + i);
-    END LOOP;
-    path := 'explain(id)'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
-    s := pg_temp.lead_seq_scans();
-    FOR i IN 0 .. 9 LOOP
-        PERFORM leadflow.assign(first + i, 1 + (i % 3), 'test');
-    END LOOP;
-    path := 'assign(id)'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
-    s := pg_temp.lead_seq_scans();
-    FOR i IN 0 .. 9 LOOP
-        PERFORM leadflow.rescore(first + i);
-    END LOOP;
-    path := 'rescore(id)'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
-    s := pg_temp.lead_seq_scans();
-    FOR i IN 0 .. 9 LOOP
-        INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (first + i, 'call', 'connected');
-    END LOOP;
-    path := 'touch of a lead'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
 END $$;
 
 -- On a large table no path scans it, but for the touch: the two scans a

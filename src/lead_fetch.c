@@ -14,15 +14,16 @@
  * is taken on it here as the statement's FOR NO KEY UPDATE / FOR UPDATE
  * took it (ExecLockRows):
  *
- *	- RowShareLock on the table, and UPDATE rights on some column of it;
+ *	- RowShareLock on the table;
  *	- in READ COMMITTED, a row updated by a transaction we waited for is
  *	  followed to its newest version, which is locked and returned if its
  *	  id still matches; a deleted one is not found;
  *	- under REPEATABLE READ or SERIALIZABLE, a concurrent update or
  *	  delete is a serialization failure.
  *
- * A role under the lead table's row-level security (a rep) cannot be
- * served by a probe: it gets the statement, saved with lead_plan so that
+ * A role under the lead table's row-level security (a rep), or without
+ * the table privileges the statement needed, is not served by a probe
+ * (probe_serves): it gets the statement, saved with lead_plan so that
  * it cannot keep a scan chosen while the table was small.  The routing
  * functions run as the table's owner, who is exempt.
  *
@@ -161,6 +162,25 @@ lock_found_lead(Relation rel, FoundLead *f, LeadLock lock, int64 lead_id)
 	return tuple;
 }
 
+/*
+ * May a probe stand in for the statement?  Only where nothing would have
+ * narrowed or refused it: no row-level security for the current user, and
+ * the whole row readable (and, to lock it, updatable) by table privilege.
+ * Anything else goes to the statement, which says what it refuses.
+ */
+static bool
+probe_serves(Oid relid, LeadLock lock)
+{
+	Oid			user = GetUserId();
+
+	if (superuser_arg(user))
+		return true;
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	return pg_class_aclcheck(relid, user,
+							 ACL_SELECT | (lock == LEAD_NO_LOCK ? 0 : ACL_UPDATE)) == ACLCHECK_OK;
+}
+
 HeapTuple
 lead_fetch(int64 lead_id, LeadLock lock, TupleDesc *desc)
 {
@@ -169,15 +189,11 @@ lead_fetch(int64 lead_id, LeadLock lock, TupleDesc *desc)
 	Relation	rel;
 	HeapTuple	tuple;
 
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	if (!probe_serves(relid, lock))
 		return lead_fetch_spi(lead_id, lock, desc);
 
 	/* the lock the statement took on the table before reading it */
 	rel = table_open(relid, lock == LEAD_NO_LOCK ? AccessShareLock : RowShareLock);
-	if (lock != LEAD_NO_LOCK &&
-		pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
-		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "lead");
 	if (!index_probe(&lead_probe, Int64GetDatum(lead_id), lead_found, &f))
 		elog(ERROR, "leadflow: there is no table leadflow.lead");
 	tuple = !f.found ? NULL : lock == LEAD_NO_LOCK ? f.tuple
