@@ -12,6 +12,7 @@ OBJS = \
 	src/util.o \
 	src/invalidation.o \
 	src/index_probe.o \
+	src/lead_fetch.o \
 	src/guc.o \
 	src/roles.o \
 	src/cadence_parse.o \
@@ -86,7 +87,8 @@ REGRESS = \
 	replay \
 	policy \
 	backtest \
-	index_probe
+	index_probe \
+	lead_plans
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
@@ -94,7 +96,8 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
 	alert_notify touch_vs_move sweep_races duplicate_insert \
 	upsert_race merge_race delete_vs_route import_race assign_vs_sweep \
-	route_pending_herd config_version explain_then_route
+	route_pending_herd config_version explain_then_route \
+	update_vs_route
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

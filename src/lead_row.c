@@ -19,6 +19,7 @@
 #include "config_cache.h"
 #include "guc.h"
 #include "hygiene.h"
+#include "lead_fetch.h"
 #include "ledger.h"
 #include "spi_plans.h"
 
@@ -256,7 +257,11 @@ lead_writes_add(LeadWrites *w, RoutingConfig *config, int64 lead_id,
  * (leadflow_routing_writes): routing has counted them already.  A batch
  * (the sweep) writes once per thousand leads instead of once per lead,
  * which spares an executor start-up with its constraint and foreign-key
- * set-up per lead.  The caller is connected to SPI.
+ * set-up per lead.  route(id) writes one lead at a time with it, so it is
+ * saved, but with lead_plan: saved plainly, it could settle on a generic
+ * plan chosen while the lead table was small, a hash join over a scan of
+ * the whole table, and keep it while the table grows.  The caller is
+ * connected to SPI.
  */
 void
 lead_writes_flush(LeadWrites *w, RoutingConfig *config)
@@ -273,21 +278,21 @@ lead_writes_flush(LeadWrites *w, RoutingConfig *config)
 	leadflow_routing_writes = true;
 	PG_TRY();
 	{
-		if (SPI_execute_plan(leadflow_plan(&write_plan,
-										   "UPDATE leadflow.lead l SET account_id = u.account_id,"
-										   " queue = u.queue, owner_id = u.owner_id,"
-										   " assigned_at = u.assigned_at, cadence = u.cadence,"
-										   " cadence_step = u.cadence_step, next_touch_at = u.next_touch_at,"
-										   " sla_due_at = u.sla_due_at, stage = u.stage,"
-										   " stage_changed_at = u.stage_changed_at,"
-										   " reject_reason = u.reject_reason,"
-										   " reassignments = l.reassignments + u.add_reassignments"
-										   " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-										   "  AS u (id, account_id, queue, owner_id, assigned_at, cadence,"
-										   "        cadence_step, next_touch_at, sla_due_at, stage,"
-										   "        stage_changed_at, reject_reason, add_reassignments)"
-										   " WHERE l.id = u.id",
-										   LEAD_WRITE_PARAMS, params->array_types),
+		if (SPI_execute_plan(lead_plan(&write_plan,
+									   "UPDATE leadflow.lead l SET account_id = u.account_id,"
+									   " queue = u.queue, owner_id = u.owner_id,"
+									   " assigned_at = u.assigned_at, cadence = u.cadence,"
+									   " cadence_step = u.cadence_step, next_touch_at = u.next_touch_at,"
+									   " sla_due_at = u.sla_due_at, stage = u.stage,"
+									   " stage_changed_at = u.stage_changed_at,"
+									   " reject_reason = u.reject_reason,"
+									   " reassignments = l.reassignments + u.add_reassignments"
+									   " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+									   "  AS u (id, account_id, queue, owner_id, assigned_at, cadence,"
+									   "        cadence_step, next_touch_at, sla_due_at, stage,"
+									   "        stage_changed_at, reject_reason, add_reassignments)"
+									   " WHERE l.id = u.id",
+									   LEAD_WRITE_PARAMS, params->array_types),
 							 args, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_processed != (uint64) w->n)
 			elog(ERROR, "leadflow: could not write the routing results of %d leads", w->n);

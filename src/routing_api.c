@@ -17,6 +17,7 @@
 #include "config_cache.h"
 #include "guc.h"
 #include "lead_batch.h"
+#include "lead_fetch.h"
 #include "lead_row.h"
 #include "ledger.h"
 #include "pending.h"
@@ -60,37 +61,24 @@ leadflow_flush_routing_state(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-static SPIPlanPtr lock_lead_plan = NULL;
 static SPIPlanPtr pending_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
 
 /*
- * Fetch and lock the lead; error when it does not exist.  The row is in
- * SPI_tuptable->vals[0] afterwards.
+ * Fetch the lead, locked FOR NO KEY UPDATE (as an UPDATE locks it:
+ * foreign-key checks need not wait) when lock is set; error when it does
+ * not exist.  *desc describes the row.
  */
-static void
-fetch_lead(int64 lead_id, bool lock)
+static HeapTuple
+fetch_lead(int64 lead_id, bool lock, TupleDesc *desc)
 {
-	static SPIPlanPtr read_plan = NULL;
-	static const Oid argtypes[] = {INT8OID};
-	Datum		arg = Int64GetDatum(lead_id);
-	SPIPlanPtr	plan;
+	HeapTuple	row = lead_fetch(lead_id, lock ? LEAD_LOCK_NO_KEY_UPDATE : LEAD_NO_LOCK, desc);
 
-	/* NO KEY UPDATE, as an UPDATE takes: foreign-key checks need not wait */
-	if (lock)
-		plan = leadflow_plan(&lock_lead_plan,
-							 "SELECT * FROM leadflow.lead WHERE id = $1 FOR NO KEY UPDATE",
-							 1, argtypes);
-	else
-		plan = leadflow_plan(&read_plan,
-							 "SELECT * FROM leadflow.lead WHERE id = $1",
-							 1, argtypes);
-	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
-	if (SPI_processed == 0)
+	if (row == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("lead " INT64_FORMAT " does not exist", lead_id)));
+	return row;
 }
 
 /*
@@ -103,6 +91,8 @@ static int32
 route_lead(int64 lead_id, TimestampTz now, PreviousOwners *owners, bool *already_owned)
 {
 	RoutingConfig *config = routing_config();
+	HeapTuple	row;
+	TupleDesc	desc;
 	LeadColumns cols;
 	LeadInput	lead;
 	RouteResult res;
@@ -110,9 +100,9 @@ route_lead(int64 lead_id, TimestampTz now, PreviousOwners *owners, bool *already
 	bool		nulls[LEAD_RESULT_NCOLS];
 	bool		first_attempt;
 
-	fetch_lead(lead_id, true);
-	lead_columns_init(&cols, SPI_tuptable->tupdesc);
-	lead_input_from_tuple(&lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
+	row = fetch_lead(lead_id, true, &desc);
+	lead_columns_init(&cols, desc);
+	lead_input_from_tuple(&lead, row, desc, &cols);
 
 	*already_owned = lead.current_owner != 0;
 	if (*already_owned)
@@ -281,6 +271,8 @@ leadflow_explain(PG_FUNCTION_ARGS)
 {
 	int64		lead_id = PG_GETARG_INT64(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTuple	row;
+	TupleDesc	desc;
 	LeadColumns cols;
 	LeadInput	lead;
 	RouteResult res;
@@ -288,9 +280,9 @@ leadflow_explain(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
-	fetch_lead(lead_id, false);
-	lead_columns_init(&cols, SPI_tuptable->tupdesc);
-	lead_input_from_tuple(&lead, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols);
+	row = fetch_lead(lead_id, false, &desc);
+	lead_columns_init(&cols, desc);
+	lead_input_from_tuple(&lead, row, desc, &cols);
 	route_load_previous_owners(&lead);
 	route_decide(&lead, ROUTE_EXPLAIN, leadflow_now(), &res);
 
@@ -341,6 +333,7 @@ leadflow_assign(PG_FUNCTION_ARGS)
 	int32		rep_id;
 	char	   *reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	Datum		args[2];
+	TupleDesc	desc;
 
 	/* not STRICT, for the reason's message: a NULL id would read as 0 */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -357,15 +350,15 @@ leadflow_assign(PG_FUNCTION_ARGS)
 				 errhint("Say why, e.g. leadflow.assign(42, 7, 'customer asked for Ada').")));
 
 	SPI_connect();
-	fetch_lead(lead_id, true);
+	(void) fetch_lead(lead_id, true, &desc);
 	args[0] = Int64GetDatum(lead_id);
 	args[1] = Int32GetDatum(rep_id);
 	leadflow_manual_reason = reason;
 	PG_TRY();
 	{
-		if (SPI_execute_plan(leadflow_plan(&move_plan,
-										   "UPDATE leadflow.lead SET owner_id = $2 WHERE id = $1",
-										   2, argtypes),
+		if (SPI_execute_plan(lead_plan(&move_plan,
+									  "UPDATE leadflow.lead SET owner_id = $2 WHERE id = $1",
+									  2, argtypes),
 							 args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "leadflow: could not move lead " INT64_FORMAT, lead_id);
 	}

@@ -50,6 +50,7 @@
 #include "scoring.h"
 #include "accounts.h"
 #include "guc.h"
+#include "lead_fetch.h"
 #include "invalidation.h"
 #include "matching.h"
 #include "predict.h"
@@ -92,7 +93,6 @@ static bool rules_stale = true;
 static Oid	scoring_rule_relid = InvalidOid;
 
 static SPIPlanPtr rules_plan = NULL;
-static SPIPlanPtr lead_doc_plan = NULL;
 static SPIPlanPtr set_score_plan = NULL;
 static SPIPlanPtr events_plan = NULL;
 
@@ -374,32 +374,22 @@ lead_not_found(int64 lead_id)
 }
 
 /*
- * Read a lead's document columns (into SPI_tuptable, one row) and its
+ * Read a lead's row (lead_fetch.c) for its document and its
  * stored prediction: *stored points at it, or is NULL when it has none.
  */
 static void
 fetch_lead_doc(int64 lead_id, RoutingDoc *doc, double **stored)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(lead_id)};
 	bool		isnull;
 	Datum		predicted;
 	HeapTuple	row;
 	TupleDesc	desc;
 
-	if (SPI_execute_plan(leadflow_plan(&lead_doc_plan,
-									   "SELECT attrs, source, campaign, company, country, email,"
-									   " predicted, account_id FROM leadflow.lead WHERE id OPERATOR(pg_catalog.=) $1",
-									   1, argtypes),
-						 args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
-	if (SPI_processed == 0)
+	row = lead_fetch(lead_id, LEAD_NO_LOCK, &desc);
+	if (row == NULL)
 		lead_not_found(lead_id);
-	/* kept: the account's look-up in doc_from_row makes another SPI_tuptable */
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
 	doc_from_row(doc, row, desc);
-	predicted = SPI_getbinval(row, desc, 7, &isnull);
+	predicted = SPI_getbinval(row, desc, SPI_fnumber(desc, "predicted"), &isnull);
 	*stored = NULL;
 	if (!isnull)
 	{
@@ -557,13 +547,13 @@ leadflow_rescore(PG_FUNCTION_ARGS)
 		args[2] = Float8GetDatum(p);
 	else
 		nulls[2] = 'n';
-	if (SPI_execute_plan(leadflow_plan(&set_score_plan,
-									   "UPDATE leadflow.lead SET score = $2,"
-									   " predicted = coalesce($3, predicted)"
-									   " WHERE id OPERATOR(pg_catalog.=) $1"
-									   " AND (score IS DISTINCT FROM $2"
-									   "      OR predicted IS DISTINCT FROM coalesce($3, predicted))",
-									   3, argtypes),
+	if (SPI_execute_plan(lead_plan(&set_score_plan,
+								   "UPDATE leadflow.lead SET score = $2,"
+								   " predicted = coalesce($3, predicted)"
+								   " WHERE id OPERATOR(pg_catalog.=) $1"
+								   " AND (score IS DISTINCT FROM $2"
+								   "      OR predicted IS DISTINCT FROM coalesce($3, predicted))",
+								   3, argtypes),
 						 args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not store the score of lead " INT64_FORMAT, lead_id);
 	SPI_finish();

@@ -25,7 +25,9 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "executor/spi.h"
+#include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -107,6 +109,68 @@ leadflow_plan_custom(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *ar
 	if (*slot != NULL)
 		return *slot;
 	return prepare_saved(slot, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
+}
+
+/* The size its table had when each growing statement was last prepared. */
+typedef struct GrowingPlan
+{
+	SPIPlanPtr *slot;
+	BlockNumber nblocks;
+} GrowingPlan;
+static GrowingPlan growing_plans[MAX_PLAN_SLOTS];
+static int	ngrowing_plans = 0;
+
+/* The table's size in blocks now, 0 when it is gone. */
+static BlockNumber
+table_blocks(Oid relid)
+{
+	Relation	rel = try_table_open(relid, AccessShareLock);
+	BlockNumber nblocks;
+
+	if (rel == NULL)
+		return 0;
+	nblocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);	/* the statement takes the lock anyway */
+	return nblocks;
+}
+
+/*
+ * The same for a statement run once per lead on the table relid (a look-up
+ * or an UPDATE by its key), prepared again whenever that table has more
+ * than doubled since it was last prepared.  A saved statement settles on a
+ * generic plan after five runs and keeps it; chosen while the table was a
+ * few pages (ANALYZEd empty, say, then filled within one transaction,
+ * which invalidates nothing), that plan is a sequential scan, run for
+ * every lead while the table grows to millions of rows.  Prepared again,
+ * the statement is planned for the table as it is: the scan costs at most
+ * about twice what the planner accepted, and the planning is paid once per
+ * doubling of the table, never per lead.  Checking the size costs one
+ * lock (the statement's own, taken early) and one lseek.  The plan left
+ * behind is not freed: it may be running further up the stack (see
+ * leadflow_plans_reset); there are at most a few dozen such per backend.
+ */
+SPIPlanPtr
+leadflow_plan_growing(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
+					  Oid relid)
+{
+	GrowingPlan *g = NULL;
+	BlockNumber nblocks = table_blocks(relid);
+	int			i;
+
+	for (i = 0; i < ngrowing_plans && g == NULL; i++)
+		if (growing_plans[i].slot == slot)
+			g = &growing_plans[i];
+	if (g == NULL)
+	{
+		if (ngrowing_plans >= MAX_PLAN_SLOTS)
+			elog(ERROR, "leadflow: too many saved plans");
+		g = &growing_plans[ngrowing_plans++];
+		g->slot = slot;
+	}
+	else if (*slot != NULL && (uint64) nblocks <= 2 * (uint64) g->nblocks + 8)
+		return *slot;
+	g->nblocks = nblocks;
+	return prepare_saved(slot, sql, nargs, argtypes, 0);
 }
 
 /*

@@ -14,6 +14,8 @@ extern SPIPlanPtr leadflow_plan(SPIPlanPtr *slot, const char *sql,
 								int nargs, const Oid *argtypes);
 extern SPIPlanPtr leadflow_plan_custom(SPIPlanPtr *slot, const char *sql,
 									   int nargs, const Oid *argtypes);
+extern SPIPlanPtr leadflow_plan_growing(SPIPlanPtr *slot, const char *sql,
+										int nargs, const Oid *argtypes, Oid relid);
 extern void leadflow_plans_reset(void);
 
 /* Array parameters of statements that write many rows at once */

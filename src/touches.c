@@ -42,6 +42,7 @@
 #include "config_cache.h"
 #include "guc.h"
 #include "invalidation.h"
+#include "lead_fetch.h"
 #include "roles.h"
 #include "spi_plans.h"
 #include "stages.h"
@@ -203,13 +204,23 @@ result_column(int i, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i, isnull);
 }
 
-/* Lock the lead and read it; error when it does not exist. */
+/* Column name of the lead's row; *isnull says whether it is NULL. */
+static Datum
+lead_column(HeapTuple row, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "leadflow: leadflow.lead has no column \"%s\"", name);
+	return heap_getattr(row, attnum, desc, isnull);
+}
+
+/* Lock the lead FOR UPDATE and read it; error when it does not exist. */
 static void
 lock_lead(const TouchInput *touch, TouchedLead *lead)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID};
-	Datum		args[1];
+	HeapTuple	row;
+	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
@@ -217,36 +228,29 @@ lock_lead(const TouchInput *touch, TouchedLead *lead)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("lead <NULL> does not exist")));
-	args[0] = Int64GetDatum(touch->lead_id);
-	if (SPI_execute_plan(leadflow_plan(&plan,
-									   "SELECT stage, owner_id, queue, cadence, cadence_step,"
-									   " assigned_at, account_id, company, country, campaign"
-									   " FROM leadflow.lead WHERE id = $1 FOR UPDATE",
-									   1, argtypes),
-						 args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, touch->lead_id);
-	if (SPI_processed == 0)
+	row = lead_fetch(touch->lead_id, LEAD_LOCK_UPDATE, &desc);
+	if (row == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("lead " INT64_FORMAT " does not exist", touch->lead_id)));
 	lead->id = touch->lead_id;
-	lead->stage = DatumGetObjectId(result_column(1, &isnull));
-	d = result_column(2, &isnull);
+	lead->stage = DatumGetObjectId(lead_column(row, desc, "stage", &isnull));
+	d = lead_column(row, desc, "owner_id", &isnull);
 	lead->owner_id = isnull ? 0 : DatumGetInt32(d);
-	d = result_column(3, &isnull);
+	d = lead_column(row, desc, "queue", &isnull);
 	lead->queue = isnull ? NULL : TextDatumGetCString(d);
-	d = result_column(4, &isnull);
+	d = lead_column(row, desc, "cadence", &isnull);
 	lead->cadence = isnull ? NULL : DatumGetCadenceP(d);
-	lead->cadence_step = DatumGetInt32(result_column(5, &isnull));
-	d = result_column(6, &isnull);
+	lead->cadence_step = DatumGetInt32(lead_column(row, desc, "cadence_step", &isnull));
+	d = lead_column(row, desc, "assigned_at", &isnull);
 	lead->has_assigned_at = !isnull;
 	lead->assigned_at = isnull ? 0 : DatumGetTimestampTz(d);
-	d = result_column(7, &isnull);
+	d = lead_column(row, desc, "account_id", &isnull);
 	lead->has_account = !isnull;
 	lead->account_id = isnull ? 0 : DatumGetInt64(d);
-	lead->company = result_column(8, &lead->company_null);
-	lead->country = result_column(9, &lead->country_null);
-	lead->campaign = result_column(10, &lead->campaign_null);
+	lead->company = lead_column(row, desc, "company", &lead->company_null);
+	lead->country = lead_column(row, desc, "country", &lead->country_null);
+	lead->campaign = lead_column(row, desc, "campaign", &lead->campaign_null);
 }
 
 static void
@@ -449,15 +453,15 @@ write_effect(RoutingConfig *config, const TouchInput *touch, const TouchedLead *
 	nulls[6] = effect->has_sla ? ' ' : 'n';
 	args[7] = effect->reject_reason ? CStringGetTextDatum(effect->reject_reason) : (Datum) 0;
 	nulls[7] = effect->reject_reason ? ' ' : 'n';
-	if (SPI_execute_plan(leadflow_plan(&plan,
-									   "UPDATE leadflow.lead SET cadence = $2, touches = touches + 1,"
-									   " first_touch_at = coalesce(first_touch_at, $3),"
-									   " last_touch_at = greatest(last_touch_at, $3),"
-									   " stage = $4, cadence_step = $5,"
-									   " next_touch_at = $6, sla_due_at = $7,"
-									   " reject_reason = coalesce($8, reject_reason)"
-									   " WHERE id = $1",
-									   8, argtypes),
+	if (SPI_execute_plan(lead_plan(&plan,
+								   "UPDATE leadflow.lead SET cadence = $2, touches = touches + 1,"
+								   " first_touch_at = coalesce(first_touch_at, $3),"
+								   " last_touch_at = greatest(last_touch_at, $3),"
+								   " stage = $4, cadence_step = $5,"
+								   " next_touch_at = $6, sla_due_at = $7,"
+								   " reject_reason = coalesce($8, reject_reason)"
+								   " WHERE id = $1",
+								   8, argtypes),
 						 args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "leadflow: could not update lead " INT64_FORMAT " for a touch", lead->id);
 }
@@ -544,10 +548,10 @@ lead_visible_since(int64 lead_id, TimestampTz *since, bool *has_since)
 	bool		isnull;
 
 	args[0] = Int64GetDatum(lead_id);
-	if (SPI_execute_plan(leadflow_plan(&plan,
-									   "SELECT coalesce(l.assigned_at, l.created_at)"
-									   " FROM leadflow.lead l WHERE l.id = $1",
-									   1, argtypes),
+	if (SPI_execute_plan(lead_plan(&plan,
+								   "SELECT coalesce(l.assigned_at, l.created_at)"
+								   " FROM leadflow.lead l WHERE l.id = $1",
+								   1, argtypes),
 						 args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)
