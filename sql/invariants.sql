@@ -241,6 +241,18 @@ UPDATE leadflow.lead SET stage = 'rejected', stage_changed_at = '2026-03-09 12:3
 SELECT * FROM pg_temp.show() WHERE kind LIKE 'merged%';
 ROLLBACK;
 
+-- Not when the rejection only waited for the merge: a touch whose
+-- transaction began (12:30) before the merge's but that closed d1 after
+-- the merge committed, as its stage_history row's id shows.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE leadflow.lead SET stage = 'rejected', stage_changed_at = '2026-03-09 12:30+00'
+ WHERE external_id = 'd1';
+INSERT INTO leadflow.stage_history (lead_id, from_stage, to_stage, at)
+SELECT id, 'new', 'rejected', '2026-03-09 12:30+00' FROM leadflow.lead WHERE external_id = 'd1';
+SELECT * FROM pg_temp.show() WHERE kind LIKE 'merged%';
+ROLLBACK;
+
 -- All well again.
 SELECT count(*) AS violations FROM leadflow.check_invariants();
 

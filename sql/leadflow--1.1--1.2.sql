@@ -858,7 +858,12 @@ SELECT 'merged_into_merged', l.owner_id, l.id,
 UNION ALL
 -- the lead kept was closed without a win (rejected, nurture) when it was
 -- kept: since its stage last changed (or ever, if it never did) it has
--- been closed, and the merge came after that
+-- been closed, and the merge came after that.  Times are transactions'
+-- starts: a touch that began before the merge and then waited for the
+-- merge's lock on the lead closes it later with an earlier time.  Its
+-- stage_history row then has a higher id than the one the merge wrote for
+-- the dropped lead (both were written holding the kept lead's lock), and
+-- that order, when both rows are there, decides.
 SELECT 'merged_into_closed', l.owner_id, l.id,
        pg_catalog.format('lead %s was merged into lead %s, which was already %s',
                          l.id, t.id, t.stage)
@@ -870,6 +875,11 @@ SELECT 'merged_into_closed', l.owner_id, l.id,
  WHERE l.reject_reason LIKE 'merged into lead %'
    AND t.stage IN ('rejected', 'nurture')
    AND (t.stage_changed_at IS NULL OR t.stage_changed_at < m.at)
+   AND NOT EXISTS (SELECT FROM leadflow.stage_history ht, leadflow.stage_history hl
+                    WHERE ht.lead_id = t.id AND ht.to_stage = t.stage
+                      AND ht.at = t.stage_changed_at
+                      AND hl.lead_id = l.id AND hl.to_stage = 'rejected' AND hl.at = m.at
+                      AND ht.id > hl.id)
 ORDER BY 1, 2, 3
 $$;
 
