@@ -5,7 +5,7 @@
 -- row by row) made the table large.  Counted in scans of the lead table
 -- within one transaction, not timed.
 SET timezone = 'UTC';
-SET search_path = public, leadflow;
+SET search_path = pg_catalog, public, leadflow, pg_temp;
 SET leadflow.clock = '2026-03-09 09:00:00+00';   -- Monday, opening time
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;

@@ -4,7 +4,7 @@
 -- plan that scans the whole ledger: minutes for a hundred thousand leads
 -- once the ledger is large.  Counted in scans of the ledger, not timed.
 SET timezone = 'UTC';
-SET search_path = public, leadflow;
+SET search_path = pg_catalog, public, leadflow, pg_temp;
 SET leadflow.clock = '2026-03-09 09:00:00+00';   -- Monday, opening time
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;
