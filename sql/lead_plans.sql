@@ -21,6 +21,9 @@ INSERT INTO leadflow.rule (priority, name, match, queue) VALUES (1, 'all', '{}',
 INSERT INTO leadflow.queue (name, sticky_account) VALUES ('later', false);
 INSERT INTO leadflow.rule (priority, name, match, queue) VALUES (0, 'later', '{"campaign": "later"}', 'later');
 
+CREATE ROLE lp_rep IN ROLE leadflow_rep;
+UPDATE leadflow.rep SET login = 'lp_rep' WHERE id = 1;
+
 ANALYZE leadflow.lead;   -- while it is empty
 CREATE FUNCTION pg_temp.lead_seq_scans() RETURNS bigint LANGUAGE sql
     AS $$SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'leadflow.lead'::regclass$$;
@@ -51,7 +54,9 @@ BEGIN
         ['explain(id)', 'SELECT count(*) FROM leadflow.explain(%s)'],
         ['assign(id)', 'SELECT leadflow.assign(%1$s, 1 + %1$s %% 3, ''test'')'],
         ['rescore(id)', 'SELECT leadflow.rescore(%s)'],
-        ['touch of a lead', 'INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (%s, ''call'', ''connected'')']]
+        ['touch of a lead', 'INSERT INTO leadflow.touch (lead_id, channel, outcome) VALUES (%s, ''call'', ''connected'')'],
+        ['rejected by hand', 'UPDATE leadflow.lead SET stage = ''rejected'', reject_reason = ''test'' WHERE id = %s'],
+        ['reopen(id)', 'SELECT leadflow.reopen(%s, ''test'')']]
     LOOP
         s := pg_temp.lead_seq_scans();
         FOR i IN 0 .. 9 LOOP
@@ -59,12 +64,32 @@ BEGIN
         END LOOP;
         path := p[1]; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
     END LOOP;
+    -- a duplicate of a lead with no account: the account of the lead it
+    -- duplicates is looked up (free-mail domains make no account)
+    FOR i IN 0 .. 9 LOOP
+        INSERT INTO leadflow.lead (email) VALUES ('f' || run || '-' || i || '@gmail.com');
+    END LOOP;
+    s := pg_temp.lead_seq_scans();
+    FOR i IN 0 .. 9 LOOP
+        INSERT INTO leadflow.lead (email) VALUES ('f' || run || '-' || i || '@gmail.com');
+    END LOOP;
+    path := 'duplicate INSERT'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
+    -- a rep gives its lead another email: is it another owner's prospect?
+    first := (SELECT min(id) FROM leadflow.lead WHERE owner_id = 1);
+    SET LOCAL ROLE lp_rep;
+    s := pg_temp.lead_seq_scans();
+    FOR i IN 0 .. 9 LOOP
+        EXECUTE format('UPDATE leadflow.lead SET email = %L WHERE id = %s', 'r' || run || '-' || i || '@x.test', first);
+    END LOOP;
+    path := 'email changed by a rep'; scans := pg_temp.lead_seq_scans() - s; RETURN NEXT;
+    RESET ROLE;
 END $$;
 
--- On a large table no path scans it, but for the touch: the two scans a
--- touch costs there are PostgreSQL's own foreign-key checks (touch.lead_id,
--- stage_history.lead_id), saved plans of its own that leadflow cannot
--- plan again.
+-- On a large table no path scans it: not leadflow's look-ups, nor
+-- PostgreSQL's own foreign-key checks of the lead (touch.lead_id,
+-- stage_history.lead_id, decision.lead_id), saved plans of its own that
+-- leadflow makes it plan again by invalidating the lead table's cache
+-- entry once the table has doubled (spi_plans.c).
 BEGIN;   -- the counts of this transaction's scans only grow until it ends
 -- while the table is small: each path runs more than five times
 SELECT * FROM pg_temp.run_paths('small');
@@ -77,6 +102,8 @@ SELECT count(*) AS leads, count(owner_id) AS owned FROM leadflow.lead;
 SELECT * FROM leadflow.check_counters();
 SELECT * FROM leadflow.check_invariants();
 
+UPDATE leadflow.rep SET login = NULL WHERE id = 1;
+DROP ROLE lp_rep;
 RESET leadflow.clock;
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;

@@ -48,6 +48,7 @@
 #include "config_cache.h"
 #include "guc.h"
 #include "index_probe.h"
+#include "lead_fetch.h"
 #include "matching.h"
 #include "spi_plans.h"
 
@@ -448,9 +449,10 @@ account_of_lead(int64 lead_id)
 	bool		isnull;
 	Datum		v;
 
-	if (SPI_execute_plan(leadflow_plan(&lead_account_plan,
-									   "SELECT account_id FROM leadflow.lead WHERE id = $1",
-									   1, argtypes),
+	/* lead_plan: run once per duplicate, see lead_fetch.h */
+	if (SPI_execute_plan(lead_plan(&lead_account_plan,
+								   "SELECT account_id FROM leadflow.lead WHERE id = $1",
+								   1, argtypes),
 						 &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)

@@ -35,6 +35,7 @@
 #include "constants.h"
 #include "hygiene.h"
 #include "index_probe.h"
+#include "lead_fetch.h"
 #include "ledger.h"
 #include "spi_plans.h"
 #include "util.h"
@@ -198,9 +199,9 @@ lock_lead(int64 lead_id, DuplicateMatch *match, bool *merged, int64 *merged_into
 	static const Oid id_types[] = {INT8OID};
 	Datum		arg = Int64GetDatum(lead_id);
 
-	if (SPI_execute_plan(leadflow_plan(&by_id_plan,
-									   MATCH_COLUMNS " WHERE id = $1 FOR KEY SHARE",
-									   1, id_types),
+	if (SPI_execute_plan(lead_plan(&by_id_plan,
+								   MATCH_COLUMNS " WHERE id = $1 FOR KEY SHARE",
+								   1, id_types),
 						 &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not look for duplicates");
 	if (SPI_processed == 0)
@@ -286,9 +287,10 @@ duplicate_refuse_contact_taken(int64 lead_id, int32 owner_id, const char *column
 #define TAKEN_QUERY(column) \
 	"SELECT FROM leadflow.lead WHERE " column " = $1 AND id <> $2" \
 	" AND stage IN ('new', 'working') AND owner_id IS DISTINCT FROM $3 LIMIT 1"
+	/* lead_plan: run once per changed contact, see lead_fetch.h */
 	plan = strcmp(column, "email") == 0
-		? leadflow_plan(&email_taken_plan, TAKEN_QUERY("email"), 3, argtypes)
-		: leadflow_plan(&phone_taken_plan, TAKEN_QUERY("phone"), 3, argtypes);
+		? lead_plan(&email_taken_plan, TAKEN_QUERY("email"), 3, argtypes)
+		: lead_plan(&phone_taken_plan, TAKEN_QUERY("phone"), 3, argtypes);
 #undef TAKEN_QUERY
 	args[0] = CStringGetTextDatum(key);
 	args[1] = Int64GetDatum(lead_id);

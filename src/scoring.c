@@ -438,13 +438,14 @@ engagement_points(int64 lead_id, TimestampTz as_of, int32 *stored_score,
 	double		total;
 	bool		isnull;
 
-	if (SPI_execute_plan(leadflow_plan(&events_plan,
-									   "SELECT l.score, e.kind, e.at"
-									   " FROM leadflow.lead l"
-									   " LEFT JOIN leadflow.event e"
-									   "   ON e.lead_id = l.id AND e.at <= $2"
-									   " WHERE l.id = $1 ORDER BY e.at, e.id",
-									   2, argtypes),
+	/* the events grow with the leads: lead_plan */
+	if (SPI_execute_plan(lead_plan(&events_plan,
+								   "SELECT l.score, e.kind, e.at"
+								   " FROM leadflow.lead l"
+								   " LEFT JOIN leadflow.event e"
+								   "   ON e.lead_id = l.id AND e.at <= $2"
+								   " WHERE l.id = $1 ORDER BY e.at, e.id",
+								   2, argtypes),
 						 args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "leadflow: could not read the events of lead " INT64_FORMAT, lead_id);
 	if (SPI_processed == 0)

@@ -26,8 +26,10 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "storage/bufmgr.h"
+#include "utils/inval.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -148,6 +150,16 @@ table_blocks(Oid relid)
  * lock (the statement's own, taken early) and one lseek.  The plan left
  * behind is not freed: it may be running further up the stack (see
  * leadflow_plans_reset); there are at most a few dozen such per backend.
+ *
+ * PostgreSQL's own saved statements on the table -- the foreign-key checks
+ * of the tables that reference it (a touch, a stage change, a decision of
+ * a duplicate each check their lead), and a client's prepared statements
+ * -- are stuck the same way, out of reach.  So a transaction that writes
+ * (the import that made the table grow) also invalidates the table's
+ * relation cache entry when it prepares again, as an ANALYZE would: those
+ * statements are planned again once, here at the next command and in other
+ * sessions after the commit.  Not in a read-only transaction, which sends
+ * no invalidations (a standby's).
  */
 SPIPlanPtr
 leadflow_plan_growing(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
@@ -169,6 +181,8 @@ leadflow_plan_growing(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *a
 	}
 	else if (*slot != NULL && (uint64) nblocks <= 2 * (uint64) g->nblocks + 8)
 		return *slot;
+	else if (*slot != NULL && GetTopTransactionIdIfAny() != InvalidTransactionId)
+		CacheInvalidateRelcacheByRelid(relid);
 	g->nblocks = nblocks;
 	return prepare_saved(slot, sql, nargs, argtypes, 0);
 }

@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 
 #include "stages.h"
+#include "lead_fetch.h"
 #include "spi_plans.h"
 
 /* Set while leadflow.reopen() moves a rejected lead back to new. */
@@ -243,11 +244,11 @@ leadflow_reopen(PG_FUNCTION_ARGS)
 	reopening = true;
 	PG_TRY();
 	{
-		if (SPI_execute_plan(leadflow_plan(&reopen_plan,
-										   "UPDATE leadflow.lead SET stage = 'new', reject_reason = NULL,"
-										   " attrs = attrs || jsonb_build_object('reopen_reason', $2::text)"
-										   " WHERE id = $1 RETURNING stage",
-										   2, argtypes),
+		if (SPI_execute_plan(lead_plan(&reopen_plan,
+									   "UPDATE leadflow.lead SET stage = 'new', reject_reason = NULL,"
+									   " attrs = attrs || jsonb_build_object('reopen_reason', $2::text)"
+									   " WHERE id = $1 RETURNING stage",
+									   2, argtypes),
 							 args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "leadflow: could not reopen lead " INT64_FORMAT, lead_id);
 		if (SPI_processed == 0)
