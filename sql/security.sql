@@ -193,6 +193,19 @@ SELECT stmt, lf_test_try(stmt) AS result FROM unnest(ARRAY[
 SELECT * FROM lf_test_initplans('SELECT * FROM leadflow.lead');
 SELECT * FROM lf_test_initplans('SELECT * FROM leadflow.touch');
 RESET ROLE;
+-- Behind the triggers that name the refusal (touch_authorize and the
+-- touch checks), the policy alone keeps a rep's touches to its own
+-- leads, as itself.
+BEGIN;
+ALTER TABLE leadflow.touch DISABLE TRIGGER USER;
+SET LOCAL ROLE lf_test_rep_a;
+SELECT stmt, lf_test_try(stmt) AS result FROM unnest(ARRAY[
+    $q$INSERT INTO leadflow.touch (lead_id, rep_id, channel, outcome) VALUES (1, 1, 'call', 'not_reached')$q$,
+    $q$INSERT INTO leadflow.touch (lead_id, rep_id, channel, outcome) VALUES (2, 1, 'call', 'not_reached')$q$,
+    $q$INSERT INTO leadflow.touch (lead_id, rep_id, channel, outcome) VALUES (1, 2, 'call', 'not_reached')$q$,
+    $q$INSERT INTO leadflow.touch (lead_id, rep_id, channel, outcome) VALUES (99, 1, 'call', 'not_reached')$q$
+]) AS stmt;
+ROLLBACK;
 
 ------------------------------------------------------------------------
 -- Rep B (Ben) works leads 2 and 4; nothing Ana did shows but his lead's.
