@@ -179,8 +179,20 @@ SELECT constraint_name, checks, postgresql_checks FROM leadflow.lead_key_trigger
 SELECT "check", status, detail, hint ~ '^As a superuser.*DISABLE TRIGGER "RI_ConstraintTrigger_c_' AS hint_disables
   FROM leadflow.health() WHERE "check" = 'foreign_keys';
 SELECT pg_temp.error_of($$INSERT INTO leadflow.lead (email, owner_id, queue) VALUES ('j@x.example', 1, 'nope')$$);
+-- leadflow noticed the ALTER TABLE: a queue that a data-modifying WITH
+-- inserts after the lead (it runs when the INSERT is done) passes
+-- PostgreSQL's check at the end of the statement, which leadflow's, at the
+-- row, would refuse (below).
+BEGIN;
+SELECT pg_temp.error_of($$WITH q AS (INSERT INTO leadflow.queue (name) VALUES ('late'))
+    INSERT INTO leadflow.lead (email, owner_id, queue) VALUES ('k@x.example', 1, 'late')$$);
+ROLLBACK;
 SELECT pg_temp.postgresql_checks(false);
 SELECT "check", status FROM leadflow.health() WHERE "check" = 'foreign_keys';
+BEGIN;
+SELECT pg_temp.error_of($$WITH q AS (INSERT INTO leadflow.queue (name) VALUES ('late'))
+    INSERT INTO leadflow.lead (email, owner_id, queue) VALUES ('k@x.example', 1, 'late')$$);
+ROLLBACK;
 -- Nothing checking at all is a failure.
 BEGIN;
 ALTER TABLE leadflow.lead DISABLE TRIGGER lead_keys_inserted;
