@@ -801,17 +801,18 @@ SELECT 'owner_missing', l.owner_id, l.id,
  WHERE l.owner_id IS NOT NULL
    AND NOT EXISTS (SELECT FROM leadflow.rep r WHERE r.id = l.owner_id)
 UNION ALL
-SELECT 'queue_missing', l.owner_id, l.id,
-       pg_catalog.format('lead %s is in queue "%s", which does not exist', l.id, l.queue)
-  FROM leadflow.lead l
- WHERE l.queue IS NOT NULL
-   AND NOT EXISTS (SELECT FROM leadflow.queue q WHERE q.name = l.queue)
-UNION ALL
-SELECT 'account_missing', l.owner_id, l.id,
-       pg_catalog.format('lead %s names account %s, which does not exist', l.id, l.account_id)
-  FROM leadflow.lead l
- WHERE l.account_id IS NOT NULL
-   AND NOT EXISTS (SELECT FROM leadflow.account a WHERE a.id = l.account_id)
+-- (the foreign keys, checked by leadflow, refuse these; a superuser
+-- writing with them off can leave them)
+SELECT x.kind, l.owner_id, l.id, pg_catalog.format('lead %s %s, which does not exist', l.id, x.what)
+  FROM leadflow.lead l,
+       LATERAL (VALUES ('queue_missing', pg_catalog.format('is in queue "%s"', l.queue),
+                        l.queue IS NOT NULL
+                        AND NOT EXISTS (SELECT FROM leadflow.queue q WHERE q.name = l.queue)),
+                       ('account_missing', pg_catalog.format('names account %s', l.account_id),
+                        l.account_id IS NOT NULL
+                        AND NOT EXISTS (SELECT FROM leadflow.account a WHERE a.id = l.account_id)))
+               x(kind, what, missing)
+ WHERE x.missing
 UNION ALL
 SELECT 'ledger_owner', l.owner_id, l.id,
        CASE WHEN d.id IS NULL
@@ -3656,6 +3657,13 @@ COMMENT ON COLUMN leadflow.duplicate_rates.leads IS 'All leads, duplicates inclu
 COMMENT ON COLUMN leadflow.duplicate_rates.duplicates_of_open IS 'Leads that duplicated an open lead (closed at once).';
 COMMENT ON COLUMN leadflow.duplicate_rates.returning_prospects IS 'Leads of prospects whose earlier lead was closed.';
 COMMENT ON COLUMN leadflow.duplicate_rates.duplicate_rate IS '(duplicates_of_open + returning_prospects) / leads: the share of people already known (a fraction).';
+
+COMMENT ON COLUMN leadflow.lead_key_triggers.constraint_name IS 'The foreign key of leadflow.lead (lead_account_id_fkey, lead_queue_fkey, lead_owner_id_fkey).';
+COMMENT ON COLUMN leadflow.lead_key_triggers.column_name IS 'Its column of leadflow.lead: account_id, queue or owner_id.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.trigger_name IS 'PostgreSQL''s internal check trigger (RI_ConstraintTrigger_c_<oid>), as ALTER TABLE ... DISABLE TRIGGER names it.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.checks IS 'What the trigger checks: insert (RI_FKey_check_ins) or update (RI_FKey_check_upd).';
+COMMENT ON COLUMN leadflow.lead_key_triggers.postgresql_checks IS 'The trigger is enabled (ORIGIN or ALWAYS): PostgreSQL checks, and leadflow leaves the check to it.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.leadflow_checks IS 'leadflow''s own trigger for the same writes (lead_keys_inserted, lead_keys_updated) is enabled: leadflow checks where PostgreSQL''s trigger is not.';
 
 COMMENT ON COLUMN leadflow.health_checks.ord IS 'The check''s position in health()''s output.';
 COMMENT ON COLUMN leadflow.health_checks."check" IS 'The check''s name (sweep, backlog, unstaffed_queues, reps_at_cap, unacknowledged_alerts, no_next_touch, invariants, preloaded, unknown_settings, foreign_keys).';
