@@ -802,16 +802,16 @@ SELECT 'owner_missing', l.owner_id, l.id,
    AND NOT EXISTS (SELECT FROM leadflow.rep r WHERE r.id = l.owner_id)
 UNION ALL
 -- (the foreign keys, checked by leadflow, refuse these; a superuser
--- writing with them off can leave them)
-SELECT x.kind, l.owner_id, l.id, pg_catalog.format('lead %s %s, which does not exist', l.id, x.what)
-  FROM leadflow.lead l,
-       LATERAL (VALUES ('queue_missing', pg_catalog.format('is in queue "%s"', l.queue),
-                        l.queue IS NOT NULL
-                        AND NOT EXISTS (SELECT FROM leadflow.queue q WHERE q.name = l.queue)),
-                       ('account_missing', pg_catalog.format('names account %s', l.account_id),
-                        l.account_id IS NOT NULL
-                        AND NOT EXISTS (SELECT FROM leadflow.account a WHERE a.id = l.account_id)))
-               x(kind, what, missing)
+-- writing with them off can leave them).  Joins, not a look-up per lead.
+SELECT x.kind, l.owner_id, l.id,
+       pg_catalog.format('lead %s %s, which does not exist', l.id,
+                         CASE x.kind WHEN 'queue_missing' THEN pg_catalog.format('is in queue "%s"', l.queue)
+                                     ELSE pg_catalog.format('names account %s', l.account_id) END)
+  FROM leadflow.lead l
+  LEFT JOIN leadflow.queue q ON q.name = l.queue
+  LEFT JOIN leadflow.account a ON a.id = l.account_id,
+       LATERAL (VALUES ('queue_missing', l.queue IS NOT NULL AND q.name IS NULL),
+                       ('account_missing', l.account_id IS NOT NULL AND a.id IS NULL)) x(kind, missing)
  WHERE x.missing
 UNION ALL
 SELECT 'ledger_owner', l.owner_id, l.id,
