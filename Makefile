@@ -33,6 +33,7 @@ OBJS = \
 	src/routing.o \
 	src/lead_row.o \
 	src/pending.o \
+	src/lead_keys.o \
 	src/lead_triggers.o \
 	src/lead_batch.o \
 	src/routing_api.o \
@@ -88,7 +89,8 @@ REGRESS = \
 	policy \
 	backtest \
 	index_probe \
-	lead_plans
+	lead_plans \
+	foreign_keys
 
 REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --encoding=UTF8 --no-locale
@@ -96,7 +98,7 @@ REGRESS_OPTS = --inputdir=. --temp-instance=tmp_check \
 ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
 	alert_notify touch_vs_move sweep_races duplicate_insert \
 	upsert_race merge_race delete_vs_route import_race assign_vs_sweep \
-	route_pending_herd config_version explain_then_route \
+	route_pending_herd config_version explain_then_route fk_vs_delete \
 	update_vs_route
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \

@@ -121,6 +121,8 @@ INSERT INTO unpinned VALUES
     ('config_changed()', 'trigger: invalidates the cached configuration, runs no SQL'),
     ('routing_document(lead)', 'builds the document of the row it is given, runs no SQL'),
     ('lead_row_inserted(bigint, tid)', 'a trigger''s WHEN clause on every inserted row: compares a ctid, runs no SQL'),
+    ('lead_keys_checked(bigint, text, integer)', 'a trigger''s WHEN clause on every written row: its one statement names its schema and operator'),
+    ('lead_keys_checked(bigint, text, integer, bigint, text, integer)', 'a trigger''s WHEN clause on every updated row: its one statement names its schema and operator'),
     ('predict(jsonb, text)', 'pins its own path in C when it runs SQL (loading a model), a SET clause would cost every call');
 -- Listed and unpinned, and nothing else; SQL and PL/pgSQL functions always
 -- pin (only C can run no SQL at all).

@@ -124,6 +124,15 @@ INSERT INTO leadflow.lead (email, source, campaign)
 SELECT * FROM leadflow.duplicate_rates ORDER BY source, campaign;
 SELECT * FROM leadflow.check_counters();
 
+-- A duplicate of an open lead imported with an owner and no queue (the
+-- routing result has no queue: this crashed the backend).
+BEGIN;
+INSERT INTO leadflow.lead (email, owner_id) SELECT 'imp@acme.test', min(id) FROM leadflow.rep
+    RETURNING queue, owner_id IS NOT NULL AS owned, stage;
+INSERT INTO leadflow.lead (email) VALUES ('imp@acme.test')
+    RETURNING queue, owner_id IS NOT NULL AS owned, stage, duplicate_of IS NOT NULL AS duplicate, cadence;
+ROLLBACK;
+
 RESET leadflow.clock;
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;

@@ -146,6 +146,14 @@ UPDATE leadflow.lead SET owner_id = 99 WHERE external_id = 'again';
 SELECT * FROM pg_temp.show();
 ROLLBACK;
 
+-- queue_missing, account_missing: a lead in a queue and of an account that
+-- do not exist (the foreign keys, off here, would refuse both).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE leadflow.lead SET queue = 'gone', account_id = 999999 WHERE external_id = 'again';
+SELECT * FROM pg_temp.show();
+ROLLBACK;
+
 -- ledger_owner: the decision that gave a lead its owner is gone (the day's
 -- count then disagrees with the ledger too), and a later one names nobody.
 BEGIN;

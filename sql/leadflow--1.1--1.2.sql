@@ -801,6 +801,19 @@ SELECT 'owner_missing', l.owner_id, l.id,
  WHERE l.owner_id IS NOT NULL
    AND NOT EXISTS (SELECT FROM leadflow.rep r WHERE r.id = l.owner_id)
 UNION ALL
+-- (the foreign keys, checked by leadflow, refuse these; a superuser
+-- writing with them off can leave them).  Joins, not a look-up per lead.
+SELECT x.kind, l.owner_id, l.id,
+       pg_catalog.format('lead %s %s, which does not exist', l.id,
+                         CASE x.kind WHEN 'queue_missing' THEN pg_catalog.format('is in queue "%s"', l.queue)
+                                     ELSE pg_catalog.format('names account %s', l.account_id) END)
+  FROM leadflow.lead l
+  LEFT JOIN leadflow.queue q ON q.name = l.queue
+  LEFT JOIN leadflow.account a ON a.id = l.account_id,
+       LATERAL (VALUES ('queue_missing', l.queue IS NOT NULL AND q.name IS NULL),
+                       ('account_missing', l.account_id IS NOT NULL AND a.id IS NULL)) x(kind, missing)
+ WHERE x.missing
+UNION ALL
 SELECT 'ledger_owner', l.owner_id, l.id,
        CASE WHEN d.id IS NULL
             THEN pg_catalog.format('open lead %s has owner %s but no decision', l.id, l.owner_id)
@@ -1829,6 +1842,34 @@ $$;
 REVOKE ALL ON FUNCTION leadflow.duration_text(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION leadflow.duration_text(interval) TO leadflow_admin, leadflow_manager, leadflow_monitor;
 
+-- PostgreSQL's insert and update check triggers of the foreign keys that
+-- leadflow checks itself (src/lead_keys.c; section foreign_keys), with
+-- who checks: health() reads it, the script disables them by it.
+CREATE VIEW leadflow.lead_key_triggers AS
+SELECT c.conname::text AS constraint_name,
+       a.attname::text AS column_name,
+       t.tgname::text AS trigger_name,
+       CASE WHEN t.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::pg_catalog.regproc
+            THEN 'insert' ELSE 'update' END AS checks,
+       t.tgenabled IN ('O', 'A') AS postgresql_checks,
+       coalesce((SELECT o.tgenabled IN ('O', 'A') FROM pg_catalog.pg_trigger o
+                  WHERE o.tgrelid = c.conrelid
+                    AND o.tgname = CASE WHEN t.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::pg_catalog.regproc
+                                        THEN 'lead_keys_inserted' ELSE 'lead_keys_updated' END),
+                false) AS leadflow_checks
+  FROM pg_catalog.pg_constraint c
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+  JOIN pg_catalog.pg_trigger t ON t.tgconstraint = c.oid AND t.tgrelid = c.conrelid
+ WHERE c.conrelid = 'leadflow.lead'::pg_catalog.regclass
+   AND c.contype = 'f'
+   AND pg_catalog.cardinality(c.conkey) = 1
+   AND a.attname IN ('account_id', 'queue', 'owner_id')
+   AND t.tgfoid IN ('pg_catalog."RI_FKey_check_ins"'::pg_catalog.regproc,
+                    'pg_catalog."RI_FKey_check_upd"'::pg_catalog.regproc);
+COMMENT ON VIEW leadflow.lead_key_triggers IS
+    'PostgreSQL''s insert and update check triggers of the foreign keys of lead.account_id, lead.queue and lead.owner_id, which leadflow checks itself where they are disabled; health() reads it.';
+REVOKE ALL ON leadflow.lead_key_triggers FROM PUBLIC;
+
 -- A view with its owner's rights, like the reporting views: health() and
 -- the monitoring views read it, so those who may call health() need no
 -- rights on the tables.  Every check is an index look-up or reads a small
@@ -1962,6 +2003,14 @@ unknown_setting AS (
                                           WHERE b.datname = pg_catalog.current_database()))) u
      WHERE u.name LIKE 'leadflow.%'
        AND u.name NOT IN (SELECT pg_catalog.lower(s.name) FROM pg_catalog.pg_settings s)
+),
+key_checks AS (
+    SELECT pg_catalog.string_agg(DISTINCT k.constraint_name, ', ') FILTER (WHERE k.postgresql_checks) AS doubled,
+           pg_catalog.string_agg(pg_catalog.format('ALTER TABLE leadflow.lead DISABLE TRIGGER %I;', k.trigger_name),
+                                 ' ' ORDER BY k.trigger_name) FILTER (WHERE k.postgresql_checks) AS fix,
+           pg_catalog.string_agg(DISTINCT k.constraint_name, ', ')
+               FILTER (WHERE NOT k.postgresql_checks AND NOT k.leadflow_checks) AS unchecked
+      FROM leadflow.lead_key_triggers k
 )
 SELECT 1 AS ord, 'sweep'::text AS "check",
        CASE WHEN w.n = 0 THEN 'fail'
@@ -2054,7 +2103,20 @@ SELECT 9, 'unknown_settings',
        CASE WHEN s.n > 0 THEN pg_catalog.format('%s stored leadflow.* settings are not leadflow settings and do nothing: %s', s.n, s.names)
             ELSE 'no stored leadflow.* setting is misspelt' END,
        CASE WHEN s.n > 0 THEN 'Remove them with ALTER DATABASE/ROLE ... RESET and set the right name (SELECT name FROM pg_settings WHERE name LIKE ''leadflow.%'').' END
-  FROM unknown_setting s;
+  FROM unknown_setting s
+UNION ALL
+SELECT 10, 'foreign_keys',
+       CASE WHEN k.unchecked IS NOT NULL THEN 'fail' WHEN k.doubled IS NOT NULL THEN 'warn' ELSE 'ok' END,
+       CASE WHEN k.unchecked IS NOT NULL
+            THEN pg_catalog.format('nothing checks %s of written leads: PostgreSQL''s check triggers and leadflow''s (lead_keys_inserted, lead_keys_updated) are both disabled', k.unchecked)
+            WHEN k.doubled IS NOT NULL
+            THEN pg_catalog.format('PostgreSQL''s own check triggers of %s are enabled (pg_upgrade, or ALTER TABLE ... ENABLE TRIGGER ALL, does that): the keys are checked, by PostgreSQL instead of leadflow, which costs routing about a quarter of its speed', k.doubled)
+            ELSE 'leadflow checks the keys of written leads to accounts, queues and reps' END,
+       CASE WHEN k.unchecked IS NOT NULL
+            THEN 'ALTER TABLE leadflow.lead ENABLE TRIGGER lead_keys_inserted; ALTER TABLE leadflow.lead ENABLE TRIGGER lead_keys_updated;'
+            WHEN k.doubled IS NOT NULL
+            THEN 'As a superuser (they are internal triggers): ' || k.fix END
+  FROM key_checks k;
 COMMENT ON VIEW leadflow.health_checks IS
     'What leadflow.health() returns, with each check''s position (ord).';
 REVOKE ALL ON leadflow.health_checks FROM PUBLIC;
@@ -3008,6 +3070,86 @@ GRANT EXECUTE ON FUNCTION leadflow.analytics_ddl() TO leadflow_admin;
 -- END replication
 
 
+-- BEGIN foreign_keys
+-- The foreign keys lead.account_id -> account, lead.queue -> queue and
+-- lead.owner_id -> rep are checked by leadflow as each row is written
+-- (src/lead_keys.c): PostgreSQL's own check of each written lead, a
+-- queued trigger event and an SPI statement per constraint, was a quarter
+-- of a routed lead's time, and nearly every one locked a row its
+-- transaction had already locked.  The constraints stay in the catalog,
+-- and so do the referenced tables' triggers (a DELETE of a rep still
+-- fails, of an account still sets account_id NULL, a queue's new name
+-- still cascades); only the referencing side's insert and update checks
+-- are disabled below, and leadflow's, in the WHEN clauses of
+-- lead_keys_inserted and lead_keys_updated, do what they did: the same
+-- FOR KEY SHARE lock of the referenced row (once per key and
+-- transaction), the same error.  Where one of PostgreSQL's checks is
+-- enabled again (pg_upgrade, ALTER TABLE ... ENABLE TRIGGER ALL), it
+-- checks and leadflow does not; health() says how to disable it again.
+
+-- No SET search_path: it is evaluated for every written row, and a SET
+-- clause costs a GUC save and restore each time; its one statement names
+-- every object with its schema.  Callable by a role that may insert or
+-- update leads (it checks), and learns or locks nothing such a role cannot
+-- by writing a lead.
+CREATE FUNCTION leadflow.lead_keys_checked(account_id bigint, queue text, owner_id integer)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_lead_keys_checked'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION leadflow.lead_keys_checked(bigint, text, integer) IS
+    'The foreign-key check of an inserted lead, in the WHEN clause of trigger lead_keys_inserted: locks the referenced account, queue and rep FOR KEY SHARE (once per transaction) and raises PostgreSQL''s foreign_key_violation when one does not exist; false, so the trigger is never queued.  Checks only the constraints whose PostgreSQL check trigger is disabled.';
+CREATE FUNCTION leadflow.lead_keys_checked(account_id bigint, queue text, owner_id integer,
+                                           old_account_id bigint, old_queue text, old_owner_id integer)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'leadflow_lead_keys_checked'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION leadflow.lead_keys_checked(bigint, text, integer, bigint, text, integer) IS
+    'The foreign-key check of an updated lead, in the WHEN clause of trigger lead_keys_updated: as for an insert, for the keys the update changed.';
+CREATE FUNCTION leadflow.lead_keys_forget() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'leadflow_lead_keys_forget'
+    LANGUAGE C
+    SET search_path = pg_catalog, leadflow, pg_temp;
+COMMENT ON FUNCTION leadflow.lead_keys_forget() IS
+    'Trigger on rep, queue and account: this transaction deleted a referenced row or changed its key, so the keys it locked are checked again.';
+
+-- Named after lead_inserted, so they come after it; their function is
+-- never called (the WHEN clause is false).
+CREATE TRIGGER lead_keys_inserted AFTER INSERT ON leadflow.lead
+    FOR EACH ROW WHEN (leadflow.lead_keys_checked(NEW.account_id, NEW.queue, NEW.owner_id))
+    EXECUTE FUNCTION leadflow.lead_inserted();
+CREATE TRIGGER lead_keys_updated AFTER UPDATE ON leadflow.lead
+    FOR EACH ROW WHEN (leadflow.lead_keys_checked(NEW.account_id, NEW.queue, NEW.owner_id,
+                                                  OLD.account_id, OLD.queue, OLD.owner_id))
+    EXECUTE FUNCTION leadflow.lead_inserted();
+CREATE TRIGGER lead_keys_forget AFTER DELETE OR TRUNCATE ON leadflow.rep
+    FOR EACH STATEMENT EXECUTE FUNCTION leadflow.lead_keys_forget();
+CREATE TRIGGER lead_keys_forget_key AFTER UPDATE ON leadflow.rep
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION leadflow.lead_keys_forget();
+CREATE TRIGGER lead_keys_forget AFTER DELETE OR TRUNCATE ON leadflow.queue
+    FOR EACH STATEMENT EXECUTE FUNCTION leadflow.lead_keys_forget();
+CREATE TRIGGER lead_keys_forget_key AFTER UPDATE ON leadflow.queue
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION leadflow.lead_keys_forget();
+CREATE TRIGGER lead_keys_forget AFTER DELETE OR TRUNCATE ON leadflow.account
+    FOR EACH STATEMENT EXECUTE FUNCTION leadflow.lead_keys_forget();
+CREATE TRIGGER lead_keys_forget_key AFTER UPDATE ON leadflow.account
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION leadflow.lead_keys_forget();
+REVOKE ALL ON FUNCTION leadflow.lead_keys_forget() FROM PUBLIC;
+
+-- PostgreSQL's insert and update checks of the three constraints off.
+-- Internal triggers: only a superuser may, as this script runs.  Their
+-- names follow their OIDs, so they are found by what they check.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT k.trigger_name FROM leadflow.lead_key_triggers k LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE leadflow.lead DISABLE TRIGGER %I', t.trigger_name);
+    END LOOP;
+END
+$$;
+-- END foreign_keys
+
+
 -- BEGIN reference
 ------------------------------------------------------------------------
 -- The meaning of every object, in the catalog: \d+, reporting tools and
@@ -3516,8 +3658,15 @@ COMMENT ON COLUMN leadflow.duplicate_rates.duplicates_of_open IS 'Leads that dup
 COMMENT ON COLUMN leadflow.duplicate_rates.returning_prospects IS 'Leads of prospects whose earlier lead was closed.';
 COMMENT ON COLUMN leadflow.duplicate_rates.duplicate_rate IS '(duplicates_of_open + returning_prospects) / leads: the share of people already known (a fraction).';
 
+COMMENT ON COLUMN leadflow.lead_key_triggers.constraint_name IS 'The foreign key of leadflow.lead (lead_account_id_fkey, lead_queue_fkey, lead_owner_id_fkey).';
+COMMENT ON COLUMN leadflow.lead_key_triggers.column_name IS 'Its column of leadflow.lead: account_id, queue or owner_id.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.trigger_name IS 'PostgreSQL''s internal check trigger (RI_ConstraintTrigger_c_<oid>), as ALTER TABLE ... DISABLE TRIGGER names it.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.checks IS 'What the trigger checks: insert (RI_FKey_check_ins) or update (RI_FKey_check_upd).';
+COMMENT ON COLUMN leadflow.lead_key_triggers.postgresql_checks IS 'The trigger is enabled (ORIGIN or ALWAYS): PostgreSQL checks, and leadflow leaves the check to it.';
+COMMENT ON COLUMN leadflow.lead_key_triggers.leadflow_checks IS 'leadflow''s own trigger for the same writes (lead_keys_inserted, lead_keys_updated) is enabled: leadflow checks where PostgreSQL''s trigger is not.';
+
 COMMENT ON COLUMN leadflow.health_checks.ord IS 'The check''s position in health()''s output.';
-COMMENT ON COLUMN leadflow.health_checks."check" IS 'The check''s name (sweep, backlog, unstaffed_queues, reps_at_cap, unacknowledged_alerts, no_next_touch, invariants, preloaded, unknown_settings).';
+COMMENT ON COLUMN leadflow.health_checks."check" IS 'The check''s name (sweep, backlog, unstaffed_queues, reps_at_cap, unacknowledged_alerts, no_next_touch, invariants, preloaded, unknown_settings, foreign_keys).';
 COMMENT ON COLUMN leadflow.health_checks.status IS 'ok, warn or fail.';
 COMMENT ON COLUMN leadflow.health_checks.detail IS 'What was found: counts, ages, queue and rep names, never a lead''s data.';
 COMMENT ON COLUMN leadflow.health_checks.hint IS 'What to do about it, often the exact SQL.  NULL: nothing to do.';

@@ -9,7 +9,7 @@ SET timezone = 'UTC';
 -- Every function that writes is refused at once where it cannot write.
 ------------------------------------------------------------------------
 -- Each VOLATILE function of leadflow that is not a trigger (or a
--- trigger's WHEN clause, lead_row_inserted) carries
+-- trigger's WHEN clause, lead_row_inserted and lead_keys_checked) carries
 -- leadflow.primary_only = its own name (none is listed: one that a later
 -- update script creates or replaces without it shows up here).
 SELECT p.oid::regprocedure AS function_without_the_standby_refusal
@@ -18,6 +18,7 @@ SELECT p.oid::regprocedure AS function_without_the_standby_refusal
    AND p.provolatile = 'v'
    AND p.prorettype <> 'trigger'::regtype
    AND p.oid <> 'leadflow.lead_row_inserted(bigint, tid)'::regprocedure
+   AND p.proname <> 'lead_keys_checked'
    AND NOT coalesce('leadflow.primary_only=leadflow.' || p.proname = ANY (p.proconfig), false)
  ORDER BY 1;
 -- ... and no read-only function does: they must work on a standby.

@@ -141,9 +141,13 @@ lead_result_values(const LeadInput *lead, const RouteResult *res,
 	nulls[2] = !has_owner;
 	values[3] = TimestampTzGetDatum(now);
 	nulls[3] = !assigned;
-	/* a lead keeps the plan it started on, wherever it moves */
-	values[4] = PointerGetDatum(lead->cadence ? lead->cadence : res->queue->cadence);
-	nulls[4] = !assigned && lead->cadence == NULL;
+	/*
+	 * a lead keeps the plan it started on, wherever it moves; a duplicate
+	 * of an open lead imported with an owner and no queue has no queue
+	 */
+	values[4] = PointerGetDatum(lead->cadence ? lead->cadence :
+								res->queue ? res->queue->cadence : NULL);
+	nulls[4] = (!assigned && lead->cadence == NULL) || values[4] == (Datum) 0;
 	values[5] = Int32GetDatum(0);
 	values[6] = TimestampTzGetDatum(res->next_touch_at);
 	nulls[6] = !assigned;

@@ -14,6 +14,7 @@
 #include "config_cache.h"
 #include "guc.h"
 #include "index_probe.h"
+#include "lead_keys.h"
 #include "lead_triggers.h"
 #include "ledger.h"
 #include "operations.h"
@@ -36,6 +37,7 @@ _PG_init(void)
 	config_cache_init();
 	index_probe_init();
 	lead_triggers_init();
+	lead_keys_init();
 	touches_init();
 	caps_init();
 	ledger_init();

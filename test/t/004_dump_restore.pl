@@ -91,6 +91,11 @@ for my $db ('crm_custom', 'crm_plain')
 	}
 	is($node->safe_psql($db, 'SELECT count(*) FROM leadflow.check_counters()'), '0',
 		"$db: counters agree with the leads");
+	# The restore ran the extension script: leadflow checks the lead's
+	# foreign keys, PostgreSQL's check triggers are off.
+	is($node->safe_psql($db, q{SELECT string_agg(DISTINCT postgresql_checks::text || '/' || leadflow_checks::text, ',')
+		                          FROM leadflow.lead_key_triggers}), 'false/true',
+		"$db: leadflow checks the lead's foreign keys");
 	is($node->safe_psql($db, q{SELECT coalesce(string_agg(kind || ': ' || detail, E'\n'), '')
 		                          FROM leadflow.check_invariants()}), '',
 		"$db: the invariants hold");

@@ -135,7 +135,7 @@ is(value_of($metrics, 'leadflow_health_severity', %db, check => 'unstaffed_queue
 	'health: the queue with nobody');
 my $checks = 0;
 $checks += value_of($metrics, 'leadflow_health_checks_count', %db, status => $_) // 0 for qw(ok warn fail);
-is($checks, 9, 'health checks by status add up to every check');
+is($checks, 10, 'health checks by status add up to every check');
 like($metrics, qr/^# TYPE leadflow_decisions_total counter$/m, 'counters are typed as counters');
 like($metrics, qr/^# TYPE leadflow_backlog_leads gauge$/m, 'gauges as gauges');
 
