@@ -43,9 +43,7 @@ sampler=
 trap '[ -z "$sampler" ] || kill "$sampler" 2>/dev/null; rm -rf "$work"' EXIT
 # One lead per transaction (single_row.bash).
 . ./single_row.bash
-for target in $targets; do
-	single_row_script "$target" >"$work/$target.sql"
-done
+single_row_scripts "$work" $targets
 
 # What every pgbench backend is doing, every 100 ms, until killed.
 start_sampler() {

@@ -33,9 +33,7 @@ work=$(mktemp -d /tmp/leadflow-single.XXXXXX)
 bench=
 trap '[ -z "$bench" ] || kill "$bench" 2>/dev/null; rm -rf "$work"' EXIT
 . ./single_row.bash
-for target in $targets; do
-	single_row_script "$target" >"$work/$target.sql"
-done
+single_row_scripts "$work" $targets
 
 # Backend CPU ticks of process $1.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

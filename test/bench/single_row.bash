@@ -27,3 +27,12 @@ VALUES ('p' || :g || CASE WHEN :g % 4 = 0 THEN '@gmail.com' ELSE '@d' || (:g % 5
         jsonb_build_object('segment', (ARRAY['smb', 'mid', 'ent'])[1 + :g % 3], 'employees', :g % 1000));
 SQL
 }
+
+# single_row_scripts DIR TARGET...: DIR/TARGET.sql for each.
+single_row_scripts() {
+	local dir=$1 target
+	shift
+	for target in "$@"; do
+		single_row_script "$target" >"$dir/$target.sql"
+	done
+}
