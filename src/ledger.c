@@ -9,7 +9,8 @@
  * decision never alerts anyone).
  *
  * Both are kept in memory and written in batches: one INSERT of up to
- * BATCH_ROWS rows from arrays, instead of one executor start-up per row,
+ * BATCH_ROWS rows from arrays (of one row without them: see batch_plan),
+ * instead of one executor start-up per row,
  * which was a fifth of the cost of routing a lead and more of a sweep.  A
  * batch is written when it is full and at the end of the statement that
  * routed (routing_flush, from the statement trigger or the SQL function);
@@ -73,7 +74,8 @@ typedef struct RowBatch
 	int			ncolumns;
 	Oid			types[MAX_BATCH_COLUMNS];	/* of the columns, not arrays */
 	ArrayParams params;			/* set with plan */
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan;			/* the rows from arrays */
+	SPIPlanPtr	one_row_plan;	/* the same for one row, without arrays */
 	PendingRow *rows;			/* in pending_context */
 	int			nrows;
 	int			capacity;		/* BATCH_ROWS, more only while rows of an
@@ -168,16 +170,24 @@ set_int8(PendingRow *row, int col, int64 v)
 
 /*
  * Prepare a batch's INSERT (once per backend, and again after the
- * extension was created anew).  Its parameters are arrays of the column
- * types: "INSERT ... SELECT ... FROM unnest($1, ...)".
+ * extension was created anew), twice.  The template reads its rows "FROM
+ * %s$1, ...%s AS alias (...)": from arrays of the column types,
+ * "unnest($1, ...)", for many rows; from the column types themselves,
+ * "(VALUES ($1, ...))", for one.  A single-row statement -- a CRM's one
+ * lead per transaction -- writes one row of each batch, and the planner
+ * turns the one-row VALUES into a Result node: no function scan to start,
+ * no arrays to build and unnest, no tuplestore.
  */
 static void
-batch_plan(RowBatch *batch, const char *sql)
+batch_plan(RowBatch *batch, const char *template)
 {
-	if (batch->plan != NULL)
+	if (batch->plan != NULL && batch->one_row_plan != NULL)
 		return;
 	array_params_init(&batch->params, batch->ncolumns, batch->types);
-	(void) leadflow_plan(&batch->plan, sql, batch->ncolumns, batch->params.array_types);
+	(void) leadflow_plan(&batch->plan, psprintf(template, "unnest(", ")"),
+						 batch->ncolumns, batch->params.array_types);
+	(void) leadflow_plan(&batch->one_row_plan, psprintf(template, "(VALUES (", "))"),
+						 batch->ncolumns, batch->types);
 }
 
 /*
@@ -192,7 +202,7 @@ batch_plan(RowBatch *batch, const char *sql)
 	"  queue, strategy, reason, candidates" columns_1_2 ")" \
 	" SELECT lead_id, at, kind::leadflow.decision_kind, from_rep, to_rep, rule_id," \
 	"  queue, strategy::leadflow.strategy, reason, candidates" select_1_2 \
-	" FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10" params_1_2 ")" \
+	" FROM %s$1, $2, $3, $4, $5, $6, $7, $8, $9, $10" params_1_2 "%s" \
 	"  AS d (lead_id, at, kind, from_rep, to_rep, rule_id," \
 	"        queue, strategy, reason, candidates" columns_1_2 ")"
 
@@ -249,7 +259,7 @@ alert_plan(void)
 	batch_plan(&alerts,
 			   "INSERT INTO leadflow.alert (kind, lead_id, rep_id, detail, at)"
 			   " SELECT kind::leadflow.alert_kind, lead_id, rep_id, detail, at"
-			   " FROM unnest($1, $2, $3, $4, $5) AS a (kind, lead_id, rep_id, detail, at)"
+			   " FROM %s$1, $2, $3, $4, $5%s AS a (kind, lead_id, rep_id, detail, at)"
 			   " RETURNING id, kind::text, lead_id, rep_id");
 }
 
@@ -341,21 +351,32 @@ batch_index(const RowBatch *batch)
 	return 0;					/* keep compiler quiet */
 }
 
-static bool
-batch_write(RowBatch *batch, int expected)
+/*
+ * Run the batch's INSERT of its n rows from start: from arrays, or, for
+ * one row, with the row's values as the parameters.
+ */
+static void
+insert_rows(RowBatch *batch, int start, int n, int expected)
 {
-	int			start = current_rows_start(batch);
-	int			b = batch_index(batch);
-	int			limit = nholds > 0 ? Min(holds[0].start[b], batch->nrows) : batch->nrows;
-	int			n = limit - start;
 	Datum		args[MAX_BATCH_COLUMNS];
+	char		arg_nulls[MAX_BATCH_COLUMNS];
 	Datum	   *column;
 	bool	   *column_nulls;
 	int			col,
 				i;
 
-	if (n <= 0)
-		return false;
+	if (n == 1)
+	{
+		for (col = 0; col < batch->ncolumns; col++)
+		{
+			args[col] = batch->rows[start].values[col];
+			arg_nulls[col] = batch->rows[start].nulls[col] ? 'n' : ' ';
+		}
+		if (SPI_execute_plan(batch->one_row_plan, args, arg_nulls, false, 0) != expected ||
+			SPI_processed != 1)
+			elog(ERROR, "leadflow: could not write the %s", batch->what);
+		return;
+	}
 	column = palloc(sizeof(Datum) * n);
 	column_nulls = palloc(sizeof(bool) * n);
 	for (col = 0; col < batch->ncolumns; col++)
@@ -370,6 +391,20 @@ batch_write(RowBatch *batch, int expected)
 	if (SPI_execute_plan(batch->plan, args, NULL, false, 0) != expected ||
 		SPI_processed != (uint64) n)
 		elog(ERROR, "leadflow: could not write the %s", batch->what);
+}
+
+static bool
+batch_write(RowBatch *batch, int expected)
+{
+	int			start = current_rows_start(batch);
+	int			b = batch_index(batch);
+	int			limit = nholds > 0 ? Min(holds[0].start[b], batch->nrows) : batch->nrows;
+	int			n = limit - start;
+	int			i;
+
+	if (n <= 0)
+		return false;
+	insert_rows(batch, start, n, expected);
 	/* rows held (from limit on) move down to where the written ones were */
 	memmove(&batch->rows[start], &batch->rows[limit],
 			sizeof(PendingRow) * (batch->nrows - limit));
@@ -408,7 +443,7 @@ ledger_flush(void)
 		batch_plan(&events,
 				   "INSERT INTO leadflow.event (lead_id, kind, at, attrs)"
 				   " SELECT lead_id, kind, at, attrs"
-				   " FROM unnest($1, $2, $3, $4) AS e (lead_id, kind, at, attrs)");
+				   " FROM %s$1, $2, $3, $4%s AS e (lead_id, kind, at, attrs)");
 		(void) batch_write(&events, SPI_OK_INSERT);
 	}
 	if (pending_context != NULL && decisions.nrows == 0 && alerts.nrows == 0 &&

@@ -38,7 +38,7 @@
 #include "spi_plans.h"
 
 /* Every slot handed out, so that all plans can be dropped at once. */
-#define MAX_PLAN_SLOTS 64
+#define MAX_PLAN_SLOTS 96
 static SPIPlanPtr *plan_slots[MAX_PLAN_SLOTS];
 static int	nplan_slots = 0;
 
