@@ -10,7 +10,7 @@
 -- concurrent DELETE is test/specs/fk_vs_delete.spec.)
 \set VERBOSITY default
 SET timezone = 'UTC';
-SET search_path = public, leadflow;
+SET search_path = pg_catalog, public, leadflow, pg_temp;
 SET leadflow.clock = '2026-03-09 10:00:00+00';   -- a Monday morning
 TRUNCATE leadflow.lead, leadflow.decision, leadflow.alert, leadflow.rule,
     leadflow.account, leadflow.rep RESTART IDENTITY CASCADE;
