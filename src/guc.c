@@ -22,6 +22,7 @@ int			leadflow_sweep_batch_size = LEADFLOW_SWEEP_BATCH_DEFAULT;
 bool		leadflow_override_caps = false;
 bool		leadflow_detect_duplicates = true;
 double		leadflow_account_similarity = 0;
+int			leadflow_shared_queues = LEADFLOW_SHARED_QUEUES_DEFAULT;
 
 static char *leadflow_clock_text = NULL;
 char	   *leadflow_default_country = NULL;
@@ -135,6 +136,20 @@ leadflow_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Shared memory is sized once, at server start (shared_turns.c): only
+	 * read when leadflow is in shared_preload_libraries.
+	 */
+	DefineCustomIntVariable("leadflow.shared_queues",
+							"Round-robin queues whose turns routers hand over in shared memory.",
+							"Needs leadflow in shared_preload_libraries; 0 turns it off.  A queue beyond it keeps its routing lock to commit.",
+							&leadflow_shared_queues,
+							LEADFLOW_SHARED_QUEUES_DEFAULT,
+							0, 100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("leadflow.sweep_batch_size",
 							"Most leads one sweep action handles in one call.",

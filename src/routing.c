@@ -27,7 +27,14 @@
  * lock on the queue before it reads the queue's rotation state, the rep
  * counters and the account owner, so concurrent routers take turns and
  * see each other's committed choices: round robin stays exact and a
- * sticky account gets one owner.  A seat is claimed under the lock of the
+ * sticky account gets one owner.  The lock is let go at pre-commit,
+ * before the commit's WAL flush, so that a queue's routers group-commit,
+ * when all that the next router must see is in shared memory: the
+ * transaction's turns are (strategy_turns_shared: round robin, leadflow
+ * preloaded), and it set no account's owner, took no seat through a
+ * load_balanced or weighted queue and did not lock all queues at once
+ * (routing_keep_queue_locks).  Otherwise it is held to commit, as the
+ * next router reads rows.  A seat is claimed under the lock of the
  * rep's counter row, checked against the locked count and counted in
  * memory until the statement ends (caps.c), which holds even for writers
  * that do not take the queue lock (manual moves, another queue sharing the
@@ -47,6 +54,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -57,6 +65,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include "routing.h"
@@ -180,14 +189,94 @@ queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_QUEUE, key, 2);
 }
 
+/*
+ * The queue locks this transaction took (their tags), to let them go at
+ * pre-commit, and whether it must keep them to commit instead.
+ */
+static LOCKTAG *held_locks = NULL;
+static int	nheld = 0;
+static int	maxheld = 0;
+static bool keep_locks = false;
+
+static void
+remember_lock(const LOCKTAG *tag)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (memcmp(&held_locks[i], tag, sizeof(LOCKTAG)) == 0)
+			return;
+	if (nheld == maxheld)
+	{
+		maxheld = Max(8, maxheld * 2);
+		held_locks = held_locks ? repalloc(held_locks, sizeof(LOCKTAG) * maxheld)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(LOCKTAG) * maxheld);
+	}
+	held_locks[nheld++] = *tag;
+}
+
+/*
+ * This transaction keeps its queue locks to commit: what it did must not
+ * be seen by the next router before it commits (the file's comment).
+ */
+void
+routing_keep_queue_locks(void)
+{
+	keep_locks = true;
+}
+
+static void
+queue_locks_xact(XactEvent event, void *arg)
+{
+	int			i;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (nheld == 0 || keep_locks || !strategy_turns_shared())
+				break;
+			/* taken once per lead: let go of every hold */
+			for (i = 0; i < nheld; i++)
+				while (LockHeldByMe(&held_locks[i], ExclusiveLock) &&
+					   LockRelease(&held_locks[i], ExclusiveLock, false))
+					;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			held_locks = NULL;	/* it lived in TopTransactionContext */
+			nheld = maxheld = 0;
+			keep_locks = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Registered before the other callbacks of leadflow, so called after them
+ * (PostgreSQL calls the last registered first): the locks go last.
+ */
+void
+routing_init(void)
+{
+	RegisterXactCallback(queue_locks_xact, NULL);
+}
+
 /* Take the queue's routing lock; with nowait, false when another holds it. */
 static LockAcquireResult
 lock_queue(const QueueConfig *queue, bool nowait)
 {
 	LOCKTAG		tag;
+	LockAcquireResult r;
 
 	queue_lock_tag(&tag, queue);
-	return LockAcquire(&tag, ExclusiveLock, false, nowait);
+	r = LockAcquire(&tag, ExclusiveLock, false, nowait);
+	if (r != LOCKACQUIRE_NOT_AVAIL)
+		remember_lock(&tag);
+	return r;
 }
 
 /* Wait for the queue's routing lock (and keep it). */
@@ -219,6 +308,8 @@ routing_lock_all_queues(void)
 	bool	   *taken = palloc0(sizeof(bool) * Max(config->nqueues, 1));
 	int			waited = -1;	/* the queue waited for and kept, or -1 */
 
+	/* a batch's turns, seats and owners: simplest kept whole to commit */
+	routing_keep_queue_locks();
 	for (;;)
 	{
 		int			busy = -1;
@@ -361,7 +452,7 @@ gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
 	if (snap->nmembers > 0)
 	{
 		caps_load(snap->members, snap->nmembers, now);
-		strategy_load_state(queue, snap->members, snap->nmembers, locked);
+		strategy_load_state(queue, snap->members, snap->nmembers, locked, config->version);
 	}
 }
 
@@ -408,6 +499,9 @@ claim_account(AccountInfo *acct, TimestampTz now, RouteResult *res)
 	/* what it was before, for undoing it (pending.c) */
 	res->account.owner_set = account_take_ownership(acct, res->owner->id,
 													res->queue->has_hold_for, until, now);
+	/* a concurrent router of the account must wait to see its owner */
+	if (res->account.owner_set)
+		routing_keep_queue_locks();
 	res->account.prev_owner = acct->owner_id;
 	res->account.prev_has_until = acct->has_owned_until;
 	res->account.prev_until = acct->owned_until;
@@ -531,9 +625,17 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	res->outcome = ROUTE_ASSIGNED;
 	res->owner = pick.cand->rep;
 	res->reason = route_pick_reason(&pick, res->queue);
+	/*
+	 * load_balanced orders members by their counters, which the next
+	 * router reads from rows: it must see this seat taken (and the
+	 * weighted strategies' turns are in the table only anyway).
+	 */
+	if (mode != ROUTE_EXPLAIN && res->queue->strategy != STRATEGY_ROUND_ROBIN)
+		routing_keep_queue_locks();
 	if (mode != ROUTE_EXPLAIN && pick.via != RANK_VIA_ACCOUNT_OWNER)
 	{
-		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now, &res->turn);
+		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now,
+						config->version, &res->turn);
 		res->chosen = pick.index;
 	}
 	route_set_follow_up(lead, res, now);
