@@ -31,10 +31,11 @@
  * before the commit's WAL flush, so that a queue's routers group-commit,
  * when all that the next router must see is in shared memory: the
  * transaction's turns are (strategy_turns_shared: round robin, leadflow
- * preloaded), and it set no account's owner, took no seat through a
- * load_balanced or weighted queue and did not lock all queues at once
- * (routing_keep_queue_locks).  Otherwise it is held to commit, as the
- * next router reads rows.  A seat is claimed under the lock of the
+ * preloaded), it took no seat through a load_balanced or weighted queue
+ * and did not lock all queues at once (routing_keep_queue_locks).
+ * Otherwise it is held to commit, as the next router reads rows.  An
+ * account's new owner is a row: a router of an ownerless account locks
+ * it (gather_account_owner), so it waits for a committing owner-setter.  A seat is claimed under the lock of the
  * rep's counter row, checked against the locked count and counted in
  * memory until the statement ends (caps.c), which holds even for writers
  * that do not take the queue lock (manual moves, another queue sharing the
@@ -385,11 +386,15 @@ route_init_candidate(Candidate *c, RepConfig *rep, int32 weight, const QueueConf
 /*
  * The current owner of the lead's account in a sticky queue, as a
  * candidate judged like a member (it need not be one), or NULL.  Read
- * again under the queue lock: a concurrent router may have set it.
+ * again under the queue lock: a concurrent router may have set it.  An
+ * account without a current owner is locked first, when routing (locked):
+ * the router that set its owner may have let the queue lock go at
+ * pre-commit and not yet committed; this one then waits for it and sees
+ * the owner.  An account made by this transaction is its own.
  */
 static Candidate *
 gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acct,
-					 TimestampTz now)
+					 TimestampTz now, bool locked)
 {
 	RepConfig  *owner;
 	Candidate  *c;
@@ -397,6 +402,8 @@ gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acc
 	if (!queue->sticky_account || !acct->found)
 		return NULL;
 	account_reread(config, acct);
+	if (locked && !acct->created && !account_owner_current(acct, now))
+		account_lock_owner(acct);
 	if (!account_owner_current(acct, now))
 		return NULL;
 	owner = config_find_rep(config, acct->owner_id);
@@ -448,7 +455,7 @@ gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
 				RankSnapshot *snap)
 {
 	route_snapshot_init(snap, lead, rule, queue, now);
-	snap->account_owner = gather_account_owner(config, queue, acct, now);
+	snap->account_owner = gather_account_owner(config, queue, acct, now, locked);
 	if (snap->nmembers > 0)
 	{
 		caps_load(snap->members, snap->nmembers, now);
@@ -499,9 +506,6 @@ claim_account(AccountInfo *acct, TimestampTz now, RouteResult *res)
 	/* what it was before, for undoing it (pending.c) */
 	res->account.owner_set = account_take_ownership(acct, res->owner->id,
 													res->queue->has_hold_for, until, now);
-	/* a concurrent router of the account must wait to see its owner */
-	if (res->account.owner_set)
-		routing_keep_queue_locks();
 	res->account.prev_owner = acct->owner_id;
 	res->account.prev_has_until = acct->has_owned_until;
 	res->account.prev_until = acct->owned_until;
