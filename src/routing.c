@@ -67,6 +67,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 #include "routing.h"
@@ -226,6 +227,34 @@ routing_keep_queue_locks(void)
 	keep_locks = true;
 }
 
+/*
+ * The resource owner a queue lock is taken for, and let go by.  Outside a
+ * subtransaction the transaction's own, not the current one: a statement
+ * of the extended protocol runs in a portal whose resource owner keeps
+ * its locks until the transaction's cleanup, after pre-commit, where
+ * LockRelease could not let them go.  In a subtransaction its owner, so
+ * that its abort lets them go as before.
+ */
+static ResourceOwner
+queue_lock_owner(void)
+{
+	return GetCurrentTransactionNestLevel() == 1 ? TopTransactionResourceOwner
+		: CurrentResourceOwner;
+}
+
+/* LockRelease of a queue lock, for queue_lock_owner(). */
+static bool
+unlock_queue_tag(const LOCKTAG *tag)
+{
+	ResourceOwner save = CurrentResourceOwner;
+	bool		released;
+
+	CurrentResourceOwner = queue_lock_owner();
+	released = LockRelease(tag, ExclusiveLock, false);
+	CurrentResourceOwner = save;
+	return released;
+}
+
 static void
 queue_locks_xact(XactEvent event, void *arg)
 {
@@ -239,7 +268,7 @@ queue_locks_xact(XactEvent event, void *arg)
 			/* taken once per lead: let go of every hold */
 			for (i = 0; i < nheld; i++)
 				while (LockHeldByMe(&held_locks[i], ExclusiveLock) &&
-					   LockRelease(&held_locks[i], ExclusiveLock, false))
+					   unlock_queue_tag(&held_locks[i]))
 					;
 			break;
 		case XACT_EVENT_COMMIT:
@@ -271,10 +300,20 @@ static LockAcquireResult
 lock_queue(const QueueConfig *queue, bool nowait)
 {
 	LOCKTAG		tag;
-	LockAcquireResult r;
+	ResourceOwner save = CurrentResourceOwner;
+	volatile LockAcquireResult r = LOCKACQUIRE_NOT_AVAIL;
 
 	queue_lock_tag(&tag, queue);
-	r = LockAcquire(&tag, ExclusiveLock, false, nowait);
+	CurrentResourceOwner = queue_lock_owner();
+	PG_TRY();
+	{
+		r = LockAcquire(&tag, ExclusiveLock, false, nowait);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save;
+	}
+	PG_END_TRY();
 	if (r != LOCKACQUIRE_NOT_AVAIL)
 		remember_lock(&tag);
 	return r;
@@ -342,7 +381,7 @@ routing_lock_all_queues(void)
 			if (taken[i])
 			{
 				queue_lock_tag(&tag, &config->queues[i]);
-				LockRelease(&tag, ExclusiveLock, false);
+				unlock_queue_tag(&tag);
 				taken[i] = false;
 			}
 		waited = busy;
