@@ -514,8 +514,21 @@ claim_pick(RankSnapshot *snap, RouteMode mode, TimestampTz now, RankPick *pick)
 {
 	while (rank_pick(snap, pick))
 	{
-		if (mode == ROUTE_EXPLAIN || caps_claim(pick->cand->rep, now, true))
+		int32		open_before;
+
+		if (mode == ROUTE_EXPLAIN)
 			return true;
+
+		/*
+		 * The count the claim saw under the row lock: the decision's and
+		 * the cap_reached alert's (route_record), exact though the read
+		 * that ranked may be a seat behind a router still committing.
+		 */
+		if (caps_claim_counted(pick->cand->rep, now, true, &open_before))
+		{
+			pick->cand->open_count = open_before;
+			return true;
+		}
 		rank_refused(pick);
 
 		/*
