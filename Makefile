@@ -26,6 +26,7 @@ OBJS = \
 	src/spi_plans.o \
 	src/config_cache.o \
 	src/caps.o \
+	src/shared_turns.o \
 	src/strategy.o \
 	src/rank.o \
 	src/ledger.o \
@@ -99,7 +100,7 @@ ISOLATION = last_seat manual_vs_route sticky_account cap_raised_backlog \
 	alert_notify touch_vs_move sweep_races duplicate_insert \
 	upsert_race merge_race delete_vs_route import_race assign_vs_sweep \
 	route_pending_herd config_version explain_then_route fk_vs_delete \
-	update_vs_route
+	update_vs_route shared_turns
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
 	--temp-instance=tmp_check_iso --temp-config=test/regress.conf \
 	--encoding=UTF8 --no-locale

@@ -411,6 +411,30 @@ account_reread(RoutingConfig *config, AccountInfo *acct)
 	acct->created = created;
 }
 
+void
+account_lock_owner(AccountInfo *acct)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		arg = Int64GetDatum(acct->id);
+	bool		isnull;
+	Datum		v;
+
+	if (SPI_execute_plan(leadflow_plan(&plan,
+									   "SELECT owner_id, owned_until FROM leadflow.account"
+									   " WHERE id = $1 FOR NO KEY UPDATE",
+									   1, argtypes),
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "leadflow: could not lock an account");
+	if (SPI_processed == 0)
+		return;					/* deleted since: claim_account finds nothing */
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	acct->owner_id = isnull ? 0 : DatumGetInt32(v);
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	acct->has_owned_until = !isnull;
+	acct->owned_until = isnull ? 0 : DatumGetTimestampTz(v);
+}
+
 bool
 account_owner_current(const AccountInfo *acct, TimestampTz now)
 {

@@ -61,6 +61,13 @@ extern void account_create_pending(RoutingConfig *config, AccountInfo *acct);
 /* Read the account again (its owner may have changed under a lock). */
 extern void account_reread(RoutingConfig *config, AccountInfo *acct);
 
+/*
+ * Lock the account's row (as the UPDATE that sets its owner does) and read
+ * its owner again: a router that set one and let the queue lock go at
+ * pre-commit is waited for.  The caller is connected to SPI.
+ */
+extern void account_lock_owner(AccountInfo *acct);
+
 /* Does the account have an owner whose ownership has not ended? */
 extern bool account_owner_current(const AccountInfo *acct, TimestampTz now);
 

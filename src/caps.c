@@ -661,6 +661,19 @@ take_seat(RepCounters *e, TimestampTz now, DateADT today, bool count_as_new)
 bool
 caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 {
+	int32		open_before;
+
+	return caps_claim_counted(rep, now, count_as_new, &open_before);
+}
+
+/*
+ * caps_claim, with the rep's open leads before the seat as its locked
+ * counter row says (*open_before): routing's read before the claim may be
+ * a seat behind a router still committing.
+ */
+bool
+caps_claim_counted(RepConfig *rep, TimestampTz now, bool count_as_new, int32 *open_before)
+{
 	RepCounters *e = counters_entry(rep->id, true);
 	DateADT		today = rep_local_date(rep, now);
 	int32		open,
@@ -673,6 +686,7 @@ caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new)
 	effective(e, today, &open, &new_today, &won, &closed);
 	if (open >= rep->max_open || (count_as_new && new_today >= rep->max_new_per_day))
 		return false;
+	*open_before = open;
 	take_seat(e, now, today, count_as_new);
 	return true;
 }

@@ -26,6 +26,8 @@ typedef struct SeatTaken
 extern DateADT rep_local_date(RepConfig *rep, TimestampTz now);
 extern void caps_load(Candidate *cands, int ncands, TimestampTz now);
 extern bool caps_claim(RepConfig *rep, TimestampTz now, bool count_as_new);
+extern bool caps_claim_counted(RepConfig *rep, TimestampTz now, bool count_as_new,
+							   int32 *open_before);
 extern void caps_force(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_force_later(RepConfig *rep, TimestampTz now, bool count_as_new);
 extern void caps_claim_later(RepConfig *rep, TimestampTz now, bool count_as_new,

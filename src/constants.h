@@ -40,5 +40,7 @@
 
 /* The default of leadflow.sweep_batch_size (guc.c). */
 #define LEADFLOW_SWEEP_BATCH_DEFAULT	1000
+/* leadflow.shared_queues: queues whose turns live in shared memory (shared_turns.c) */
+#define LEADFLOW_SHARED_QUEUES_DEFAULT	64
 
 #endif							/* LEADFLOW_CONSTANTS_H */

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -22,6 +23,7 @@ int			leadflow_sweep_batch_size = LEADFLOW_SWEEP_BATCH_DEFAULT;
 bool		leadflow_override_caps = false;
 bool		leadflow_detect_duplicates = true;
 double		leadflow_account_similarity = 0;
+int			leadflow_shared_queues = LEADFLOW_SHARED_QUEUES_DEFAULT;
 
 static char *leadflow_clock_text = NULL;
 char	   *leadflow_default_country = NULL;
@@ -135,6 +137,23 @@ leadflow_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Shared memory is sized once, at server start (shared_turns.c): only
+	 * when leadflow is in shared_preload_libraries, and PostgreSQL refuses
+	 * a PGC_POSTMASTER setting defined later (FATAL), so it exists only
+	 * then.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("leadflow.shared_queues",
+								"Round-robin queues whose turns routers hand over in shared memory.",
+								"Needs leadflow in shared_preload_libraries; 0 turns it off.  A queue beyond it keeps its routing lock to commit.",
+								&leadflow_shared_queues,
+								LEADFLOW_SHARED_QUEUES_DEFAULT,
+								0, 100000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 
 	DefineCustomIntVariable("leadflow.sweep_batch_size",
 							"Most leads one sweep action handles in one call.",

@@ -15,6 +15,7 @@ extern bool leadflow_override_caps;
 extern char *leadflow_default_country;
 extern bool leadflow_detect_duplicates;
 extern double leadflow_account_similarity;
+extern int	leadflow_shared_queues;
 
 extern void leadflow_define_gucs(void);
 

@@ -20,7 +20,9 @@
 #include "operations.h"
 #include "pending.h"
 #include "predict.h"
+#include "routing.h"
 #include "scoring.h"
+#include "shared_turns.h"
 #include "standby.h"
 #include "strategy.h"
 #include "touches.h"
@@ -33,6 +35,9 @@ void
 _PG_init(void)
 {
 	leadflow_define_gucs();
+	/* first, so that its pre-commit callback runs last (routing.c) */
+	routing_init();
+	shared_turns_init();
 	standby_guard_init();
 	config_cache_init();
 	index_probe_init();

@@ -27,7 +27,15 @@
  * lock on the queue before it reads the queue's rotation state, the rep
  * counters and the account owner, so concurrent routers take turns and
  * see each other's committed choices: round robin stays exact and a
- * sticky account gets one owner.  A seat is claimed under the lock of the
+ * sticky account gets one owner.  The lock is let go at pre-commit,
+ * before the commit's WAL flush, so that a queue's routers group-commit,
+ * when all that the next router must see is in shared memory: the
+ * transaction's turns are (strategy_turns_shared: round robin, leadflow
+ * preloaded), it took no seat through a load_balanced or weighted queue
+ * and did not lock all queues at once (routing_keep_queue_locks).
+ * Otherwise it is held to commit, as the next router reads rows.  An
+ * account's new owner is a row: a router of an ownerless account locks
+ * it (gather_account_owner), so it waits for a committing owner-setter.  A seat is claimed under the lock of the
  * rep's counter row, checked against the locked count and counted in
  * memory until the statement ends (caps.c), which holds even for writers
  * that do not take the queue lock (manual moves, another queue sharing the
@@ -47,6 +55,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -57,6 +66,8 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 #include "routing.h"
@@ -180,14 +191,132 @@ queue_lock_tag(LOCKTAG *tag, const QueueConfig *queue)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, LEADFLOW_LOCK_SPACE_QUEUE, key, 2);
 }
 
+/*
+ * The queue locks this transaction took (their tags), to let them go at
+ * pre-commit, and whether it must keep them to commit instead.
+ */
+static LOCKTAG *held_locks = NULL;
+static int	nheld = 0;
+static int	maxheld = 0;
+static bool keep_locks = false;
+
+static void
+remember_lock(const LOCKTAG *tag)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (memcmp(&held_locks[i], tag, sizeof(LOCKTAG)) == 0)
+			return;
+	if (nheld == maxheld)
+	{
+		maxheld = Max(8, maxheld * 2);
+		held_locks = held_locks ? repalloc(held_locks, sizeof(LOCKTAG) * maxheld)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(LOCKTAG) * maxheld);
+	}
+	held_locks[nheld++] = *tag;
+}
+
+/*
+ * This transaction keeps its queue locks to commit: what it did must not
+ * be seen by the next router before it commits (the file's comment).
+ */
+void
+routing_keep_queue_locks(void)
+{
+	keep_locks = true;
+}
+
+/*
+ * The resource owner a queue lock is taken for, and let go by.  Outside a
+ * subtransaction the transaction's own, not the current one: a statement
+ * of the extended protocol runs in a portal whose resource owner keeps
+ * its locks until the transaction's cleanup, after pre-commit, where
+ * LockRelease could not let them go.  In a subtransaction its owner, so
+ * that its abort lets them go as before.
+ */
+static ResourceOwner
+queue_lock_owner(void)
+{
+	return GetCurrentTransactionNestLevel() == 1 ? TopTransactionResourceOwner
+		: CurrentResourceOwner;
+}
+
+/* LockRelease of a queue lock, for queue_lock_owner(). */
+static bool
+unlock_queue_tag(const LOCKTAG *tag)
+{
+	ResourceOwner save = CurrentResourceOwner;
+	bool		released;
+
+	CurrentResourceOwner = queue_lock_owner();
+	released = LockRelease(tag, ExclusiveLock, false);
+	CurrentResourceOwner = save;
+	return released;
+}
+
+static void
+queue_locks_xact(XactEvent event, void *arg)
+{
+	int			i;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (nheld == 0 || keep_locks || !strategy_turns_shared())
+				break;
+			/* taken once per lead: let go of every hold */
+			for (i = 0; i < nheld; i++)
+				while (LockHeldByMe(&held_locks[i], ExclusiveLock) &&
+					   unlock_queue_tag(&held_locks[i]))
+					;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			held_locks = NULL;	/* it lived in TopTransactionContext */
+			nheld = maxheld = 0;
+			keep_locks = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Registered before the other callbacks of leadflow, so called after them
+ * (PostgreSQL calls the last registered first): the locks go last.
+ */
+void
+routing_init(void)
+{
+	RegisterXactCallback(queue_locks_xact, NULL);
+}
+
 /* Take the queue's routing lock; with nowait, false when another holds it. */
 static LockAcquireResult
 lock_queue(const QueueConfig *queue, bool nowait)
 {
 	LOCKTAG		tag;
+	ResourceOwner save = CurrentResourceOwner;
+	volatile LockAcquireResult r = LOCKACQUIRE_NOT_AVAIL;
 
 	queue_lock_tag(&tag, queue);
-	return LockAcquire(&tag, ExclusiveLock, false, nowait);
+	CurrentResourceOwner = queue_lock_owner();
+	PG_TRY();
+	{
+		r = LockAcquire(&tag, ExclusiveLock, false, nowait);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save;
+	}
+	PG_END_TRY();
+	if (r != LOCKACQUIRE_NOT_AVAIL)
+		remember_lock(&tag);
+	return r;
 }
 
 /* Wait for the queue's routing lock (and keep it). */
@@ -219,6 +348,8 @@ routing_lock_all_queues(void)
 	bool	   *taken = palloc0(sizeof(bool) * Max(config->nqueues, 1));
 	int			waited = -1;	/* the queue waited for and kept, or -1 */
 
+	/* a batch's turns, seats and owners: simplest kept whole to commit */
+	routing_keep_queue_locks();
 	for (;;)
 	{
 		int			busy = -1;
@@ -250,7 +381,7 @@ routing_lock_all_queues(void)
 			if (taken[i])
 			{
 				queue_lock_tag(&tag, &config->queues[i]);
-				LockRelease(&tag, ExclusiveLock, false);
+				unlock_queue_tag(&tag);
 				taken[i] = false;
 			}
 		waited = busy;
@@ -294,11 +425,15 @@ route_init_candidate(Candidate *c, RepConfig *rep, int32 weight, const QueueConf
 /*
  * The current owner of the lead's account in a sticky queue, as a
  * candidate judged like a member (it need not be one), or NULL.  Read
- * again under the queue lock: a concurrent router may have set it.
+ * again under the queue lock: a concurrent router may have set it.  An
+ * account without a current owner is locked first, when routing (locked):
+ * the router that set its owner may have let the queue lock go at
+ * pre-commit and not yet committed; this one then waits for it and sees
+ * the owner.  An account made by this transaction is its own.
  */
 static Candidate *
 gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acct,
-					 TimestampTz now)
+					 TimestampTz now, bool locked)
 {
 	RepConfig  *owner;
 	Candidate  *c;
@@ -306,6 +441,8 @@ gather_account_owner(RoutingConfig *config, QueueConfig *queue, AccountInfo *acc
 	if (!queue->sticky_account || !acct->found)
 		return NULL;
 	account_reread(config, acct);
+	if (locked && !acct->created && !account_owner_current(acct, now))
+		account_lock_owner(acct);
 	if (!account_owner_current(acct, now))
 		return NULL;
 	owner = config_find_rep(config, acct->owner_id);
@@ -357,11 +494,11 @@ gather_snapshot(RoutingConfig *config, const LeadInput *lead, RuleConfig *rule,
 				RankSnapshot *snap)
 {
 	route_snapshot_init(snap, lead, rule, queue, now);
-	snap->account_owner = gather_account_owner(config, queue, acct, now);
+	snap->account_owner = gather_account_owner(config, queue, acct, now, locked);
 	if (snap->nmembers > 0)
 	{
 		caps_load(snap->members, snap->nmembers, now);
-		strategy_load_state(queue, snap->members, snap->nmembers, locked);
+		strategy_load_state(queue, snap->members, snap->nmembers, locked, config->version);
 	}
 }
 
@@ -377,8 +514,21 @@ claim_pick(RankSnapshot *snap, RouteMode mode, TimestampTz now, RankPick *pick)
 {
 	while (rank_pick(snap, pick))
 	{
-		if (mode == ROUTE_EXPLAIN || caps_claim(pick->cand->rep, now, true))
+		int32		open_before;
+
+		if (mode == ROUTE_EXPLAIN)
 			return true;
+
+		/*
+		 * The count the claim saw under the row lock: the decision's and
+		 * the cap_reached alert's (route_record), exact though the read
+		 * that ranked may be a seat behind a router still committing.
+		 */
+		if (caps_claim_counted(pick->cand->rep, now, true, &open_before))
+		{
+			pick->cand->open_count = open_before;
+			return true;
+		}
 		rank_refused(pick);
 
 		/*
@@ -531,9 +681,17 @@ route_decide(const LeadInput *lead, RouteMode mode, TimestampTz now,
 	res->outcome = ROUTE_ASSIGNED;
 	res->owner = pick.cand->rep;
 	res->reason = route_pick_reason(&pick, res->queue);
+	/*
+	 * load_balanced orders members by their counters, which the next
+	 * router reads from rows: it must see this seat taken (and the
+	 * weighted strategies' turns are in the table only anyway).
+	 */
+	if (mode != ROUTE_EXPLAIN && res->queue->strategy != STRATEGY_ROUND_ROBIN)
+		routing_keep_queue_locks();
 	if (mode != ROUTE_EXPLAIN && pick.via != RANK_VIA_ACCOUNT_OWNER)
 	{
-		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now, &res->turn);
+		strategy_commit(res->queue, snap.members, snap.nmembers, pick.index, now,
+						config->version, &res->turn);
 		res->chosen = pick.index;
 	}
 	route_set_follow_up(lead, res, now);

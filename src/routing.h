@@ -107,6 +107,8 @@ extern void route_alert(const char *kind, int64 lead_id, int32 about_rep,
 						const QueueConfig *queue, Jsonb *detail, TimestampTz now);
 extern void route_undo_account(const AccountChange *change, int32 new_owner);
 extern void routing_lock_all_queues(void);
+extern void routing_keep_queue_locks(void);
+extern void routing_init(void);
 extern void routing_wait_queue(const QueueConfig *queue);
 extern RuleConfig *route_first_rule(RoutingConfig *config, const RoutingDoc *doc,
 									int32 score, const char *skip_queue);

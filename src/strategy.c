@@ -8,18 +8,33 @@
  * routing lock is held (routing.c), so concurrent routers see each other's
  * turns: strategy_load_state reads it into the candidates, strategy_commit
  * records the turn of the rep routing claimed, strategy_undo takes it back.
+ *
+ * Shared turns.  A round-robin queue's turns are also kept in shared
+ * memory when leadflow is preloaded (shared_turns.c): read from there
+ * under the lock, changed there with every turn, so the next router sees
+ * a turn before its transaction commits and routing.c may let the queue
+ * lock go at pre-commit (strategy_turns_shared).  What this transaction
+ * changed there is logged (undo_log) and put back when it, or a
+ * subtransaction of it, aborts -- after pre-commit only if nobody took a
+ * turn since.  The weighted strategies change every eligible member's
+ * row each turn, and load_balanced orders by counters a committing
+ * router has not yet made visible: their queues keep the table only, and
+ * their routers keep the lock to commit.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "strategy.h"
+#include "shared_turns.h"
 #include "spi_plans.h"
 
 const char *const strategy_names[] = {
@@ -77,11 +92,42 @@ typedef struct QueueTurns
 	MemberTurn *members;
 	bool		dirty;
 	bool		locked;			/* read under the queue's lock: the truth */
+	bool		shared;			/* kept in shared memory too (shared_turns.c) */
 } QueueTurns;
 
 static HTAB *turns = NULL;
 /* Bumped whenever the in-memory copy is thrown away (a rolled-back savepoint). */
 static uint64 turns_generation = 0;
+
+/*
+ * What this transaction changed in shared memory, oldest first, to put
+ * back on abort: a member's state before a change, or (loaded) an entry
+ * this transaction made from the table.  The tail belongs to the current
+ * subtransaction.  touched: each shared queue's generation after this
+ * transaction's last change of it (0: no longer ours to put back).
+ */
+typedef struct TurnUndo
+{
+	char		queue[NAMEDATALEN];
+	SubTransactionId subid;
+	bool		loaded;
+	SharedTurn	prev;
+} TurnUndo;
+
+typedef struct SharedTouch
+{
+	char		queue[NAMEDATALEN];
+	uint64		generation;
+} SharedTouch;
+
+static TurnUndo *undo_log = NULL;
+static int	nundo = 0;
+static int	maxundo = 0;
+static SharedTouch *touched = NULL;
+static int	ntouched = 0;
+static int	maxtouched = 0;
+/* a turn of this transaction is in the table only (or the table was reset) */
+static bool unshared = false;
 
 /* The member's entry, found by binary search (members are kept sorted). */
 static MemberTurn *
@@ -116,13 +162,169 @@ member_turn(QueueTurns *q, int32 rep_id)
 	return &q->members[lo];
 }
 
+static void
+to_shared(const MemberTurn *m, SharedTurn *t)
+{
+	t->rep_id = m->rep_id;
+	t->has_last_assigned = m->has_last_assigned;
+	t->last_assigned_at = m->last_assigned_at;
+	t->last_turn = m->last_turn;
+	t->current_weight = m->current_weight;
+}
+
+/* The queue's entry in touched, added when missing (create). */
+static SharedTouch *
+touch_of(const char *queue, bool create)
+{
+	int			i;
+
+	for (i = 0; i < ntouched; i++)
+		if (strcmp(touched[i].queue, queue) == 0)
+			return &touched[i];
+	if (!create)
+		return NULL;
+	if (ntouched == maxtouched)
+	{
+		maxtouched = Max(4, maxtouched * 2);
+		touched = touched ? repalloc(touched, sizeof(SharedTouch) * maxtouched)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(SharedTouch) * maxtouched);
+	}
+	strlcpy(touched[ntouched].queue, queue, NAMEDATALEN);
+	return &touched[ntouched++];
+}
+
+/* Log a change of the queue's shared entry that took it to generation. */
+static void
+log_shared(const char *queue, uint64 generation, bool loaded, const MemberTurn *before)
+{
+	TurnUndo   *u;
+
+	if (nundo == maxundo)
+	{
+		maxundo = Max(16, maxundo * 2);
+		undo_log = undo_log ? repalloc(undo_log, sizeof(TurnUndo) * maxundo)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(TurnUndo) * maxundo);
+	}
+	u = &undo_log[nundo++];
+	memset(u, 0, sizeof(*u));
+	strlcpy(u->queue, queue, NAMEDATALEN);
+	u->subid = GetCurrentSubTransactionId();
+	u->loaded = loaded;
+	if (before != NULL)
+		to_shared(before, &u->prev);
+	touch_of(queue, true)->generation = generation;
+}
+
+/*
+ * Put back what this transaction changed in shared memory: the log's
+ * entries of subtransaction subid (InvalidSubTransactionId: all), newest
+ * first, each only if the queue's generation is still the one this
+ * transaction left (after pre-commit another router may have taken a
+ * turn since: then the turns stay given out).  Never fails (aborting).
+ */
+static void
+undo_shared(SubTransactionId subid)
+{
+	while (nundo > 0 && (subid == InvalidSubTransactionId || undo_log[nundo - 1].subid == subid))
+	{
+		TurnUndo   *u = &undo_log[--nundo];
+		SharedTouch *t = touch_of(u->queue, false);
+
+		if (t == NULL || t->generation == 0)
+			continue;
+		if (u->loaded)
+		{
+			shared_turns_forget(u->queue, t->generation);
+			t->generation = 0;
+		}
+		else
+			t->generation = shared_turns_undo(u->queue, &u->prev, 1, t->generation);
+	}
+}
+
+/*
+ * Write the member's new state to the queue's shared entry (before: what
+ * it was).  When the entry is gone or full, the queue's turns stay in
+ * the table only, and this transaction keeps the lock to commit.
+ */
+static void
+share_change(QueueTurns *q, const MemberTurn *m, const MemberTurn *before)
+{
+	SharedTurn	t;
+	uint64		generation;
+
+	if (!q->shared)
+	{
+		unshared = true;
+		return;
+	}
+	to_shared(m, &t);
+	if (shared_turns_set(q->name, &t, &generation))
+	{
+		log_shared(q->name, generation, false, before);
+		return;
+	}
+	shared_turns_forget(q->name, 0);
+	q->shared = false;
+	unshared = true;
+}
+
+/* leadflow.member_state's OID: an entry read from another one is stale. */
+static Oid
+member_state_relid(void)
+{
+	Oid			nsp = get_namespace_oid("leadflow", true);
+
+	return OidIsValid(nsp) ? get_relname_relid("member_state", nsp) : InvalidOid;
+}
+
+/*
+ * Read the queue's shared entry into q; false when it has none.  With
+ * store, an entry is made from q as just read from the table.
+ */
+static bool
+shared_load(QueueTurns *q, int64 version, bool store)
+{
+	SharedTurn	buf[SHARED_TURNS_MAX_MEMBERS];
+	Oid			relid = member_state_relid();
+	uint64		generation;
+	int			n;
+	int			i;
+
+	if (!store)
+	{
+		n = shared_turns_read(q->name, relid, version, buf, &generation);
+		for (i = 0; i < n; i++)
+		{
+			MemberTurn *m = member_turn(q, buf[i].rep_id);
+
+			m->has_last_assigned = buf[i].has_last_assigned;
+			m->last_assigned_at = buf[i].last_assigned_at;
+			m->last_turn = buf[i].last_turn;
+			m->current_weight = buf[i].current_weight;
+		}
+		return n >= 0;
+	}
+	if (q->nmembers > SHARED_TURNS_MAX_MEMBERS)
+		return false;
+	for (i = 0; i < q->nmembers; i++)
+		to_shared(&q->members[i], &buf[i]);
+	if (!shared_turns_store(q->name, relid, version, buf, q->nmembers, &generation))
+		return false;
+	log_shared(q->name, generation, true, NULL);
+	return true;
+}
+
 /*
  * This transaction's copy of the queue's state, read on first use.  With
  * locked (the caller holds the queue's lock), a copy read without it is
- * read again: another transaction may have taken a turn since.
+ * read again: another transaction may have taken a turn since.  With
+ * sharable (a round-robin queue), it is read from shared memory when
+ * there, and put there when read from the table under the lock; version
+ * is the routing configuration's (an entry older than it is read again).
  */
 static QueueTurns *
-queue_turns(const char *name, bool locked)
+queue_turns(const char *name, bool locked, bool sharable, int64 version)
 {
 	static const Oid argtypes[] = {TEXTOID};
 	QueueTurns *q;
@@ -151,6 +353,14 @@ queue_turns(const char *name, bool locked)
 	q->members = NULL;
 	q->dirty = false;
 	q->locked = locked;
+	q->shared = false;
+
+	sharable = sharable && shared_turns_enabled();
+	if (sharable && shared_load(q, version, false))
+	{
+		q->shared = locked;
+		return q;
+	}
 
 	arg = CStringGetTextDatum(name);
 	if (SPI_execute_plan(leadflow_plan(&state_plan,
@@ -172,17 +382,33 @@ queue_turns(const char *name, bool locked)
 		m->current_weight = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
 		m->last_turn = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
 	}
+
+	/*
+	 * Not after a turn of this transaction that is in the table only: the
+	 * rows read may hold it, and it is not ours to publish before commit.
+	 */
+	if (sharable && locked && !unshared)
+		q->shared = shared_load(q, version, true);
 	return q;
+}
+
+/* Whether the queue's turns may live in shared memory too. */
+static bool
+sharable(const QueueConfig *queue)
+{
+	return queue->strategy == STRATEGY_ROUND_ROBIN;
 }
 
 /*
  * Read the queue's rotation state into the candidates; locked says the
  * caller holds the queue's routing lock (routing; not explain).
+ * config_version is the routing configuration's version.
  */
 void
-strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands, bool locked)
+strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands, bool locked,
+					int64 config_version)
 {
-	QueueTurns *q = queue_turns(queue->name, locked);
+	QueueTurns *q = queue_turns(queue->name, locked, sharable(queue), config_version);
 	int			i;
 
 	for (i = 0; i < ncands; i++)
@@ -203,9 +429,9 @@ strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands, bool locke
  */
 void
 strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
-				TimestampTz now, TurnTaken *taken)
+				TimestampTz now, int64 config_version, TurnTaken *taken)
 {
-	QueueTurns *q = queue_turns(queue->name, true);
+	QueueTurns *q = queue_turns(queue->name, true, sharable(queue), config_version);
 	int64		total = 0;
 	int64		turn = 0;
 	int			i;
@@ -227,9 +453,11 @@ strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 			m->current_weight += cands[i].weight - (i == chosen ? total : 0);
 			m->dirty = true;
 		}
+		unshared = true;		/* never shared: see the file's comment */
 	}
 	{
 		MemberTurn *m = member_turn(q, cands[chosen].rep->id);
+		MemberTurn	before = *m;
 
 		taken->rep_id = m->rep_id;
 		taken->had_last = m->has_last_assigned;
@@ -240,6 +468,7 @@ strategy_commit(QueueConfig *queue, Candidate *cands, int ncands, int chosen,
 		m->last_assigned_at = now;
 		m->last_turn = turn + 1;
 		m->dirty = true;
+		share_change(q, m, &before);
 	}
 	q->dirty = true;
 }
@@ -257,12 +486,14 @@ strategy_undo(const char *queue_name, const TurnTaken *taken, const int32 *reps,
 {
 	QueueTurns *q;
 	MemberTurn *m;
+	MemberTurn	before;
 	int64		total = 0;
 	int			i;
 
 	if (turns == NULL || taken->generation != turns_generation || taken->rep_id == 0)
 		return;
-	q = queue_turns(queue_name, true);
+	/* the turn was taken in this copy, so it is there, read under the lock */
+	q = queue_turns(queue_name, true, false, 0);
 	for (i = 0; i < n; i++)
 	{
 		total += weights[i];
@@ -271,12 +502,15 @@ strategy_undo(const char *queue_name, const TurnTaken *taken, const int32 *reps,
 		m->dirty = true;
 	}
 	m = member_turn(q, taken->rep_id);
+	before = *m;
 	if (n > 0)
 		m->current_weight += total;
 	m->has_last_assigned = taken->had_last;
 	m->last_assigned_at = taken->last_assigned_at;
 	m->last_turn = taken->last_turn;
 	m->dirty = true;
+	if (q->shared)
+		share_change(q, m, &before);
 	q->dirty = true;
 }
 
@@ -356,7 +590,11 @@ flush_queue(QueueTurns *q)
 	q->dirty = false;
 }
 
-/* Forget the in-memory rotation state: the table was reset (TRUNCATE). */
+/*
+ * Forget the in-memory rotation state: the table was reset (TRUNCATE).
+ * The shared entries of the database go too, and this transaction makes
+ * none: what it reads from the table is not committed.
+ */
 void
 strategy_reset(void)
 {
@@ -364,6 +602,20 @@ strategy_reset(void)
 		hash_destroy(turns);
 	turns = NULL;
 	turns_generation++;
+	if (shared_turns_enabled())
+		shared_turns_forget_database();
+	unshared = true;
+}
+
+/*
+ * Whether every turn this transaction took is in shared memory, so that
+ * routing.c may let the queue locks go at pre-commit; false too when
+ * turns are not shared at all (leadflow not preloaded, a standby).
+ */
+bool
+strategy_turns_shared(void)
+{
+	return shared_turns_enabled() && !unshared;
 }
 
 /* Write every queue's changed rotation state.  The caller is connected to SPI. */
@@ -384,12 +636,29 @@ strategy_flush(void)
 static void
 turns_xact(XactEvent event, void *arg)
 {
+	int			i;
+
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		undo_shared(InvalidSubTransactionId);
+
+	/*
+	 * A prepared transaction keeps its queue locks until COMMIT or
+	 * ROLLBACK PREPARED, which may come from anywhere: its queues' next
+	 * routers read the table again, after it.
+	 */
+	if (event == XACT_EVENT_PRE_PREPARE)
+		for (i = 0; i < ntouched; i++)
+			shared_turns_forget(touched[i].queue, 0);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
 	{
 		turns = NULL;			/* it lived in TopTransactionContext */
 		turns_generation++;
+		undo_log = NULL;
+		touched = NULL;
+		nundo = maxundo = ntouched = maxtouched = 0;
+		unshared = false;
 	}
 }
 
@@ -397,11 +666,21 @@ static void
 turns_subxact(SubXactEvent event, SubTransactionId mySubid,
 			  SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && turns != NULL)
+	int			i;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		for (i = nundo - 1; i >= 0 && undo_log[i].subid == mySubid; i--)
+			undo_log[i].subid = parentSubid;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		hash_destroy(turns);
-		turns = NULL;
-		turns_generation++;
+		/* its queue locks are still held: nobody took a turn since */
+		undo_shared(mySubid);
+		if (turns != NULL)
+		{
+			hash_destroy(turns);
+			turns = NULL;
+			turns_generation++;
+		}
 	}
 }
 

@@ -27,13 +27,15 @@ typedef struct TurnTaken
 } TurnTaken;
 
 extern void strategy_load_state(QueueConfig *queue, Candidate *cands, int ncands,
-								bool locked);
+								bool locked, int64 config_version);
 extern void strategy_commit(QueueConfig *queue, Candidate *cands, int ncands,
-							int chosen, TimestampTz now, TurnTaken *taken);
+							int chosen, TimestampTz now, int64 config_version,
+							TurnTaken *taken);
 extern void strategy_undo(const char *queue_name, const TurnTaken *taken,
 						  const int32 *reps, const int32 *weights, int n);
 extern bool strategy_uses_weights(Strategy strategy);
 extern void strategy_reset(void);
+extern bool strategy_turns_shared(void);
 extern void strategy_flush(void);
 extern void strategy_init(void);
 
