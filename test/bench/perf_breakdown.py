@@ -2,13 +2,15 @@
 """Where a single-row transaction's backend CPU goes, from a perf profile.
 
     perf script -i DIR/ten_queues-2.data -F comm,tid,period,ip,sym > s.txt
-    python3 test/bench/perf_breakdown.py s.txt US_PER_XACT
+    python3 test/bench/perf_breakdown.py s.txt US_PER_XACT [bulk]
 
 (DIR from LEADFLOW_BENCH_PERF=DIR bash test/bench/run.sh single_cpu.)
 Each sample is counted once, under the first part below whose function is
 on its call stack, in this order; US_PER_XACT, the CPU per transaction the
-same run printed, turns the shares into microseconds.  Not a benchmark:
-run.sh runs only .sql and .sh files.
+same run printed, turns the shares into microseconds.  With "bulk", the
+parts of one lead of a routed INSERT ... SELECT instead (a profile of the
+backend during routing_cpu's statement; US_PER_XACT is then the CPU per
+lead).  Not a benchmark: run.sh runs only .sql and .sh files.
 """
 import sys
 from collections import Counter
@@ -40,6 +42,27 @@ PARTS = [
 ]
 OUTSIDE = 'outside PostgresMain (malloc, brk, page faults)'
 
+BULK_PARTS = [
+    ('the ledger: decision rows built and written in batches', ['ledger_decision', 'ledger_flush']),
+    ('foreign keys: leadflow\'s check, a hash look-up once locked', ['leadflow_lead_keys_checked']),
+    ('the duplicate look-up and the contact lock', ['duplicate_find']),
+    ('the account: look-up, re-read, new accounts and owners',
+     ['account_find', 'account_reread', 'account_create_pending', 'account_take_ownership']),
+    ('counters: members\' counts and claims', ['caps_load', 'caps_claim', 'caps_flush']),
+    ('turns', ['strategy_load_state', 'strategy_commit', 'strategy_flush']),
+    ('cadence and SLA (business time)', ['route_set_follow_up']),
+    ('rules, rank and strategies (the rest of route_decide)', ['route_decide']),
+    ('the rest of the routing trigger', ['leadflow_lead_before_insert']),
+    ('SECURITY DEFINER and SET search_path: GUC save and restore', ['fmgr_security_definer']),
+    ('the lead row: index entries', ['ExecInsertIndexTuples']),
+    ('the lead row: heap tuple and WAL', ['heap_insert']),
+    ('the lead row: CHECK constraints', ['ExecConstraints']),
+    ('AFTER ROW triggers (lead_inserted) and their queue',
+     ['ExecARInsertTriggers', 'AfterTriggerEndQuery']),
+    ('the input rows (bench_rows)', ['ExecMakeTableFunctionResult']),
+    ('the rest of the statement (executor)', ['PostgresMain']),
+]
+
 
 def samples(path):
     """(period, [function names, innermost first]) of each sample."""
@@ -62,15 +85,16 @@ def samples(path):
 
 def main():
     path, us = sys.argv[1], float(sys.argv[2])
+    parts = BULK_PARTS if sys.argv[3:] == ['bulk'] else PARTS
     shares, total = Counter(), 0
     for period, stack in samples(path):
         total += period
         names = set(stack)
-        part = next((p for p, funcs in PARTS if any(fn in names for fn in funcs)), OUTSIDE)
+        part = next((p for p, funcs in parts if any(fn in names for fn in funcs)), OUTSIDE)
         shares[part] += period
-    print('| part | us per transaction | share |')
+    print('| part | us per %s | share |' % ('lead' if parts is BULK_PARTS else 'transaction'))
     print('|---|---|---|')
-    for part in [p for p, _ in PARTS] + [OUTSIDE]:
+    for part in [p for p, _ in parts] + [OUTSIDE]:
         if shares[part]:
             print('| %s | %.1f | %.1f %% |' % (part, us * shares[part] / total,
                                                100.0 * shares[part] / total))
