@@ -48,6 +48,7 @@
 #include "business_time.h"
 #include "index_probe.h"
 #include "spi_plans.h"
+#include "util.h"
 
 /* Changes one subtransaction made to one rep's counters. */
 typedef struct CounterDelta
@@ -881,32 +882,22 @@ counters_subxact(SubXactEvent event, SubTransactionId mySubid,
 static void
 counters_xact(XactEvent event, void *arg)
 {
-	switch (event)
+	if (xact_event_precedes_commit(event) && counters != NULL)
 	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PARALLEL_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			if (counters != NULL)
-			{
-				HASH_SEQ_STATUS status;
-				RepCounters *e;
+		HASH_SEQ_STATUS status;
+		RepCounters *e;
 
-				hash_seq_init(&status, counters);
-				while ((e = hash_seq_search(&status)) != NULL)
-					if (has_pending(e))
-						elog(ERROR, "leadflow: counters of rep %d were not written before commit",
-							 e->rep_id);
-			}
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			/* the table lives in TopTransactionContext, gone now */
-			counters = NULL;
-			highest_locked = 0;
-			break;
+		hash_seq_init(&status, counters);
+		while ((e = hash_seq_search(&status)) != NULL)
+			if (has_pending(e))
+				elog(ERROR, "leadflow: counters of rep %d were not written before commit",
+					 e->rep_id);
+	}
+	if (xact_event_ends_transaction(event))
+	{
+		/* the table lives in TopTransactionContext, gone now */
+		counters = NULL;
+		highest_locked = 0;
 	}
 }
 

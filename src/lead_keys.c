@@ -64,6 +64,7 @@
 
 #include "invalidation.h"
 #include "lead_keys.h"
+#include "util.h"
 
 /*
  * The three keys, in the order PostgreSQL checks them: its check triggers
@@ -463,19 +464,8 @@ keys_subxact(SubXactEvent event, SubTransactionId mySubid,
 static void
 keys_xact(XactEvent event, void *arg)
 {
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			/* it lived in TopTransactionContext, and the locks are gone */
-			locked = NULL;
-			break;
-		default:
-			break;
-	}
+	if (xact_event_ends_transaction(event))
+		locked = NULL;			/* it lived in TopTransactionContext, and the locks are gone */
 }
 
 void

@@ -41,6 +41,7 @@
 #include "ledger.h"
 #include "candidates.h"
 #include "spi_plans.h"
+#include "util.h"
 
 /* A flat JSON object of string values, for alert details. */
 Jsonb *
@@ -706,33 +707,22 @@ ledger_subxact(SubXactEvent event, SubTransactionId mySubid,
 static void
 ledger_xact(XactEvent event, void *arg)
 {
-	switch (event)
+	if (xact_event_precedes_commit(event) &&
+		(decisions.nrows > 0 || alerts.nrows > 0 || events.nrows > 0))
+		elog(ERROR, "leadflow: %d decisions, %d alerts and %d events were not written before commit",
+			 decisions.nrows, alerts.nrows, events.nrows);
+	if (xact_event_ends_transaction(event))
 	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PARALLEL_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			if (decisions.nrows > 0 || alerts.nrows > 0 || events.nrows > 0)
-				elog(ERROR, "leadflow: %d decisions, %d alerts and %d events were not written before commit",
-					 decisions.nrows, alerts.nrows, events.nrows);
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			/* the rows lived in TopTransactionContext, gone now */
-			pending_context = NULL;
-			{
-				int			b;
+		int			b;
 
-				for (b = 0; b < NBATCHES; b++)
-				{
-					batches[b]->rows = NULL;
-					batches[b]->nrows = batches[b]->capacity = 0;
-				}
-			}
-			nholds = 0;
-			break;
+		/* the rows lived in TopTransactionContext, gone now */
+		pending_context = NULL;
+		for (b = 0; b < NBATCHES; b++)
+		{
+			batches[b]->rows = NULL;
+			batches[b]->nrows = batches[b]->capacity = 0;
+		}
+		nholds = 0;
 	}
 }
 

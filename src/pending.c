@@ -49,6 +49,7 @@
 #include "ledger.h"
 #include "routing.h"
 #include "strategy.h"
+#include "util.h"
 
 typedef struct StatementMark
 {
@@ -300,19 +301,11 @@ marks_subxact(SubXactEvent event, SubTransactionId mySubid,
 static void
 marks_xact(XactEvent event, void *arg)
 {
-	switch (event)
+	if (xact_event_ends_transaction(event))
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			/* they lived in TopTransactionContext */
-			marks = NULL;
-			nmarks = max_marks = 0;
-			break;
-		default:
-			break;
+		/* they lived in TopTransactionContext */
+		marks = NULL;
+		nmarks = max_marks = 0;
 	}
 }
 

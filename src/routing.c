@@ -81,6 +81,7 @@
 #include "rank.h"
 #include "spi_plans.h"
 #include "strategy.h"
+#include "util.h"
 
 static SPIPlanPtr previous_owners_plan = NULL;
 
@@ -260,28 +261,20 @@ queue_locks_xact(XactEvent event, void *arg)
 {
 	int			i;
 
-	switch (event)
+	/* not before a PREPARE: a prepared transaction keeps its locks */
+	if (event == XACT_EVENT_PRE_COMMIT && nheld > 0 && !keep_locks && strategy_turns_shared())
 	{
-		case XACT_EVENT_PRE_COMMIT:
-			if (nheld == 0 || keep_locks || !strategy_turns_shared())
-				break;
-			/* taken once per lead: let go of every hold */
-			for (i = 0; i < nheld; i++)
-				while (LockHeldByMe(&held_locks[i], ExclusiveLock) &&
-					   unlock_queue_tag(&held_locks[i]))
-					;
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			held_locks = NULL;	/* it lived in TopTransactionContext */
-			nheld = maxheld = 0;
-			keep_locks = false;
-			break;
-		default:
-			break;
+		/* taken once per lead: let go of every hold */
+		for (i = 0; i < nheld; i++)
+			while (LockHeldByMe(&held_locks[i], ExclusiveLock) &&
+				   unlock_queue_tag(&held_locks[i]))
+				;
+	}
+	if (xact_event_ends_transaction(event))
+	{
+		held_locks = NULL;		/* it lived in TopTransactionContext */
+		nheld = maxheld = 0;
+		keep_locks = false;
 	}
 }
 

@@ -36,6 +36,7 @@
 #include "strategy.h"
 #include "shared_turns.h"
 #include "spi_plans.h"
+#include "util.h"
 
 const char *const strategy_names[] = {
 	"round_robin", "weighted", "load_balanced", "performance"
@@ -649,9 +650,7 @@ turns_xact(XactEvent event, void *arg)
 	if (event == XACT_EVENT_PRE_PREPARE)
 		for (i = 0; i < ntouched; i++)
 			shared_turns_forget(touched[i].queue, 0);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_PREPARE)
+	if (xact_event_ends_transaction(event))
 	{
 		turns = NULL;			/* it lived in TopTransactionContext */
 		turns_generation++;

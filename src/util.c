@@ -23,3 +23,18 @@ leadflow_quote_clip(const char *s)
 	keep = pg_mbcliplen(s, len, LEADFLOW_QUOTE_MAX);
 	return psprintf("%.*s...", keep, s);
 }
+
+bool
+xact_event_ends_transaction(XactEvent event)
+{
+	return event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE;
+}
+
+bool
+xact_event_precedes_commit(XactEvent event)
+{
+	return event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+		event == XACT_EVENT_PRE_PREPARE;
+}
