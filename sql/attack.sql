@@ -398,12 +398,19 @@ BEGIN
 END;
 $$;
 
+-- After each role's writes, no invariant is broken.
 \c - lf_atk_rep
 SELECT * FROM public.lf_attack_run('rep');
+\c - :superuser
+SELECT 'rep' AS after, count(*) AS invariant_violations FROM leadflow.check_invariants();
 \c - lf_atk_manager
 SELECT * FROM public.lf_attack_run('manager');
+\c - :superuser
+SELECT 'manager' AS after, count(*) AS invariant_violations FROM leadflow.check_invariants();
 \c - lf_atk_crm
 SELECT * FROM public.lf_attack_run('crm');
+\c - :superuser
+SELECT 'crm' AS after, count(*) AS invariant_violations FROM leadflow.check_invariants();
 \c - lf_atk_admin
 SELECT * FROM public.lf_attack_run('admin');
 
